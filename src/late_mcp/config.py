@@ -1,0 +1,72 @@
+"""Settings read from the environment (and the command line, which overrides it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_BASE_URL = "https://getlate.dev/api"
+SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
+API_KEY_HELP = (
+    "LATE_API_KEY is not set. Create a key at https://getlate.dev/dashboard/api-keys and set "
+    'LATE_API_KEY in the server\'s environment (for Claude Desktop: the "env" block of '
+    "claude_desktop_config.json). To try late-mcp without a key, run it with --sandbox."
+)
+
+
+class ConfigError(Exception):
+    """The configuration cannot start a server; the message says what to set."""
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server needs to talk to Late. The key is kept out of repr()."""
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    sandbox: bool = False
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    upload_timeout: float = 600.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
+        env = os.environ if env is None else env
+        is_sandbox = _truthy(env.get("LATE_SANDBOX")) if sandbox is None else sandbox
+        api_key = (env.get("LATE_API_KEY") or "").strip() or None
+        base_url = (env.get("LATE_BASE_URL") or "").strip().rstrip("/")
+        if is_sandbox:
+            # The sandbox serves in-process unless LATE_BASE_URL points at a stand-in over HTTP.
+            base_url = base_url or SANDBOX_BASE_URL
+        else:
+            if api_key is None:
+                raise ConfigError(API_KEY_HELP)
+            base_url = base_url or DEFAULT_BASE_URL
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"LATE_BASE_URL must start with http:// or https:// (got {base_url!r}).")
+        return cls(
+            api_key=api_key,
+            base_url=base_url,
+            sandbox=is_sandbox,
+            connect_timeout=_float(env, "LATE_CONNECT_TIMEOUT", 10.0),
+            read_timeout=_float(env, "LATE_READ_TIMEOUT", 30.0),
+            upload_timeout=_float(env, "LATE_UPLOAD_TIMEOUT", 600.0),
+        )
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds (got {raw!r}).") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0 (got {raw!r}).")
+    return value
