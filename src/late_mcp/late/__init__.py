@@ -1,0 +1,1 @@
+"""The Late REST API: one async client, its models and its errors."""

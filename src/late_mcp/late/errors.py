@@ -1,0 +1,155 @@
+"""One error hierarchy for everything the Late client can run into.
+
+Every error carries what a caller needs to act: the HTTP status (when there was a response),
+the API's own `error` message, the request id, and a hint saying what to do next. None of them
+ever carries the API key: messages are built from the response, never from the request headers.
+"""
+
+from __future__ import annotations
+
+
+class LateError(Exception):
+    """Base class: something went wrong talking to Late."""
+
+    kind = "error"
+    default_hint = "Try again later; if it keeps failing, check https://getlate.dev status."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        api_message: str | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.api_message = api_message
+        self.request_id = request_id
+        self.hint = hint or self.default_hint
+
+    @property
+    def retryable(self) -> bool:
+        """Whether repeating the same request can succeed without changing anything."""
+        return False
+
+    def describe(self) -> str:
+        """One paragraph for a model or a person: what happened, the API's words, what to do next."""
+        parts = [self.message]
+        if self.api_message and self.api_message not in self.message:
+            parts.append(f"Late said: {self.api_message}")
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status}{', request ' + self.request_id if self.request_id else ''})")
+        elif self.request_id:
+            parts.append(f"(request {self.request_id})")
+        parts.append(self.hint)
+        return " ".join(parts)
+
+
+class LateAPIError(LateError):
+    """Late answered with an error status."""
+
+
+class AuthenticationError(LateAPIError):
+    kind = "authentication"
+    default_hint = (
+        "The API key was refused. Check LATE_API_KEY (it starts with sk_ and has 67 characters) "
+        "or create a new key at https://getlate.dev/dashboard/api-keys, then restart the server."
+    )
+
+
+class PermissionDeniedError(LateAPIError):
+    kind = "permission"
+    default_hint = (
+        "This key may not do that (plan limit or another user's resource); check the plan or the id."
+    )
+
+
+class NotFoundError(LateAPIError):
+    kind = "not_found"
+    default_hint = "Check the id: list the resources first (profiles_list, accounts_list, posts_list)."
+
+
+class ConflictError(LateAPIError):
+    kind = "conflict"
+    default_hint = "The resource is busy or in a state that does not allow this; check it with a get tool."
+
+
+class RequestValidationError(LateAPIError):
+    kind = "validation"
+    default_hint = (
+        "Late rejected the request as invalid; fix the arguments named in Late's message and retry."
+    )
+
+
+class RateLimitedError(LateAPIError):
+    kind = "rate_limited"
+    default_hint = "Late's rate limit was reached; wait before sending more requests."
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+        if retry_after is not None and "hint" not in kwargs:
+            self.hint = f"Late's rate limit was reached; try again in {retry_after:g} seconds."
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class ServerError(LateAPIError):
+    kind = "server"
+    default_hint = "Late had an internal problem; try again in a minute."
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class TransportError(LateError):
+    """No usable answer arrived: connection refused, timeout, dropped connection.
+
+    `outcome_unknown` is True when the request may have reached Late (it was sent, the answer was
+    lost): a write in that state may have happened and must not be repeated blindly.
+    """
+
+    kind = "transport"
+    default_hint = "Check the network connection and LATE_BASE_URL, then try again."
+
+    def __init__(self, message: str, *, outcome_unknown: bool, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.outcome_unknown = outcome_unknown
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class MalformedResponseError(LateError):
+    """Late answered, but not with the JSON it promised (HTML error page, truncated body, wrong shape)."""
+
+    kind = "malformed_response"
+    default_hint = (
+        "Late sent an unexpected answer; try again shortly, and check LATE_BASE_URL points at the API."
+    )
+
+
+_BY_STATUS: dict[int, type[LateAPIError]] = {
+    400: RequestValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: RequestValidationError,
+    429: RateLimitedError,
+}
+
+
+def error_class_for_status(status: int) -> type[LateAPIError]:
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return LateAPIError
