@@ -1,0 +1,402 @@
+"""The sandbox's in-memory Late account: seed data, validation and the domain rules.
+
+Pure Python, no HTTP: `app.py` maps requests onto these methods. Public methods return
+JSON-ready copies (changing them never changes the store) and raise `SandboxError`, which
+carries the HTTP status and a message naming the field and what is allowed. Posts, queues,
+media and usage live in `posts.py` (`PostsMixin`); shared helpers and constants in `common.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from late_mcp.sandbox.common import (
+    INVITE_TTL,
+    PLAN_LIMITS,
+    PROFILE_URLS,
+    RATE_LIMIT,
+    SANDBOX_USER_ID,
+    SEED_ACCOUNT_ACME_FACEBOOK,
+    SEED_ACCOUNT_ACME_INSTAGRAM,
+    SEED_ACCOUNT_ACME_LINKEDIN,
+    SEED_ACCOUNT_ACME_TWITTER,
+    SEED_ACCOUNT_NORDIC_DEALS_TWITTER,
+    SEED_ACCOUNT_NORDIC_TIKTOK,
+    SEED_ACCOUNT_NORDIC_TWITTER,
+    SEED_ACCOUNT_NORDIC_YOUTUBE,
+    SEED_PROFILE_ACME,
+    SEED_PROFILE_NORDIC,
+    SEED_QUEUE_ACME,
+    SEED_QUEUE_NORDIC,
+    Clock,
+    Json,
+    SandboxError,
+    bad,
+    check_platform,
+    is_http_url,
+    iso,
+    new_id,
+    opt_bool,
+    opt_str,
+    utc_now,
+)
+from late_mcp.sandbox.posts import PostsMixin
+
+__all__ = [
+    "SANDBOX_USER_ID",
+    "SEED_ACCOUNT_ACME_FACEBOOK",
+    "SEED_ACCOUNT_ACME_INSTAGRAM",
+    "SEED_ACCOUNT_ACME_LINKEDIN",
+    "SEED_ACCOUNT_ACME_TWITTER",
+    "SEED_ACCOUNT_NORDIC_DEALS_TWITTER",
+    "SEED_ACCOUNT_NORDIC_TIKTOK",
+    "SEED_ACCOUNT_NORDIC_TWITTER",
+    "SEED_ACCOUNT_NORDIC_YOUTUBE",
+    "SEED_PROFILE_ACME",
+    "SEED_PROFILE_NORDIC",
+    "SEED_QUEUE_ACME",
+    "SEED_QUEUE_NORDIC",
+    "SandboxError",
+    "SandboxState",
+]
+
+_SEED_PROFILES = (
+    (SEED_PROFILE_ACME, "Acme Bakery", "#ffeda0", True),
+    (SEED_PROFILE_NORDIC, "Nordic Outdoor", "#a0d8ff", False),
+)
+# id, profile, platform, username, displayName, profileUrl (None: built from the platform's pattern)
+_SEED_ACCOUNTS: tuple[tuple[str, str, str, str, str, str | None], ...] = (
+    (SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME, "twitter", "acmebakery", "Acme Bakery", None),
+    (SEED_ACCOUNT_ACME_INSTAGRAM, SEED_PROFILE_ACME, "instagram", "acmebakery", "Acme Bakery", None),
+    (SEED_ACCOUNT_ACME_LINKEDIN, SEED_PROFILE_ACME, "linkedin", "acme-bakery", "Acme Bakery", None),
+    (
+        SEED_ACCOUNT_ACME_FACEBOOK,
+        SEED_PROFILE_ACME,
+        "facebook",
+        "Acme Bakery",
+        "Acme Bakery",
+        "https://facebook.com/104857600000001",
+    ),
+    (SEED_ACCOUNT_NORDIC_TWITTER, SEED_PROFILE_NORDIC, "twitter", "nordicoutdoor", "Nordic Outdoor", None),
+    (SEED_ACCOUNT_NORDIC_DEALS_TWITTER, SEED_PROFILE_NORDIC, "twitter", "nordic_deals", "Nordic Deals", None),
+    (SEED_ACCOUNT_NORDIC_TIKTOK, SEED_PROFILE_NORDIC, "tiktok", "nordicoutdoor", "Nordic Outdoor", None),
+    (
+        SEED_ACCOUNT_NORDIC_YOUTUBE,
+        SEED_PROFILE_NORDIC,
+        "youtube",
+        "Nordic Outdoor",
+        "Nordic Outdoor",
+        "https://youtube.com/@nordicoutdoor",
+    ),
+)
+_WEEKDAY_SLOTS: list[Json] = [{"dayOfWeek": d, "time": t} for d in range(1, 6) for t in ("09:00", "15:00")]
+
+
+class SandboxState(PostsMixin):
+    """One Late user's data held in memory: profiles, accounts, invites, posts, queues, uploads.
+
+    `clock` returns the current time (aware, any zone); inject a fixed one to make tests exact.
+    """
+
+    def __init__(self, *, clock: Clock | None = None, seed: bool = True) -> None:
+        self.clock = clock or utc_now
+        self.profiles = {}
+        self.accounts = {}
+        self.queues = {}  # profile id -> its default queue
+        self.posts = {}
+        self.presigned = {}
+        self.uploads = {}  # key -> {size, sha256, contentType}
+        self.uploads_used = 0
+        self.token_expiry: dict[str, datetime] = {}
+        self.invites: dict[str, Json] = {}
+        self.connect_sessions: dict[str, Json] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request the app handled
+        now = self.clock()
+        self.signup_date = now - timedelta(days=90)
+        self._rate_minute = -1
+        self._rate_used = 0
+        if seed:
+            self._seed(now)
+
+    def _seed(self, now: datetime) -> None:
+        base = now - timedelta(days=30)
+        for n, (pid, name, color, default) in enumerate(_SEED_PROFILES):
+            self.profiles[pid] = {
+                "_id": pid,
+                "userId": SANDBOX_USER_ID,
+                "name": name,
+                "description": "",
+                "color": color,
+                "isDefault": default,
+                "createdAt": iso(base + timedelta(minutes=n)),
+            }
+        for n, (aid, pid, platform, user, display, url) in enumerate(_SEED_ACCOUNTS):
+            created = base + timedelta(hours=1, minutes=n)
+            self._add_account(pid, platform, user, display, account_id=aid, profile_url=url, created=created)
+        self.token_expiry[SEED_ACCOUNT_NORDIC_YOUTUBE] = now + timedelta(hours=12)
+        for pid, qid in ((SEED_PROFILE_ACME, SEED_QUEUE_ACME), (SEED_PROFILE_NORDIC, SEED_QUEUE_NORDIC)):
+            self.set_queue(pid, "Europe/Amsterdam", _WEEKDAY_SLOTS, queue_id=qid)
+
+    def take_rate_token(self) -> tuple[int, int]:
+        """Count one request against this minute: (requests remaining, unix time of the next minute)."""
+        minute = int(self.clock().timestamp()) // 60
+        if minute != self._rate_minute:
+            self._rate_minute, self._rate_used = minute, 0
+        self._rate_used += 1
+        return max(RATE_LIMIT - self._rate_used, 0), (minute + 1) * 60
+
+    # -- profiles -----------------------------------------------------------------------------------
+
+    def list_profiles(self) -> list[Json]:
+        """All profiles, oldest first."""
+        return copy.deepcopy(list(self.profiles.values()))
+
+    def get_profile(self, profile_id: str) -> Json:
+        return copy.deepcopy(self._profile(profile_id))
+
+    @staticmethod
+    def _profile_fields(body: Mapping[str, Any], *, creating: bool) -> Json:
+        fields: Json = {}
+        name = opt_str(body, "name")
+        if name is not None or creating:
+            if name is None or not name.strip():
+                raise bad("name is required and must be a non-empty string")
+            if len(name.strip()) > 100:
+                raise bad(f"name must be at most 100 characters (got {len(name.strip())})")
+            fields["name"] = name.strip()
+        for field in ("description", "color"):
+            if (value := opt_str(body, field)) is not None:
+                fields[field] = value
+        if not creating and (default := opt_bool(body, "isDefault")) is not None:
+            fields["isDefault"] = default
+        return fields
+
+    def create_profile(self, body: Mapping[str, Any]) -> Json:
+        """A new profile from {name, description?, color?}; the first profile becomes the default."""
+        fields = self._profile_fields(body, creating=True)
+        if len(self.profiles) >= PLAN_LIMITS["profiles"]:
+            raise SandboxError(403, f"Profile limit reached ({PLAN_LIMITS['profiles']} on the Sandbox plan)")
+        pid = new_id()
+        self.profiles[pid] = {
+            "_id": pid,
+            "userId": SANDBOX_USER_ID,
+            "description": "",
+            "color": "#ffeda0",
+            "isDefault": not self.profiles,
+            "createdAt": iso(self.clock()),
+            **fields,
+        }
+        return copy.deepcopy(self.profiles[pid])
+
+    def update_profile(self, profile_id: str, body: Mapping[str, Any]) -> Json:
+        """Change name, description, color or isDefault; a new default clears the old one."""
+        profile = self._profile(profile_id)
+        fields = self._profile_fields(body, creating=False)
+        if fields.get("isDefault"):
+            for other in self.profiles.values():
+                other["isDefault"] = False
+        profile.update(fields)
+        return copy.deepcopy(profile)
+
+    def delete_profile(self, profile_id: str) -> None:
+        """Delete a profile without accounts, with its queue and invites."""
+        self._profile(profile_id)
+        if any(a["profileId"] == profile_id for a in self.accounts.values()):
+            raise bad("Profile has connected accounts; disconnect them first")
+        del self.profiles[profile_id]
+        self.queues.pop(profile_id, None)
+        for invite_id in [i["_id"] for i in self.invites.values() if i["profileId"] == profile_id]:
+            del self.invites[invite_id]
+
+    # -- accounts -----------------------------------------------------------------------------------
+
+    def _add_account(
+        self,
+        profile_id: str,
+        platform: str,
+        username: str,
+        display_name: str,
+        *,
+        account_id: str | None = None,
+        profile_url: str | None = None,
+        created: datetime | None = None,
+    ) -> Json:
+        aid = account_id or new_id()
+        created = created or self.clock()
+        self.accounts[aid] = {
+            "_id": aid,
+            "platform": platform,
+            "profileId": profile_id,
+            "username": username,
+            "displayName": display_name,
+            "profileUrl": profile_url or PROFILE_URLS[platform].format(u=username),
+            "isActive": True,
+            "createdAt": iso(created),
+        }
+        self.token_expiry[aid] = created + timedelta(days=60)
+        return self.accounts[aid]
+
+    def _connect_account(self, profile_id: str, platform: str, prefix: str) -> Json:
+        """Create an account as a finished OAuth flow would: `<prefix>_<platform>`, made unique."""
+        taken = {a["username"] for a in self.accounts.values() if a["platform"] == platform}
+        username, n = f"{prefix}_{platform}", 1
+        while username in taken:
+            n += 1
+            username = f"{prefix}_{platform}_{n}"
+        display = username.replace("_", " ").title()
+        return self._account_view(self._add_account(profile_id, platform, username, display))
+
+    def _account_view(self, account: Json) -> Json:
+        view = copy.deepcopy(account)
+        profile = self.profiles.get(account["profileId"], {})
+        view["profileId"] = {
+            "_id": account["profileId"],
+            "name": profile.get("name", ""),
+            "color": profile.get("color", ""),
+        }
+        return view
+
+    def list_accounts(self, profile_id: str | None = None) -> list[Json]:
+        """Accounts (of one profile, if given) with `profileId` populated as {_id, name, color}."""
+        return [self._account_view(a) for a in self.accounts.values() if profile_id in (None, a["profileId"])]
+
+    def delete_account(self, account_id: str) -> None:
+        """Disconnect an account."""
+        if self.accounts.pop(account_id, None) is None:
+            raise SandboxError(404, "Account not found")
+        self.token_expiry.pop(account_id, None)
+
+    def account_health(
+        self, profile_id: str | None = None, platform: str | None = None, status: str | None = None
+    ) -> Json:
+        """Token health per account (expired: error; expiring within 24 h: warning) and a summary."""
+        if status and status not in ("healthy", "warning", "error"):
+            raise bad(f"status must be one of: healthy, warning, error (got {status!r})")
+        now, rows = self.clock(), []
+        for account in self.accounts.values():
+            if (profile_id and account["profileId"] != profile_id) or (
+                platform and account["platform"] != platform
+            ):
+                continue
+            expires = self.token_expiry.get(account["_id"], now + timedelta(days=60))
+            state, issues = "healthy", []
+            if expires <= now:
+                state, issues = "error", ["Token expired; reconnect the account"]
+            elif expires - now <= timedelta(hours=24):
+                state, issues = "warning", ["Token expires within 24 hours"]
+            if status and state != status:
+                continue
+            ok = state != "error"
+            rows.append(
+                {
+                    "accountId": account["_id"],
+                    "platform": account["platform"],
+                    "username": account["username"],
+                    "displayName": account["displayName"],
+                    "profileId": account["profileId"],
+                    "status": state,
+                    "canPost": ok,
+                    "canFetchAnalytics": ok,
+                    "tokenValid": ok,
+                    "tokenExpiresAt": iso(expires),
+                    "needsReconnect": not ok,
+                    "issues": issues,
+                }
+            )
+        summary = {"total": len(rows)}
+        summary.update({s: sum(r["status"] == s for r in rows) for s in ("healthy", "warning", "error")})
+        summary["needsReconnect"] = sum(r["needsReconnect"] for r in rows)
+        return {"summary": summary, "accounts": rows}
+
+    # -- connect and platform invites ---------------------------------------------------------------
+
+    def start_connect(
+        self, platform: str, profile_id: str | None, redirect_url: str | None, origin: str
+    ) -> Json:
+        """Begin a simulated OAuth connection; opening the returned authUrl completes it."""
+        check_platform(platform)
+        if not profile_id:
+            raise bad("profileId query parameter is required")
+        self._profile(profile_id)
+        if redirect_url is not None and not is_http_url(redirect_url):
+            raise bad(f"redirect_url must be an absolute http(s) URL (got {redirect_url!r})")
+        token = secrets.token_hex(16)
+        self.connect_sessions[token] = {
+            "platform": platform,
+            "profileId": profile_id,
+            "redirectUrl": redirect_url,
+        }
+        return {"authUrl": f"{origin}/sandbox/oauth/{platform}?state={token}", "state": token}
+
+    def complete_connect(self, state_token: str) -> Json:
+        """Finish a connection begun by `start_connect`: {message, account, redirectUrl}."""
+        session = self.connect_sessions.pop(state_token, None)
+        if session is None:
+            raise SandboxError(404, "Unknown or already used OAuth state")
+        self._profile(session["profileId"])
+        account = self._connect_account(session["profileId"], session["platform"], "sandbox")
+        message = f"{session['platform']} account connected"
+        return {"message": message, "account": account, "redirectUrl": session["redirectUrl"]}
+
+    def _invite_view(self, invite: Json) -> Json:
+        view = {k: copy.deepcopy(v) for k, v in invite.items() if not k.startswith("__")}
+        name = self.profiles.get(invite["profileId"], {}).get("name", invite["__profileName"])
+        view["profileId"] = {"_id": invite["profileId"], "name": name}
+        return view
+
+    def create_invite(self, body: Mapping[str, Any], origin: str) -> Json:
+        """An invite for a client to connect their own account to a profile, with its `inviteUrl`."""
+        profile_id = body.get("profileId")
+        if not isinstance(profile_id, str) or not profile_id:
+            raise bad("profileId is required (the profile the client's account will join)")
+        platform = check_platform(body.get("platform"))
+        profile = self._profile(profile_id)
+        now = self.clock()
+        invite = {
+            "_id": new_id(),
+            "token": secrets.token_hex(16),
+            "userId": SANDBOX_USER_ID,
+            "profileId": profile_id,
+            "platform": platform,
+            "inviterName": "Sandbox User",
+            "inviterEmail": "sandbox@late.invalid",
+            "expiresAt": iso(now + INVITE_TTL),
+            "isUsed": False,
+            "createdAt": iso(now),
+            "__profileName": profile["name"],
+        }
+        self.invites[invite["_id"]] = invite
+        url = f"{origin}/api/v1/platform-invites/{invite['token']}/connect"
+        return {**self._invite_view(invite), "inviteUrl": url}
+
+    def list_invites(self, profile_id: str | None = None) -> list[Json]:
+        """Invites (of one profile, if given), newest first, without inviteUrl."""
+        found = [i for i in self.invites.values() if profile_id in (None, i["profileId"])]
+        return [self._invite_view(i) for i in reversed(found)]
+
+    def delete_invite(self, invite_id: str | None) -> None:
+        """Revoke an unused invite."""
+        if not invite_id:
+            raise bad("Invite ID required: pass it as the id query parameter")
+        invite = self.invites.get(invite_id)
+        if invite is None or invite["isUsed"]:
+            raise SandboxError(404, "Invite not found or cannot be deleted")
+        del self.invites[invite_id]
+
+    def accept_invite(self, token: str) -> Json:
+        """Simulate the client finishing OAuth from an invite link: {message, account}."""
+        invite = next((i for i in self.invites.values() if i["token"] == token), None)
+        if invite is None:
+            raise SandboxError(404, "Invite not found")
+        if invite["isUsed"]:
+            raise SandboxError(409, "Invite has already been used")
+        if datetime.fromisoformat(invite["expiresAt"]) <= self.clock():
+            raise bad("Invite has expired; create a new one")
+        profile = self._profile(invite["profileId"])
+        invite["isUsed"] = True
+        account = self._connect_account(profile["_id"], invite["platform"], "client")
+        return {"message": f"{invite['platform']} account connected to {profile['name']}", "account": account}
