@@ -1,0 +1,43 @@
+"""Make published tool schemas small: every byte in tools/list is context the user pays for.
+
+Pydantic's schemas carry titles and spell optional arguments as `anyOf: [X, null]`. The
+compacted schema drops the titles and publishes an optional argument as plain X (it is simply
+not required); the server still accepts an explicit null. Nothing else changes: types, enums,
+limits, patterns, defaults and descriptions stay.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: compact_schema(_drop_null(prop)) for name, prop in value.items()}
+        elif isinstance(value, dict):
+            out[key] = compact_schema(value)
+        elif isinstance(value, list):
+            out[key] = [compact_schema(v) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _drop_null(prop: dict[str, Any]) -> dict[str, Any]:
+    options = prop.get("anyOf")
+    if prop.get("default", 0) is None and isinstance(options, list):
+        rest = [o for o in options if o != {"type": "null"}]
+        if len(rest) == 1:
+            merged = {k: v for k, v in prop.items() if k not in {"anyOf", "default"}}
+            return {**rest[0], **merged}
+    return prop
+
+
+def one_line(doc: str | None) -> str:
+    """A docstring as one line of text, the way the model reads it."""
+    return " ".join(inspect.cleandoc(doc or "").split())

@@ -1,0 +1,115 @@
+"""Server wiring: `build_server()` makes the MCP server; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
+
+from late_mcp import __version__
+from late_mcp.config import SANDBOX_BASE_URL, Settings
+from late_mcp.late.client import LateClient
+from late_mcp.schema import compact_schema, one_line
+from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
+from late_mcp.tools._common import error_result
+
+log = logging.getLogger("late_mcp")
+
+INSTRUCTIONS = (
+    "Late social media tools. Agency flow: profiles_create (one per client) -> invites_create per "
+    "platform (send the link to the client) -> accounts_list to see connected accounts -> "
+    "media_upload_file for local images/videos -> posts_create. Posts go to real public accounts: "
+    "confirm text, accounts and time with the user before publishing."
+)
+
+
+def describe_validation_error(tool: str, exc: ValidationError) -> str:
+    """Which argument is wrong and what is allowed, without echoing the (possibly huge) value."""
+    problems = []
+    for err in exc.errors()[:8]:
+        where = ".".join(str(part) for part in err["loc"]) or "arguments"
+        problems.append(f"{where}: {err['msg']}")
+    return (
+        f"Invalid arguments for {tool}: "
+        + "; ".join(problems)
+        + ". Fix these and call again (the tool's input schema lists every argument)."
+    )
+
+
+class LateMCPServer(MCPServer[AppContext]):
+    """MCPServer that answers bad arguments with a short, actionable tool error."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            allowed = tool.parameters.get("properties", {})
+            unknown = sorted(key for key in arguments if key not in allowed)
+            if unknown:
+                return error_result(
+                    f"Unknown argument(s) for {name}: {', '.join(unknown)[:300]}. "
+                    f"Allowed: {', '.join(allowed)}.",
+                    kind="invalid_argument",
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return error_result(describe_validation_error(name, exc.__cause__), kind="invalid_argument")
+            raise
+
+
+def build_server(
+    settings: Settings,
+    *,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    read_only: bool = False,
+    tools: tuple[ToolDef, ...] = ALL_TOOLS,
+) -> LateMCPServer:
+    """Make the server. `transport` replaces the network (tests, sandbox); `read_only` drops every
+    tool whose annotations say it changes something."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+        http_transport = transport
+        if http_transport is None and settings.sandbox and settings.base_url == SANDBOX_BASE_URL:
+            from late_mcp.sandbox import create_sandbox_app  # only sandbox mode pays for it
+
+            http_transport = httpx2.ASGITransport(app=create_sandbox_app())
+        async with LateClient(settings, transport=http_transport) as client:
+            log.info(
+                "late-mcp %s ready (%s)", __version__, "sandbox" if settings.sandbox else settings.base_url
+            )
+            yield AppContext(client=client, settings=settings)
+
+    server = LateMCPServer(
+        name="late-mcp",
+        title="Late social media",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+    )
+    for spec in tools:
+        if read_only and not spec.read_only:
+            continue
+        server.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            description=one_line(spec.fn.__doc__),
+            annotations=spec.annotations,
+            structured_output=False,
+        )
+        registered = server._tool_manager.get_tool(spec.name)  # the SDK offers no schema hook
+        assert registered is not None
+        registered.parameters = compact_schema(registered.parameters)
+    return server

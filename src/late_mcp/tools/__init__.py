@@ -1,0 +1,17 @@
+"""The MCP tools, one module per domain. `ALL_TOOLS` is the single list the server registers."""
+
+from __future__ import annotations
+
+from late_mcp.tools import accounts, invites, media, posts, profiles, queue
+from late_mcp.tools._common import AppContext, ToolDef
+
+ALL_TOOLS: tuple[ToolDef, ...] = (
+    *profiles.TOOLS,
+    *invites.TOOLS,
+    *accounts.TOOLS,
+    *posts.TOOLS,
+    *media.TOOLS,
+    *queue.TOOLS,
+)
+
+__all__ = ["ALL_TOOLS", "AppContext", "ToolDef"]

@@ -1,0 +1,144 @@
+"""What every tool shares: the app context, annotations by kind, result and error shaping."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, ParamSpec
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from late_mcp.config import Settings
+from late_mcp.late.client import LateClient
+from late_mcp.late.errors import LateError
+
+log = logging.getLogger("late_mcp.tools")
+P = ParamSpec("P")
+ToolFn = Callable[..., Awaitable[CallToolResult]]
+ToolKind = Literal["read", "create", "update", "delete"]
+
+# Ids as Late hands them out (24 hex characters today); the pattern keeps paths and queries clean.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ProfileId = Annotated[str, Field(description="Profile id (from profiles_list).", pattern=ID_PATTERN)]
+OptionalProfileId = Annotated[
+    str | None, Field(description="Only this profile (id from profiles_list).", pattern=ID_PATTERN)
+]
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Lives for the server's lifetime: one Late client shared by all tool calls."""
+
+    client: LateClient
+    settings: Settings
+
+
+class ToolInputError(Exception):
+    """Arguments that make sense to the schema but not to the task; the message says what to change."""
+
+
+# Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
+_ANNOTATIONS: dict[ToolKind, ToolAnnotations] = {
+    "read": ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    ),
+    "create": ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+    ),
+    "update": ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+    ),
+    "delete": ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    """A tool as registered: the function (its docstring is the description) and its annotations."""
+
+    fn: ToolFn
+    name: str
+    title: str
+    domain: str
+    annotations: ToolAnnotations
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.annotations.read_only_hint)
+
+
+def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]:
+    """Declare a tool: errors become `isError` results with text a model can act on."""
+
+    def wrap(fn: ToolFn) -> ToolDef:
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> CallToolResult:
+            try:
+                return await fn(*args, **kwargs)
+            except ToolInputError as exc:
+                return error_result(str(exc), kind="invalid_argument")
+            except LateError as exc:
+                log.info(
+                    "%s failed: %s (status %s, request %s)", fn.__name__, exc.kind, exc.status, exc.request_id
+                )
+                return error_result(
+                    exc.describe(),
+                    kind=exc.kind,
+                    status=exc.status,
+                    request_id=exc.request_id,
+                    retryable=exc.retryable,
+                )
+
+        return ToolDef(fn=run, name=fn.__name__, title=title, domain=domain, annotations=_ANNOTATIONS[kind])
+
+    return wrap
+
+
+def app(ctx: Context) -> AppContext:
+    lifespan_context = ctx.request_context.lifespan_context
+    assert isinstance(lifespan_context, AppContext)
+    return lifespan_context
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def ok(ctx: Context, summary: str, data: BaseModel) -> CallToolResult:
+    """A success: one human line, then the compact JSON the next call needs (also as structuredContent)."""
+    payload = data.model_dump(mode="json", exclude_none=True)
+    if app(ctx).settings.sandbox:
+        summary = "[sandbox: demo data, nothing is published] " + summary
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"{summary}\n{_compact(payload)}")],
+        structured_content=payload,
+    )
+
+
+def error_result(
+    message: str,
+    *,
+    kind: str,
+    status: int | None = None,
+    request_id: str | None = None,
+    retryable: bool = False,
+) -> CallToolResult:
+    detail: dict[str, Any] = {"kind": kind, "retryable": retryable}
+    if status is not None:
+        detail["status"] = status
+    if request_id is not None:
+        detail["request_id"] = request_id
+    return CallToolResult(
+        content=[TextContent(type="text", text=message)], structured_content={"error": detail}, is_error=True
+    )
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

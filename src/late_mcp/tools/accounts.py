@@ -1,0 +1,70 @@
+"""Connected social accounts: which exist, which are healthy, and disconnecting them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from late_mcp.late.models import Account, AccountHealth, HealthSummary
+from late_mcp.platforms import Platform
+from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, app, ok, plural, tool
+
+
+class AccountList(BaseModel):
+    accounts: list[Account]
+
+
+class HealthResult(BaseModel):
+    summary: HealthSummary
+    accounts: list[AccountHealth]
+
+
+class Disconnected(BaseModel):
+    disconnected: str
+
+
+@tool("accounts", "List connected accounts", "read")
+async def accounts_list(
+    ctx: Context,
+    profile_id: OptionalProfileId = None,
+    platform: Annotated[Platform | None, Field(description="Only this platform.")] = None,
+) -> CallToolResult:
+    """List connected social accounts (id, platform, username, profile). Call it after a client
+    used an invite to see the new account; ids go to posts_create(accounts=...)."""
+    accounts = await app(ctx).client.list_accounts(profile_id)
+    if platform is not None:
+        accounts = [a for a in accounts if a.platform == platform]
+    inactive = sum(1 for a in accounts if not a.is_active)
+    note = f", {inactive} inactive (reconnect them)" if inactive else ""
+    return ok(ctx, f"{plural(len(accounts), 'account')}{note}.", AccountList(accounts=accounts))
+
+
+@tool("accounts", "Check account health", "read")
+async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
+    """Check whether connected accounts can post: token validity, expiry, issues. Accounts that
+    need reconnecting get a fresh invites_create or accounts_connect_link."""
+    report = await app(ctx).client.accounts_health(profile_id)
+    s = report.summary
+    return ok(
+        ctx,
+        f"{s.total} accounts: {s.healthy} healthy, {s.warning} warning, {s.error} error, "
+        f"{s.needs_reconnect} need reconnecting.",
+        HealthResult(summary=s, accounts=report.accounts),
+    )
+
+
+@tool("accounts", "Disconnect an account", "delete")
+async def accounts_disconnect(
+    account_id: Annotated[str, Field(description="Account id (from accounts_list).", pattern=ID_PATTERN)],
+    ctx: Context,
+) -> CallToolResult:
+    """Disconnect a social account from Late. Its scheduled posts will no longer publish there.
+    The owner must reconnect it (invite) to use it again."""
+    await app(ctx).client.disconnect_account(account_id)
+    return ok(ctx, f"Disconnected account {account_id}.", Disconnected(disconnected=account_id))
+
+
+TOOLS = (accounts_list, accounts_health, accounts_disconnect)

@@ -1,0 +1,122 @@
+"""Invite links and OAuth links: how a client connects their own accounts to a profile."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from late_mcp.late.models import Invite
+from late_mcp.platforms import Platform
+from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
+
+PlatformArg = Annotated[Platform, Field(description="Platform the account is on.")]
+
+
+class InviteView(BaseModel):
+    id: str
+    platform: str
+    profile_id: str | None = None
+    profile_name: str | None = None
+    invite_url: str | None = None
+    expires_at: str | None = None
+    status: str
+
+
+class InviteResult(BaseModel):
+    invite: InviteView
+
+
+class InviteList(BaseModel):
+    invites: list[InviteView]
+
+
+class ConnectLinkResult(BaseModel):
+    platform: str
+    profile_id: str
+    auth_url: str
+
+
+class Revoked(BaseModel):
+    revoked: str
+
+
+def _expired(expires_at: str | None) -> bool:
+    if not expires_at:
+        return False
+    try:
+        return datetime.fromisoformat(expires_at.replace("Z", "+00:00")) <= datetime.now(UTC)
+    except ValueError:
+        return False
+
+
+def _view(invite: Invite) -> InviteView:
+    status = "used" if invite.is_used else "expired" if _expired(invite.expires_at) else "open"
+    return InviteView(
+        id=invite.id,
+        platform=invite.platform,
+        profile_id=invite.profile_id,
+        profile_name=invite.profile.name if invite.profile else None,
+        invite_url=invite.invite_url,
+        expires_at=invite.expires_at,
+        status=status,
+    )
+
+
+@tool("invites", "Create a client invite link", "create")
+async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Context) -> CallToolResult:
+    """Create an invite link a client opens to connect their own account on `platform` to the
+    profile (no Late login needed). Valid 7 days. Send the URL to the client; afterwards
+    accounts_list(profile_id) shows the connected account."""
+    invite = await app(ctx).client.create_invite(profile_id, platform)
+    view = _view(invite)
+    return ok(
+        ctx,
+        f"Invite for {platform}, valid until {view.expires_at}: {view.invite_url}",
+        InviteResult(invite=view),
+    )
+
+
+@tool("invites", "List invite links", "read")
+async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
+    """List platform invites (status open, used or expired), optionally for one profile.
+    Used invites mean the client connected: check accounts_list."""
+    invites = [_view(i) for i in await app(ctx).client.list_invites(profile_id)]
+    open_count = sum(1 for i in invites if i.status == "open")
+    return ok(ctx, f"{plural(len(invites), 'invite')}, {open_count} open.", InviteList(invites=invites))
+
+
+@tool("invites", "Revoke an invite link", "delete")
+async def invites_revoke(
+    invite_id: Annotated[str, Field(description="Invite id (from invites_list).", pattern=ID_PATTERN)],
+    ctx: Context,
+) -> CallToolResult:
+    """Revoke an unused invite so its link stops working. Used invites cannot be revoked."""
+    await app(ctx).client.revoke_invite(invite_id)
+    return ok(ctx, f"Revoked invite {invite_id}.", Revoked(revoked=invite_id))
+
+
+@tool("invites", "Get an OAuth connect link", "read")
+async def accounts_connect_link(
+    profile_id: ProfileId,
+    platform: PlatformArg,
+    ctx: Context,
+    redirect_url: Annotated[
+        str | None,
+        Field(description="Where to send the browser afterwards.", pattern=r"^https?://", max_length=2000),
+    ] = None,
+) -> CallToolResult:
+    """Get an OAuth URL to connect an account on `platform` to the profile yourself (you log in
+    to the platform). For a client's own accounts use invites_create instead."""
+    link = await app(ctx).client.connect_link(platform, profile_id, redirect_url)
+    return ok(
+        ctx,
+        f"Open this URL to connect {platform}: {link.auth_url}",
+        ConnectLinkResult(platform=platform, profile_id=profile_id, auth_url=link.auth_url),
+    )
+
+
+TOOLS = (invites_create, invites_list, invites_revoke, accounts_connect_link)

@@ -1,0 +1,96 @@
+"""Profiles: one per client project; they group the client's connected accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from late_mcp.late.models import Profile
+from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
+
+Color = Annotated[str | None, Field(description="Hex colour such as #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
+Name = Annotated[
+    str, Field(description="Profile name, e.g. the client's project.", min_length=1, max_length=100)
+]
+Description = Annotated[str | None, Field(description="Free text.", max_length=500)]
+
+
+class ProfileList(BaseModel):
+    profiles: list[Profile]
+
+
+class ProfileResult(BaseModel):
+    profile: Profile
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+@tool("profiles", "List profiles", "read")
+async def profiles_list(ctx: Context) -> CallToolResult:
+    """List all Late profiles (one per client or project). Returns ids for accounts_list,
+    invites_create and posts_create(profile_id=...)."""
+    profiles = await app(ctx).client.list_profiles()
+    return ok(ctx, f"{plural(len(profiles), 'profile')}.", ProfileList(profiles=profiles))
+
+
+@tool("profiles", "Get a profile", "read")
+async def profiles_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
+    """Get one profile by id."""
+    profile = await app(ctx).client.get_profile(profile_id)
+    return ok(ctx, f"Profile {profile.name!r}.", ProfileResult(profile=profile))
+
+
+@tool("profiles", "Create a profile", "create")
+async def profiles_create(
+    name: Name, ctx: Context, description: Description = None, color: Color = None
+) -> CallToolResult:
+    """Create a profile for a new client or project. Next: invites_create for each platform the
+    client should connect, or accounts_connect_link to connect an account yourself."""
+    body: dict[str, Any] = {"name": name.strip()}
+    if description is not None:
+        body["description"] = description
+    if color is not None:
+        body["color"] = color
+    profile = await app(ctx).client.create_profile(body)
+    return ok(ctx, f"Created profile {profile.name!r} ({profile.id}).", ProfileResult(profile=profile))
+
+
+@tool("profiles", "Update a profile", "update")
+async def profiles_update(
+    profile_id: ProfileId,
+    ctx: Context,
+    name: Annotated[str | None, Field(description="New name.", min_length=1, max_length=100)] = None,
+    description: Description = None,
+    color: Color = None,
+    is_default: Annotated[bool | None, Field(description="Make this the default profile.")] = None,
+) -> CallToolResult:
+    """Change a profile's name, description, colour or default flag. Only given fields change."""
+    body: dict[str, Any] = {}
+    for key, value in (
+        ("name", name),
+        ("description", description),
+        ("color", color),
+        ("isDefault", is_default),
+    ):
+        if value is not None:
+            body[key] = value.strip() if isinstance(value, str) else value
+    if not body:
+        raise ToolInputError("Nothing to update: give at least one of name, description, color, is_default.")
+    profile = await app(ctx).client.update_profile(profile_id, body)
+    return ok(ctx, f"Updated profile {profile.name!r}.", ProfileResult(profile=profile))
+
+
+@tool("profiles", "Delete a profile", "delete")
+async def profiles_delete(profile_id: ProfileId, ctx: Context) -> CallToolResult:
+    """Delete a profile. Late refuses while accounts are still connected to it: disconnect them
+    first with accounts_disconnect."""
+    await app(ctx).client.delete_profile(profile_id)
+    return ok(ctx, f"Deleted profile {profile_id}.", Deleted(deleted=profile_id))
+
+
+TOOLS = (profiles_list, profiles_get, profiles_create, profiles_update, profiles_delete)
