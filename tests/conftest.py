@@ -1,0 +1,90 @@
+"""Shared fixtures: a real MCP client session → late-mcp → HTTP → the Late sandbox.
+
+Every request the server sends is checked against Late's OpenAPI spec on the way (when
+../shared/late-api/openapi.yaml is present); a request the spec rejects fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult, TextContent
+
+from contract import ContractCheckingTransport, OpenAPIContract, load_or_warn
+from late_mcp.config import Settings
+from late_mcp.sandbox import SandboxState, create_sandbox_app
+from late_mcp.server import build_server
+
+# Recognisable, so a test can scan everything captured for it.
+TEST_KEY = "sk_" + "5ec2e7" * 10 + "c0ffee0"
+API_BASE = "http://late.test/api"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def contract() -> OpenAPIContract | None:
+    return load_or_warn()
+
+
+@pytest.fixture
+def sandbox() -> Any:
+    return create_sandbox_app(api_key=TEST_KEY)
+
+
+@pytest.fixture
+def state(sandbox: Any) -> SandboxState:
+    return sandbox.state.late  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def late_transport(sandbox: Any, contract: OpenAPIContract | None) -> Iterator[ContractCheckingTransport]:
+    transport = ContractCheckingTransport(httpx2.ASGITransport(app=sandbox), contract)
+    yield transport
+    assert transport.violations == [], "requests the Late OpenAPI spec rejects"
+
+
+def make_settings(api_key: str | None = TEST_KEY) -> Settings:
+    return Settings(api_key=api_key, base_url=API_BASE)
+
+
+@pytest.fixture
+async def mcp(late_transport: ContractCheckingTransport) -> AsyncIterator[Client]:
+    server = build_server(make_settings(), transport=late_transport)
+    async with Client(server, mode="legacy") as client:
+        yield client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
+    result = await client.call_tool(tool, arguments)
+    assert isinstance(result, CallToolResult)
+    return result
+
+
+def text(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+async def ok(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; return its structured result (checked against its text)."""
+    result = await call(client, tool, **arguments)
+    assert not result.is_error, text(result)
+    data = result.structured_content
+    assert isinstance(data, dict)
+    assert json.loads(text(result).split("\n", 1)[1]) == data
+    return data
+
+
+async def fails(client: Client, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail with a tool error; return the error text."""
+    result = await call(client, tool, **arguments)
+    assert result.is_error, f"{tool} unexpectedly succeeded: {text(result)}"
+    return text(result)

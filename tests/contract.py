@@ -1,0 +1,347 @@
+"""OpenAPI request-contract checker for the test-suite.
+
+Validates outgoing Late API requests (path, query, JSON body) against the Late OpenAPI 3.1 spec at
+``../shared/late-api/openapi.yaml`` (override with ``LATE_OPENAPI_SPEC``). The spec is never copied
+into the repo; when it is absent the checker is disabled and :func:`skip_reason` says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+ENV_VAR = "LATE_OPENAPI_SPEC"
+DEFAULT_SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "late-api" / "openapi.yaml"
+_DEFAULT_DISPLAY = "../shared/late-api/openapi.yaml"
+_SPEC_URI = "urn:late-api:openapi"
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Every known format except the URI family (deliberately not strict). ``date-time`` is only enforced by
+# jsonschema when rfc3339-validator is installed (a test dependency): naive datetimes are then rejected.
+FORMAT_CHECKER = FormatChecker([f for f in FormatChecker.checkers if not f.startswith(("uri", "iri"))])
+
+
+class ContractViolation(AssertionError):
+    """A request does not conform to the Late OpenAPI spec."""
+
+
+def spec_path(path: Path | None = None) -> Path:
+    """The spec location: explicit ``path``, else ``$LATE_OPENAPI_SPEC``, else the shared default."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else DEFAULT_SPEC
+
+
+def skip_reason(path: Path | None = None) -> str | None:
+    """None when the spec exists, else a human-readable reason the contract check is skipped."""
+    p = spec_path(path)
+    if p.is_file():
+        return None
+    shown = _DEFAULT_DISPLAY if p == DEFAULT_SPEC else str(p)
+    return f"contract check skipped: {shown} not found"
+
+
+_warned = False
+
+
+def load_or_warn(path: Path | None = None) -> OpenAPIContract | None:
+    """Load the contract; when the spec is missing, emit the skip reason as a warning once per process."""
+    global _warned
+    contract = OpenAPIContract.load(path)
+    if contract is None and not _warned:
+        _warned = True
+        warnings.warn(skip_reason(path) or "contract check skipped", UserWarning, stacklevel=2)
+    return contract
+
+
+def _transform(node: Any) -> Any:
+    """Deep copy of the spec: ``oneOf`` -> ``anyOf`` (variants overlap), OpenAPI 3.0 ``nullable`` honoured."""
+    if isinstance(node, list):
+        return [_transform(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {("anyOf" if k == "oneOf" else k): _transform(v) for k, v in node.items()}
+    if out.get("nullable") is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json_media(content_type: str) -> bool:
+    media = _media_type(content_type)
+    return media == "application/json" or media.endswith("+json")
+
+
+@dataclass
+class _Param:
+    name: str
+    required: bool
+    schema: dict[str, Any]
+    validator: Draft202012Validator
+
+
+@dataclass
+class _Operation:
+    params: dict[tuple[str, str], _Param]  # (in, name) -> param
+    body_required: bool
+    body_media: tuple[str, ...]
+    body_validator: Draft202012Validator | None
+
+
+@dataclass
+class _Spec:
+    spec: dict[str, Any]
+    registry: Registry[Any]
+    templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    operations: dict[tuple[str, str], _Operation] = field(default_factory=dict)
+
+    def validator(self, pointer: str) -> Draft202012Validator:
+        schema = {"$ref": f"{_SPEC_URI}#{pointer}"}
+        return Draft202012Validator(schema, registry=self.registry, format_checker=FORMAT_CHECKER)
+
+    def deref(self, obj: dict[str, Any], pointer: str) -> tuple[dict[str, Any], str]:
+        while "$ref" in obj:
+            pointer = obj["$ref"].removeprefix("#")
+            obj = self.spec
+            for token in pointer.strip("/").split("/"):
+                obj = obj[token.replace("~1", "/").replace("~0", "~")]
+        return obj, pointer
+
+    def match(self, url_path: str) -> tuple[str, dict[str, str]] | None:
+        """Best template for ``url_path``: literal segments win over ``{params}``, leftmost first."""
+        segments = url_path.split("/")
+        best: tuple[tuple[int, ...], str, dict[str, str]] | None = None
+        for template, parts in self.templates.items():
+            if len(parts) != len(segments):
+                continue
+            rank: list[int] = []
+            values: dict[str, str] = {}
+            for part, seg in zip(parts, segments, strict=True):
+                if part.startswith("{") and part.endswith("}") and seg:
+                    rank.append(1)
+                    values[part[1:-1]] = seg
+                elif part == seg:
+                    rank.append(0)
+                else:
+                    break
+            else:
+                if best is None or tuple(rank) < best[0]:
+                    best = (tuple(rank), template, values)
+        return None if best is None else (best[1], best[2])
+
+    def operation(self, template: str, method: str) -> _Operation:
+        key = (template, method)
+        if key not in self.operations:
+            item_ptr = f"/paths/{_escape(template)}"
+            item = self.spec["paths"][template]
+            op = item[method]
+            params: dict[tuple[str, str], _Param] = {}
+            raw = [(p, f"{item_ptr}/parameters/{i}") for i, p in enumerate(item.get("parameters", []))]
+            op_ptr = f"{item_ptr}/{method}"
+            raw += [(p, f"{op_ptr}/parameters/{i}") for i, p in enumerate(op.get("parameters", []))]
+            for prm, ptr in raw:  # operation-level parameters override path-item ones
+                prm, ptr = self.deref(prm, ptr)
+                schema = prm.get("schema", {})
+                required = bool(prm.get("required"))
+                params[(prm["in"], prm["name"])] = _Param(
+                    prm["name"], required, schema, self.validator(f"{ptr}/schema")
+                )
+            body_validator, media = None, ()
+            body: dict[str, Any] = {}
+            if "requestBody" in op:
+                body, body_ptr = self.deref(op["requestBody"], f"{item_ptr}/{method}/requestBody")
+                media = tuple(body.get("content", {}))
+                if "schema" in body.get("content", {}).get("application/json", {}):
+                    body_validator = self.validator(f"{body_ptr}/content/application~1json/schema")
+            self.operations[key] = _Operation(params, bool(body.get("required")), media, body_validator)
+        return self.operations[key]
+
+
+@cache
+def _load_spec(path: Path) -> _Spec:
+    with path.open("rb") as fh:
+        spec = _transform(yaml.load(fh, Loader=_Loader))
+    registry: Registry[Any] = Registry().with_resource(
+        _SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+    loaded = _Spec(spec, registry)
+    for template, item in spec.get("paths", {}).items():
+        if isinstance(item, dict) and _METHODS & item.keys():
+            loaded.templates[template] = tuple(template.split("/"))
+    return loaded
+
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+def _coerce(raw: str, schema: Mapping[str, Any]) -> object:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "integer":
+        if not _INT.fullmatch(raw):
+            raise ValueError(f"{raw!r} is not an integer")
+        return int(raw)
+    if kind == "number":
+        return float(raw)
+    if kind == "boolean":
+        if raw not in ("true", "false"):
+            raise ValueError(f"{raw!r} is not a boolean (expected 'true' or 'false')")
+        return raw == "true"
+    return raw
+
+
+class OpenAPIContract:
+    """Checks requests against the spec; records what it checked and what the spec does not know."""
+
+    def __init__(self, spec: _Spec) -> None:
+        self._spec = spec
+        self.checked: list[tuple[str, str]] = []
+        self.unknown: list[tuple[str, str]] = []
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> OpenAPIContract | None:
+        p = spec_path(path)
+        return cls(_load_spec(p.resolve())) if p.is_file() else None
+
+    def check_request(
+        self,
+        method: str,
+        url_path: str,
+        query: Mapping[str, list[str]] | Iterable[tuple[str, str]],
+        body: object | None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """Validate one request; return the matched template, or None if the spec lacks path+method.
+
+        ``body`` is the decoded JSON body (None: no body). For a non-JSON body pass ``content_type`` (and
+        ``body=None``): only the media type is checked.
+        """
+        method = method.upper()
+        found = self._spec.match(url_path)
+        if found is None or method.lower() not in self._spec.spec["paths"][found[0]]:
+            self.unknown.append((method, url_path))
+            return None
+        template, path_values = found
+        where = f"{method} {url_path} (spec: {template})"
+
+        def fail(why: str) -> ContractViolation:
+            return ContractViolation(f"{where}: {why}")
+
+        op = self._spec.operation(template, method.lower())
+        values: dict[str, list[str]] = {}
+        items = query.items() if isinstance(query, Mapping) else [(k, [v]) for k, v in query]
+        for name, vals in items:
+            values.setdefault(name, []).extend(vals)
+        for name in values:
+            if ("query", name) not in op.params:
+                known = sorted(n for (loc, n) in op.params if loc == "query")
+                raise fail(f"unknown query parameter {name!r} (spec allows: {', '.join(known) or 'none'})")
+        for (loc, name), prm in op.params.items():
+            if loc == "path":
+                supplied = [path_values[name]] if name in path_values else []
+            elif loc == "query":
+                supplied = values.get(name, [])
+            else:
+                continue  # headers/cookies are the client's business, not the request shape
+            if not supplied:
+                if prm.required:
+                    raise fail(f"missing required {loc} parameter {name!r}")
+                continue
+            is_array = prm.schema.get("type") == "array"
+            if len(supplied) > 1 and not is_array:
+                raise fail(f"{loc} parameter {name!r} given {len(supplied)} times: {supplied}")
+            try:
+                item_schema = prm.schema.get("items", {}) if is_array else prm.schema
+                coerced = [_coerce(v, item_schema) for v in supplied]
+            except ValueError as exc:
+                raise fail(f"{loc} parameter {name!r}: {exc}") from None
+            error = best_match(prm.validator.iter_errors(coerced if is_array else coerced[0]))
+            if error is not None:
+                raise fail(f"{loc} parameter {name!r}={supplied[0]!r}: {error.message}")
+        self._check_body(op, body, content_type, fail)
+        self.checked.append((method, template))
+        return template
+
+    @staticmethod
+    def _check_body(op: _Operation, body: object | None, content_type: str | None, fail: Any) -> None:
+        if body is None and content_type is None:
+            if op.body_required:
+                raise fail(f"request body is required ({', '.join(op.body_media)}) but none was sent")
+            return
+        media = _media_type(content_type or "application/json")
+        if not op.body_media:
+            raise fail(f"spec defines no request body, but a {media} body was sent")
+        if media not in op.body_media:
+            raise fail(f"body media type {media!r} not accepted (spec: {', '.join(op.body_media)})")
+        if op.body_validator is not None and media == "application/json":
+            error = best_match(op.body_validator.iter_errors(body))
+            if error is not None:
+                raise fail(f"request body field {error.json_path!r}: {error.message}")
+
+
+class ContractCheckingTransport(httpx2.AsyncBaseTransport):
+    """Checks every ``{api_prefix}/v1/...`` request against the contract before delegating to ``inner``."""
+
+    def __init__(
+        self, inner: httpx2.AsyncBaseTransport, contract: OpenAPIContract | None, api_prefix: str = "/api"
+    ) -> None:
+        self.inner = inner
+        self.contract = contract
+        self.api_prefix = api_prefix.rstrip("/")
+        self.violations: list[str] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if self.contract is not None and path.startswith(self.api_prefix + "/v1/"):
+            content_type = request.headers.get("content-type")
+            body: object | None = None
+            try:
+                if content_type is not None and is_json_media(content_type):
+                    raw = await request.aread()  # only JSON bodies: never consume streaming uploads
+                    try:
+                        body = json.loads(raw) if raw else None
+                    except ValueError as exc:
+                        msg = f"{request.method} {path}: request body is not valid JSON: {exc}"
+                        raise ContractViolation(msg) from exc
+                    content_type = None  # decoded (or empty: no body at all)
+                self.contract.check_request(
+                    request.method,
+                    path[len(self.api_prefix) :],
+                    request.url.params.multi_items(),
+                    body,
+                    content_type=content_type,
+                )
+            except ContractViolation as exc:
+                self.violations.append(str(exc))
+                raise
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

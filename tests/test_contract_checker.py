@@ -1,0 +1,277 @@
+"""Tests for the OpenAPI request-contract checker in tests/contract.py."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+import contract as contract_module
+from contract import (
+    ContractCheckingTransport,
+    ContractViolation,
+    OpenAPIContract,
+    load_or_warn,
+    skip_reason,
+    spec_path,
+)
+
+BASE_URL = "https://getlate.dev/api"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def contract() -> OpenAPIContract:
+    loaded = OpenAPIContract.load()
+    if loaded is None:
+        pytest.skip(skip_reason() or "contract check skipped")
+    return loaded
+
+
+def post_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "content": "Hello from the contract test",
+        "scheduledFor": "2026-11-23T09:00:00+01:00",
+        "timezone": "Europe/Amsterdam",
+        "platforms": [
+            {
+                "platform": "twitter",
+                "accountId": "acc_1",
+                "platformSpecificData": {"replySettings": "following"},
+            },
+            {"platform": "linkedin", "accountId": "acc_2"},
+        ],
+        "mediaItems": [{"type": "image", "url": "https://cdn.example.com/a.png"}],
+    }
+    body.update(overrides)
+    return body
+
+
+# --- body validation -------------------------------------------------------------------------------------
+
+
+def test_valid_post_body_passes(contract: OpenAPIContract) -> None:
+    assert contract.check_request("POST", "/v1/posts", {}, post_body()) == "/v1/posts"
+    assert contract.checked == [("POST", "/v1/posts")]
+    assert contract.unknown == []
+
+
+@pytest.mark.parametrize(
+    "when", ["2026-11-23T09:00:00Z", "2026-11-23T09:00:00+01:00", "2026-11-23T08:00:00.000Z"]
+)
+def test_aware_datetimes_pass(contract: OpenAPIContract, when: str) -> None:
+    assert contract.check_request("POST", "/v1/posts", {}, post_body(scheduledFor=when)) == "/v1/posts"
+
+
+def test_naive_scheduled_for_fails(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match=r"POST /v1/posts .*\$\.scheduledFor.*date-time"):
+        contract.check_request("POST", "/v1/posts", {}, post_body(scheduledFor="2026-11-23T09:00:00"))
+
+
+def test_naive_per_platform_scheduled_for_fails(contract: OpenAPIContract) -> None:
+    platforms = [{"platform": "twitter", "accountId": "a", "scheduledFor": "2026-11-23T09:00:00"}]
+    with pytest.raises(ContractViolation, match=r"platforms\[0\]\.scheduledFor"):
+        contract.check_request("POST", "/v1/posts", {}, post_body(platforms=platforms))
+
+
+def test_wrong_type_fails(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match=r"publishNow.*'yes' is not of type 'boolean'"):
+        contract.check_request("POST", "/v1/posts", {}, post_body(publishNow="yes"))
+
+
+def test_bad_enum_in_nested_ref_fails(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match=r"mediaItems\[0\]\.type"):
+        contract.check_request("POST", "/v1/posts", {}, post_body(mediaItems=[{"type": "audio", "url": "x"}]))
+
+
+def test_overlapping_one_of_is_accepted(contract: OpenAPIContract) -> None:
+    # An empty platformSpecificData matches every variant: strict oneOf would reject it.
+    platforms = [{"platform": "instagram", "accountId": "a", "platformSpecificData": {}}]
+    assert contract.check_request("POST", "/v1/posts", {}, post_body(platforms=platforms)) == "/v1/posts"
+
+
+def test_required_body_missing_fails(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match="request body is required"):
+        contract.check_request("POST", "/v1/posts", {}, None)
+
+
+def test_put_with_path_param(contract: OpenAPIContract) -> None:
+    assert contract.check_request("PUT", "/v1/posts/abc123", {}, {"content": "x"}) == "/v1/posts/{postId}"
+
+
+# --- query and path parameters ---------------------------------------------------------------------------
+
+
+def test_valid_query_passes(contract: OpenAPIContract) -> None:
+    query = {"limit": ["100"], "page": ["2"], "status": ["scheduled"], "includeHidden": ["true"]}
+    assert contract.check_request("GET", "/v1/posts", query, None) == "/v1/posts"
+    assert contract.check_request("GET", "/v1/posts", [("dateFrom", "2026-01-01")], None) == "/v1/posts"
+
+
+def test_unknown_query_param_fails(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match=r"GET /v1/posts .*unknown query parameter 'bogus'"):
+        contract.check_request("GET", "/v1/posts", [("bogus", "1")], None)
+
+
+def test_limit_above_maximum_fails(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match=r"'limit'.*maximum of 100"):
+        contract.check_request("GET", "/v1/posts", {"limit": ["500"]}, None)
+
+
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [
+        ([("limit", "ten")], "not an integer"),
+        ([("limit", "0")], "minimum of 1"),
+        ([("includeHidden", "yes")], "not a boolean"),
+        ([("status", "deleted")], "is not one of"),
+        ([("limit", "10"), ("limit", "20")], "given 2 times"),
+    ],
+)
+def test_bad_query_values_fail(contract: OpenAPIContract, query: list[tuple[str, str]], why: str) -> None:
+    with pytest.raises(ContractViolation, match=why):
+        contract.check_request("GET", "/v1/posts", query, None)
+
+
+def test_required_query_and_path_enum(contract: OpenAPIContract) -> None:
+    with pytest.raises(ContractViolation, match="missing required query parameter 'profileId'"):
+        contract.check_request("GET", "/v1/connect/twitter", {}, None)
+    with pytest.raises(ContractViolation, match="path parameter 'platform'"):
+        contract.check_request("GET", "/v1/connect/myspace", {"profileId": ["p1"]}, None)
+
+
+# --- path matching ---------------------------------------------------------------------------------------
+
+
+def test_literal_template_preferred(contract: OpenAPIContract) -> None:
+    assert contract.check_request("GET", "/v1/accounts/health", {}, None) == "/v1/accounts/health"
+    assert (
+        contract.check_request("GET", "/v1/accounts/acc_1/health", {}, None)
+        == "/v1/accounts/{accountId}/health"
+    )
+    assert contract.check_request("PUT", "/v1/accounts/acc_1", {}, {}) == "/v1/accounts/{accountId}"
+
+
+def test_unknown_path_returns_none(contract: OpenAPIContract) -> None:
+    assert contract.check_request("POST", "/v1/platform-invites", {}, {"profileId": "p"}) is None
+    assert contract.check_request("PATCH", "/v1/posts/abc", {}, {}) is None
+    assert contract.unknown == [("POST", "/v1/platform-invites"), ("PATCH", "/v1/posts/abc")]
+    assert contract.checked == []
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+
+def test_missing_spec_disables_checker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "nope.yaml"
+    assert OpenAPIContract.load(missing) is None
+    assert skip_reason(missing) == f"contract check skipped: {missing} not found"
+    monkeypatch.setenv("LATE_OPENAPI_SPEC", str(missing))
+    assert spec_path() == missing
+    assert OpenAPIContract.load() is None
+
+
+def test_load_or_warn_warns_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contract_module, "_warned", False)
+    missing = tmp_path / "nope.yaml"
+    with pytest.warns(UserWarning, match="contract check skipped: .*nope.yaml not found"):
+        assert load_or_warn(missing) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_or_warn(missing) is None
+
+
+def test_default_reason_mentions_shared_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LATE_OPENAPI_SPEC", raising=False)
+    reason = skip_reason()
+    assert reason is None or reason == "contract check skipped: ../shared/late-api/openapi.yaml not found"
+
+
+def test_instances_are_independent(contract: OpenAPIContract) -> None:
+    other = OpenAPIContract.load()
+    assert other is not None and other is not contract
+    contract.check_request("GET", "/v1/posts", {}, None)
+    assert other.checked == []
+
+
+# --- transport -------------------------------------------------------------------------------------------
+
+
+def make_client(contract: OpenAPIContract, seen: list[httpx2.Request]) -> tuple[httpx2.AsyncClient, Any]:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"ok": True})
+
+    transport = ContractCheckingTransport(httpx2.MockTransport(handler), contract)
+    return httpx2.AsyncClient(transport=transport, base_url=BASE_URL), transport
+
+
+@pytest.mark.anyio
+async def test_transport_passes_valid_requests(contract: OpenAPIContract) -> None:
+    seen: list[httpx2.Request] = []
+    client, transport = make_client(contract, seen)
+    async with client:
+        assert (await client.post("/v1/posts", json=post_body())).status_code == 200
+        assert (await client.get("/v1/posts", params={"limit": 10})).status_code == 200
+        assert (await client.post("/v1/platform-invites", json={"profileId": "p"})).status_code == 200
+    assert transport.violations == []
+    assert contract.checked == [("POST", "/v1/posts"), ("GET", "/v1/posts")]
+    assert contract.unknown == [("POST", "/v1/platform-invites")]
+    assert json.loads(seen[0].content) == post_body()  # body still delivered after being read
+
+
+@pytest.mark.anyio
+async def test_transport_records_violations_and_raises(contract: OpenAPIContract) -> None:
+    seen: list[httpx2.Request] = []
+    client, transport = make_client(contract, seen)
+    async with client:
+        with pytest.raises(ContractViolation, match="maximum of 100"):
+            await client.get("/v1/posts", params={"limit": 500})
+        with contextlib.suppress(Exception):  # an upper layer swallowing it must not hide the violation
+            await client.post("/v1/posts", json=post_body(scheduledFor="2026-11-23T09:00:00"))
+    assert len(transport.violations) == 2
+    assert "limit" in transport.violations[0] and "scheduledFor" in transport.violations[1]
+    assert seen == []  # violating requests never reach the inner transport
+
+
+@pytest.mark.anyio
+async def test_transport_does_not_consume_streaming_uploads(contract: OpenAPIContract) -> None:
+    state = {"inner_reached": False, "read_early": False}
+
+    class Inner(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            state["inner_reached"] = True
+            await request.aread()
+            return httpx2.Response(200)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        state["read_early"] = not state["inner_reached"]
+        yield b"binary-data"
+
+    transport = ContractCheckingTransport(Inner(), contract)
+    async with httpx2.AsyncClient(transport=transport) as client:
+        headers = {"content-type": "video/mp4"}
+        resp = await client.put(
+            "https://uploads.example.com/presigned/abc", content=chunks(), headers=headers
+        )
+    assert resp.status_code == 200
+    assert state == {"inner_reached": True, "read_early": False}
+    assert transport.violations == [] and contract.checked == [] and contract.unknown == []
+
+
+@pytest.mark.anyio
+async def test_transport_disabled_without_contract() -> None:
+    transport = ContractCheckingTransport(httpx2.MockTransport(lambda r: httpx2.Response(204)), None)
+    async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        assert (await client.get("/v1/posts", params={"bogus": 1})).status_code == 204
+    assert transport.violations == []

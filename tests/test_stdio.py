@@ -1,0 +1,132 @@
+"""The real process: `python -m late_mcp` on stdio, talking real HTTP to a sandbox on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from conftest import TEST_KEY
+from late_mcp.sandbox import create_sandbox_app
+
+
+@pytest.fixture
+def http_sandbox() -> Iterator[str]:
+    """The sandbox served by uvicorn on a free loopback port; yields its API base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_sandbox_app(api_key=TEST_KEY), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/api"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
+    env.update(extra)
+    return env
+
+
+class StdioSession:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "late_mcp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.raw_stdout: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.raw_stdout.append(line)
+            self.lines.put(line)
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def request(self, request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        while True:
+            message = json.loads(self.lines.get(timeout=60))
+            if message.get("id") == request_id:
+                return message  # type: ignore[no-any-return]
+
+    def close(self) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
+
+
+def test_stdout_carries_only_json_rpc(http_sandbox: str) -> None:
+    session = StdioSession(
+        server_env(LATE_API_KEY=TEST_KEY, LATE_BASE_URL=http_sandbox, LATE_LOG_LEVEL="DEBUG")
+    )
+    init = session.request(
+        1,
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+    )
+    assert init["result"]["serverInfo"]["name"] == "late-mcp"
+    session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    tools = session.request(2, "tools/list", {})["result"]["tools"]
+    assert len(tools) == 22
+    profiles = session.request(3, "tools/call", {"name": "profiles_list", "arguments": {}})["result"]
+    assert not profiles.get("isError") and "Acme Bakery" in profiles["content"][0]["text"]
+    ambiguous = session.request(
+        4,
+        "tools/call",
+        {"name": "posts_create", "arguments": {"content": "x", "accounts": ["twitter"], "publish_now": True}},
+    )["result"]
+    assert ambiguous["isError"] is True
+    stderr = session.close()
+    assert session.raw_stdout, "no output at all"
+    for line in session.raw_stdout:
+        message = json.loads(line)
+        assert message.get("jsonrpc") == "2.0", line
+    assert TEST_KEY not in stderr and all(TEST_KEY not in line for line in session.raw_stdout)
+    assert "late-mcp" in stderr  # DEBUG logging went to stderr
+
+
+def test_missing_key_exits_with_one_clear_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "late_mcp"],
+        capture_output=True,
+        text=True,
+        env=server_env(),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "LATE_API_KEY" in lines[0] and "--sandbox" in lines[0]
+    assert "getlate.dev" in lines[0]

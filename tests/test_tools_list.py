@@ -1,0 +1,110 @@
+"""What the model sees: the tool list, its schemas and annotations (snapshot-pinned)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from mcp import Client
+
+from conftest import make_settings
+from late_mcp.server import build_server
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
+EXPECTED = {
+    "profiles_list",
+    "profiles_get",
+    "profiles_create",
+    "profiles_update",
+    "profiles_delete",
+    "invites_create",
+    "invites_list",
+    "invites_revoke",
+    "accounts_connect_link",
+    "accounts_list",
+    "accounts_health",
+    "accounts_disconnect",
+    "posts_create",
+    "posts_list",
+    "posts_get",
+    "posts_update",
+    "posts_delete",
+    "posts_retry",
+    "media_upload_link",
+    "media_upload_file",
+    "queue_next_slot",
+    "usage_stats",
+}
+REQUIRED = {
+    "profiles_get": ["profile_id"],
+    "profiles_create": ["name"],
+    "profiles_update": ["profile_id"],
+    "profiles_delete": ["profile_id"],
+    "invites_create": ["profile_id", "platform"],
+    "invites_revoke": ["invite_id"],
+    "accounts_connect_link": ["profile_id", "platform"],
+    "accounts_disconnect": ["account_id"],
+    "posts_create": ["content", "accounts"],
+    "posts_get": ["post_id"],
+    "posts_update": ["post_id"],
+    "posts_delete": ["post_id"],
+    "posts_retry": ["post_id"],
+    "media_upload_link": ["filename"],
+    "media_upload_file": ["path"],
+    "queue_next_slot": ["profile_id"],
+}
+
+pytestmark = pytest.mark.anyio
+
+
+async def listed(client: Client) -> list[dict[str, Any]]:
+    result = await client.list_tools()
+    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in result.tools]
+
+
+async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
+    tools = await listed(mcp)
+    assert {t["name"] for t in tools} == EXPECTED
+    for tool in tools:
+        schema = tool["inputSchema"]
+        Draft202012Validator.check_schema(schema)
+        dumped = json.dumps(schema)
+        assert "$ref" not in dumped and "$defs" not in dumped, tool["name"]
+        assert schema["type"] == "object"
+        assert sorted(schema.get("required", [])) == sorted(REQUIRED.get(tool["name"], [])), tool["name"]
+        for name, prop in schema["properties"].items():
+            assert prop.get("description") or name in {"page", "limit"}, (tool["name"], name)
+        annotations = tool["annotations"]
+        for hint in ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"):
+            assert isinstance(annotations.get(hint), bool), (tool["name"], hint)
+        assert tool["description"] and "\n" not in tool["description"]
+
+
+async def test_platform_arguments_are_closed_enums(mcp: Client) -> None:
+    tools = {t["name"]: t for t in await listed(mcp)}
+    platform = tools["invites_create"]["inputSchema"]["properties"]["platform"]
+    assert len(platform["enum"]) == 13 and "googlebusiness" in platform["enum"]
+
+
+async def test_tools_list_matches_snapshot(mcp: Client) -> None:
+    """Changing what the model sees must be deliberate: UPDATE_SNAPSHOTS=1 rewrites the file."""
+    tools = await listed(mcp)
+    current = json.dumps(tools, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(current, encoding="utf-8")
+    assert SNAPSHOT.exists(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1 and review the file"
+    assert current == SNAPSHOT.read_text(encoding="utf-8"), "tools/list changed: review, UPDATE_SNAPSHOTS=1"
+    assert len(json.dumps({"tools": tools}, separators=(",", ":"))) < 20_000
+
+
+async def test_read_only_mode_keeps_only_read_only_tools() -> None:
+    server = build_server(make_settings(), read_only=True)
+    async with Client(server, mode="legacy") as client:
+        tools = await listed(client)
+    assert tools and all(t["annotations"]["readOnlyHint"] is True for t in tools)
+    names = {t["name"] for t in tools}
+    assert "posts_list" in names and "posts_create" not in names and "posts_delete" not in names
