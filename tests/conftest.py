@@ -52,8 +52,10 @@ def late_transport(sandbox: Any, contract: OpenAPIContract | None) -> Iterator[C
     assert transport.violations == [], "requests the Late OpenAPI spec rejects"
 
 
-def make_settings(api_key: str | None = TEST_KEY) -> Settings:
-    return Settings(api_key=api_key, base_url=API_BASE)
+def make_settings(api_key: str | None = TEST_KEY, **overrides: Any) -> Settings:
+    """Settings for tests: retries wait milliseconds, not seconds."""
+    values: dict[str, Any] = {"retry_base_delay": 0.001, "retry_max_delay": 0.005, **overrides}
+    return Settings(api_key=api_key, base_url=API_BASE, **values)
 
 
 @pytest.fixture

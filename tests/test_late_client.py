@@ -26,8 +26,8 @@ from late_mcp.server import build_server
 pytestmark = pytest.mark.anyio
 
 
-def client_for(handler: httpx2.MockTransport | None = None, **kwargs: object) -> LateClient:
-    return LateClient(make_settings(), transport=handler)
+def client_for(handler: httpx2.MockTransport | None = None, **overrides: object) -> LateClient:
+    return LateClient(make_settings(**overrides), transport=handler)
 
 
 def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> httpx2.MockTransport:
@@ -54,7 +54,7 @@ async def test_status_maps_to_one_error_class(status: int, error: type[Exception
         b'{"error": "the API\'s words"}',
         {"Content-Type": "application/json", "X-Request-Id": "req-42", "Retry-After": "7"},
     )
-    async with client_for(transport) as client:
+    async with client_for(transport, retry_attempts=1) as client:
         with pytest.raises(error) as caught:
             await client.list_profiles()
     exc = caught.value
@@ -132,3 +132,88 @@ async def test_malformed_answers_become_tool_errors_not_crashes() -> None:
     transport = answering(200, b'{"post": {"status": "draft"}}', {"Content-Type": "application/json"})
     async with Client(build_server(make_settings(), transport=transport), mode="legacy") as client:
         assert "expected shape" in await fails(client, "posts_get", post_id="abc")
+
+
+def scripted(*answers: int | type[Exception]) -> tuple[httpx2.MockTransport, list[httpx2.Request]]:
+    """A transport that answers each request with the next status code or raises the next error."""
+    seen: list[httpx2.Request] = []
+    queue = list(answers)
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        answer = queue.pop(0) if queue else 200
+        if isinstance(answer, int):
+            body = (
+                {"profiles": [], "profile": {"_id": "p1", "name": "n"}} if answer < 300 else {"error": "no"}
+            )
+            return httpx2.Response(answer, json=body, headers={"Retry-After": "0.01"})
+        raise answer("injected", request=request)
+
+    return httpx2.MockTransport(handle), seen
+
+
+async def test_reads_are_retried_through_transient_faults() -> None:
+    transport, seen = scripted(503, httpx2.ReadTimeout, 429, httpx2.ConnectError, 502, 200)
+    async with client_for(transport) as client:
+        assert await client.list_profiles() == []
+    assert len(seen) == 6
+    assert len({r.headers["X-Request-Id"] for r in seen}) == 6
+
+
+async def test_exhausted_retries_say_how_often_they_tried() -> None:
+    transport, seen = scripted(*[503] * 10)
+    async with client_for(transport) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.list_profiles()
+    assert len(seen) == 6 and caught.value.attempts == 6
+    assert "Tried 6 times" in caught.value.describe()
+
+
+async def test_writes_are_not_repeated_when_they_may_have_landed() -> None:
+    for fault in (httpx2.ReadTimeout, httpx2.ReadError, httpx2.RemoteProtocolError, 500, 502):
+        transport, seen = scripted(fault, 201)
+        async with client_for(transport) as client:
+            with pytest.raises((TransportError, ServerError)):
+                await client.create_profile({"name": "x"})
+        assert len(seen) == 1, fault
+
+
+async def test_writes_are_repeated_when_late_certainly_did_not_act() -> None:
+    for fault in (429, httpx2.ConnectError, httpx2.ConnectTimeout):
+        transport, seen = scripted(fault, 201)
+        async with client_for(transport) as client:
+            assert (await client.create_profile({"name": "x"})).id == "p1"
+        assert len(seen) == 2, fault
+
+
+async def test_a_lost_delete_that_landed_counts_as_done() -> None:
+    transport, seen = scripted(httpx2.ReadError, 404)
+    async with client_for(transport) as client:
+        await client.delete_post("abc")
+    assert [r.method for r in seen] == ["DELETE", "DELETE"]
+    transport, seen = scripted(404)
+    async with client_for(transport) as client:
+        with pytest.raises(NotFoundError):
+            await client.delete_post("abc")
+
+
+async def test_retries_stop_at_the_call_deadline() -> None:
+    transport, seen = scripted(*[503] * 10)
+    async with LateClient(
+        make_settings(retry_base_delay=0.2, retry_max_delay=0.2, call_deadline=0.3), transport=transport
+    ) as client:
+        with pytest.raises(ServerError):
+            await client.list_profiles()
+    assert 1 <= len(seen) < 6
+
+
+async def test_rate_gate_waits_for_the_reset_when_nothing_is_left() -> None:
+    from late_mcp.late.ratelimit import RateGate
+
+    gate = RateGate(wall=lambda: 999.95)
+    gate.observe({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "1000"})
+    await gate.acquire()
+    assert gate.waited == 0
+    gate.observe({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000"})
+    await gate.acquire()
+    assert 0.04 < gate.waited <= 0.05

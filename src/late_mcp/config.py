@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_BASE_URL = "https://getlate.dev/api"
 SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
@@ -33,6 +34,14 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     upload_timeout: float = 600.0
+    retry_attempts: int = 6
+    retry_base_delay: float = 0.25
+    retry_max_delay: float = 8.0
+    call_deadline: float = 60.0
+    # Where the audit journal lives; None keeps it in memory (sandbox, tests).
+    journal_path: Path | None = None
+    duplicate_window: float = 1800.0
+    sandbox_faults: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
@@ -56,6 +65,11 @@ class Settings:
             connect_timeout=_float(env, "LATE_CONNECT_TIMEOUT", 10.0),
             read_timeout=_float(env, "LATE_READ_TIMEOUT", 30.0),
             upload_timeout=_float(env, "LATE_UPLOAD_TIMEOUT", 600.0),
+            retry_attempts=int(_float(env, "LATE_RETRY_ATTEMPTS", 6)),
+            call_deadline=_float(env, "LATE_CALL_DEADLINE", 60.0),
+            journal_path=_journal_path(env, is_sandbox),
+            duplicate_window=_float(env, "LATE_DUPLICATE_WINDOW", 1800.0),
+            sandbox_faults=(env.get("LATE_SANDBOX_FAULTS") or None) if is_sandbox else None,
         )
 
 
@@ -70,3 +84,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0 (got {raw!r}).")
     return value
+
+
+def _journal_path(env: Mapping[str, str], sandbox: bool) -> Path | None:
+    raw = (env.get("LATE_JOURNAL_PATH") or "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    if sandbox:
+        return None  # demo posts do not belong in the user's journal
+    from late_mcp.journal import default_journal_path
+
+    return default_journal_path()

@@ -8,24 +8,31 @@ configured API base URL: a presigned upload URL (another host) never receives th
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import secrets
 import time
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import httpx2
-from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_any,
+)
+from tenacity.stop import stop_base
 
 from late_mcp import __version__
 from late_mcp.config import Settings
 from late_mcp.late.errors import (
-    LateAPIError,
     LateError,
     MalformedResponseError,
+    NotFoundError,
     RateLimitedError,
     TransportError,
     error_class_for_status,
@@ -42,66 +49,21 @@ from late_mcp.late.models import (
     QueueSlot,
     UsageStats,
 )
-
-log = logging.getLogger(__name__)
-ModelT = TypeVar("ModelT", bound=BaseModel)
-UPLOAD_CHUNK = 1024 * 1024
-# Failures after which the request may have reached Late and been acted on.
-_MAYBE_SENT = (
-    httpx2.ReadTimeout,
-    httpx2.WriteTimeout,
-    httpx2.ReadError,
-    httpx2.WriteError,
-    httpx2.RemoteProtocolError,
+from late_mcp.late.ratelimit import RateGate
+from late_mcp.late.retry import IDEMPOTENT_METHODS, RetryPolicy, may_retry, outcome_unknown
+from late_mcp.late.wire import (
+    MAYBE_SENT,
+    ModelT,
+    ScopedBearerAuth,
+    api_message,
+    file_chunks,
+    new_request_id,
+    parse,
+    query_value,
+    status_error,
 )
 
-
-class _ScopedBearerAuth(httpx2.Auth):
-    """Adds `Authorization: Bearer …` only to requests under the API base URL."""
-
-    def __init__(self, api_key: str | None, base_url: str) -> None:
-        self._api_key = api_key
-        self._prefix = base_url.rstrip("/") + "/"
-
-    def __repr__(self) -> str:  # never show the key
-        return f"<ScopedBearerAuth for {self._prefix}>"
-
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        if self._api_key and str(request.url).startswith(self._prefix):
-            request.headers["Authorization"] = f"Bearer {self._api_key}"
-        yield request
-
-
-def new_request_id() -> str:
-    return "lm_" + secrets.token_hex(10)
-
-
-def _retry_after(response: httpx2.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
-    reset = response.headers.get("X-RateLimit-Reset")
-    if reset and reset.isdigit():
-        return max(0.0, int(reset) - time.time())
-    return None
-
-
-def _api_message(response: httpx2.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if isinstance(body, dict):
-        for key in ("error", "message", "detail"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:500]
-    return None
+log = logging.getLogger(__name__)
 
 
 class LateClient:
@@ -109,9 +71,18 @@ class LateClient:
 
     def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self.retry_policy = RetryPolicy(
+            attempts=settings.retry_attempts,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+            deadline=settings.call_deadline,
+        )
+        self.gate = RateGate()
+        # The request id of the last answer in this task: tools keep a write's id in the journal.
+        self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
         self._http = httpx2.AsyncClient(
             base_url=settings.base_url + "/",
-            auth=_ScopedBearerAuth(settings.api_key, settings.base_url),
+            auth=ScopedBearerAuth(settings.api_key, settings.base_url),
             headers={"User-Agent": f"late-mcp/{__version__}", "Accept": "application/json"},
             timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             transport=transport,
@@ -136,11 +107,65 @@ class LateClient:
         *,
         params: Mapping[str, str | int | bool | None] | None = None,
         json: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send one request to `<base>/<path>` and return the parsed JSON body."""
+        """Send a request to `<base>/<path>` and return the parsed JSON body.
+
+        Idempotent requests (GET, DELETE unless told otherwise) are retried on transient faults;
+        writes only when Late certainly did not act on them (see late.retry)."""
+        is_idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
+        policy = self.retry_policy
+        started = time.monotonic()
+        maybe_applied = False
+
+        def retryable(exc: BaseException) -> bool:
+            return may_retry(exc, idempotent=is_idempotent)
+
+        class OutOfTime(stop_base):
+            def __call__(self, state: RetryCallState) -> bool:
+                return state.upcoming_sleep >= policy.time_left(started)
+
+        async def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info(
+                "retrying %s /%s in %.2fs after %s (attempt %d)",
+                method,
+                path,
+                state.upcoming_sleep,
+                type(exc).__name__,
+                state.attempt_number,
+            )
+            if isinstance(exc, RateLimitedError):
+                self.gate.block_for(state.upcoming_sleep)
+
+        retrying = AsyncRetrying(
+            stop=stop_any(stop_after_attempt(policy.attempts), OutOfTime()),
+            wait=policy.backoff,
+            retry=retry_if_exception(retryable),
+            before_sleep=before_sleep,
+            sleep=anyio.sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        return await self._send_once(method, path, query, json)
+                    except LateError as exc:
+                        exc.attempts = attempt.retry_state.attempt_number
+                        if method == "DELETE" and maybe_applied and isinstance(exc, NotFoundError):
+                            return {}  # an earlier attempt whose answer was lost already deleted it
+                        maybe_applied = maybe_applied or outcome_unknown(exc)
+                        raise
+        except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
+            raise exc.last_attempt.exception() from None  # type: ignore[misc]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(self, method: str, path: str, query: dict[str, str | int], json: Any) -> Any:
         request_id = new_request_id()
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         where = f"{method} /{path.lstrip('/')}"
+        await self.gate.acquire()
         try:
             response = await self._http.request(
                 method,
@@ -152,18 +177,20 @@ class LateClient:
         except httpx2.TimeoutException as exc:
             raise TransportError(
                 f"Late did not answer {where} in time ({type(exc).__name__}).",
-                outcome_unknown=isinstance(exc, _MAYBE_SENT),
+                outcome_unknown=isinstance(exc, MAYBE_SENT),
                 request_id=request_id,
             ) from None
         except httpx2.TransportError as exc:
             raise TransportError(
                 f"Could not reach Late for {where} ({type(exc).__name__}).",
-                outcome_unknown=isinstance(exc, _MAYBE_SENT),
+                outcome_unknown=isinstance(exc, MAYBE_SENT),
                 request_id=request_id,
             ) from None
+        self.gate.observe(response.headers)
         request_id = response.headers.get("X-Request-Id", request_id)
+        self.last_request_id.set(request_id)
         if response.status_code >= 400:
-            raise self._status_error(response, where, request_id)
+            raise status_error(response, where, request_id)
         if response.status_code == 204 or not response.content:
             return {}
         try:
@@ -175,22 +202,6 @@ class LateClient:
                 status=response.status_code,
                 request_id=request_id,
             ) from None
-
-    @staticmethod
-    def _status_error(response: httpx2.Response, where: str, request_id: str) -> LateAPIError:
-        status = response.status_code
-        cls = error_class_for_status(status)
-        api_message = _api_message(response)
-        message = f"Late refused {where}: {api_message or response.reason_phrase or 'error'}."
-        if cls is RateLimitedError:
-            return RateLimitedError(
-                message,
-                retry_after=_retry_after(response),
-                status=status,
-                api_message=api_message,
-                request_id=request_id,
-            )
-        return cls(message, status=status, api_message=api_message, request_id=request_id)
 
     async def _get_model(
         self, model: type[ModelT], method: str, path: str, key: str | None, **kwargs: Any
@@ -302,20 +313,20 @@ class LateClient:
         try:
             response = await self._http.put(
                 upload_url,
-                content=_file_chunks(path),
+                content=file_chunks(path),
                 headers={"Content-Type": content_type, "Content-Length": str(size)},
                 timeout=httpx2.Timeout(self.settings.upload_timeout, connect=self.settings.connect_timeout),
             )
         except httpx2.TransportError as exc:
             raise TransportError(
                 f"The upload of {path.name} failed ({type(exc).__name__}).",
-                outcome_unknown=isinstance(exc, _MAYBE_SENT),
+                outcome_unknown=isinstance(exc, MAYBE_SENT),
             ) from None
         if response.status_code >= 300:
             raise error_class_for_status(response.status_code)(
                 f"The storage service refused the upload of {path.name} (HTTP {response.status_code}).",
                 status=response.status_code,
-                api_message=_api_message(response),
+                api_message=api_message(response),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",
             )
 
@@ -328,30 +339,8 @@ class LateClient:
         return await self._get_model(UsageStats, "GET", "v1/usage-stats", None)
 
 
-def parse(model: type[ModelT], body: Any, key: str | None, where: str) -> ModelT:
-    """Validate `body[key]` (or `body`) as `model`; a wrong shape becomes MalformedResponseError."""
-    data = body.get(key) if key is not None and isinstance(body, dict) else body
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) or "(body)" for e in exc.errors()}))
-        raise MalformedResponseError(
-            f"Late's answer to {where} did not have the expected shape (problem with: {fields})."
-        ) from None
-
-
 def _seg(value: str) -> str:
     """One URL path segment: ids never contain '/', so a value that does is refused here."""
     if not value or "/" in value or value in {".", ".."} or any(c in value for c in "?#\\"):
         raise LateError(f"{value!r} is not a valid id.", hint="Ids are the 'id' values other tools return.")
     return value
-
-
-def _query_value(value: str | int | bool) -> str | int:
-    return ("true" if value else "false") if isinstance(value, bool) else value
-
-
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(UPLOAD_CHUNK):
-            yield chunk

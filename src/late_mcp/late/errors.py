@@ -29,6 +29,7 @@ class LateError(Exception):
         self.api_message = api_message
         self.request_id = request_id
         self.hint = hint or self.default_hint
+        self.attempts = 1  # how often the request was sent; set by the client's retry loop
 
     @property
     def retryable(self) -> bool:
@@ -44,6 +45,8 @@ class LateError(Exception):
             parts.append(f"(HTTP {self.status}{', request ' + self.request_id if self.request_id else ''})")
         elif self.request_id:
             parts.append(f"(request {self.request_id})")
+        if self.attempts > 1:
+            parts.append(f"Tried {self.attempts} times.")
         parts.append(self.hint)
         return " ".join(parts)
 

@@ -1,0 +1,119 @@
+"""How requests and answers look on the wire: auth, request ids, error statuses, body shapes."""
+
+from __future__ import annotations
+
+import email.utils
+import secrets
+import time
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import httpx2
+from pydantic import BaseModel, ValidationError
+
+from late_mcp.late.errors import (
+    LateAPIError,
+    MalformedResponseError,
+    RateLimitedError,
+    error_class_for_status,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+UPLOAD_CHUNK = 1024 * 1024
+# Failures after which the request may have reached Late and been acted on.
+MAYBE_SENT = (
+    httpx2.ReadTimeout,
+    httpx2.WriteTimeout,
+    httpx2.ReadError,
+    httpx2.WriteError,
+    httpx2.RemoteProtocolError,
+)
+
+
+class ScopedBearerAuth(httpx2.Auth):
+    """Adds `Authorization: Bearer …` only to requests under the API base URL."""
+
+    def __init__(self, api_key: str | None, base_url: str) -> None:
+        self._api_key = api_key
+        self._prefix = base_url.rstrip("/") + "/"
+
+    def __repr__(self) -> str:  # never show the key
+        return f"<ScopedBearerAuth for {self._prefix}>"
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        if self._api_key and str(request.url).startswith(self._prefix):
+            request.headers["Authorization"] = f"Bearer {self._api_key}"
+        yield request
+
+
+def new_request_id() -> str:
+    return "lm_" + secrets.token_hex(10)
+
+
+def retry_after(response: httpx2.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            try:
+                return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset and reset.isdigit():
+        return max(0.0, int(reset) - time.time())
+    return None
+
+
+def api_message(response: httpx2.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        for key in ("error", "message", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:500]
+    return None
+
+
+def status_error(response: httpx2.Response, where: str, request_id: str) -> LateAPIError:
+    status = response.status_code
+    cls = error_class_for_status(status)
+    said = api_message(response)
+    message = f"Late refused {where}: {said or response.reason_phrase or 'error'}."
+    if cls is RateLimitedError:
+        return RateLimitedError(
+            message,
+            retry_after=retry_after(response),
+            status=status,
+            api_message=said,
+            request_id=request_id,
+        )
+    return cls(message, status=status, api_message=said, request_id=request_id)
+
+
+def parse(model: type[ModelT], body: Any, key: str | None, where: str) -> ModelT:
+    """Validate `body[key]` (or `body`) as `model`; a wrong shape becomes MalformedResponseError."""
+    data = body.get(key) if key is not None and isinstance(body, dict) else body
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) or "(body)" for e in exc.errors()}))
+        raise MalformedResponseError(
+            f"Late's answer to {where} did not have the expected shape (problem with: {fields})."
+        ) from None
+
+
+def query_value(value: str | int | bool) -> str | int:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(UPLOAD_CHUNK):
+            yield chunk
