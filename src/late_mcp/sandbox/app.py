@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from late_mcp.sandbox.common import RATE_LIMIT, SandboxError
+from late_mcp.sandbox.common import SandboxError
 from late_mcp.sandbox.state import SandboxState
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class _Gate:
             await self.app(scope, receive, send)
             return
         request_id = Headers(scope=scope).get("x-request-id", "")[:200] or f"req_{secrets.token_hex(12)}"
-        extra = {"X-Request-Id": request_id, "X-RateLimit-Limit": str(RATE_LIMIT)}
+        extra = {"X-Request-Id": request_id, "X-RateLimit-Limit": str(self.state.rate_limit)}
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -98,9 +98,14 @@ class _Gate:
         try:
             self.state.requests.append((scope["method"], scope["path"]))
             remaining, reset = self.state.take_rate_token()
-            extra.update({"X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": str(reset)})
+            extra.update({"X-RateLimit-Remaining": str(max(remaining, 0)), "X-RateLimit-Reset": str(reset)})
             if not self._authorized(scope):
                 await _error(401, "Invalid or missing API key")(scope, receive, send_with_headers)
+                return
+            if remaining < 0 and scope["path"].startswith("/api/"):
+                wait = max(1, reset - int(self.state.clock().timestamp()))
+                extra["Retry-After"] = str(wait)
+                await _error(429, "Rate limit exceeded")(scope, receive, send_with_headers)
                 return
             await self.app(scope, receive, send_with_headers)
         except Exception:

@@ -102,8 +102,11 @@ class SandboxState(PostsMixin):
     `clock` returns the current time (aware, any zone); inject a fixed one to make tests exact.
     """
 
-    def __init__(self, *, clock: Clock | None = None, seed: bool = True) -> None:
+    def __init__(
+        self, *, clock: Clock | None = None, seed: bool = True, rate_limit: int = RATE_LIMIT
+    ) -> None:
         self.clock = clock or utc_now
+        self.rate_limit = rate_limit
         self.profiles = {}
         self.accounts = {}
         self.queues = {}  # profile id -> its default queue
@@ -142,12 +145,14 @@ class SandboxState(PostsMixin):
             self.set_queue(pid, "Europe/Amsterdam", _WEEKDAY_SLOTS, queue_id=qid)
 
     def take_rate_token(self) -> tuple[int, int]:
-        """Count one request against this minute: (requests remaining, unix time of the next minute)."""
+        """Count one request against this minute: (requests remaining, unix time of the next minute).
+
+        Remaining is -1 once the request is over the limit (the app answers 429 then)."""
         minute = int(self.clock().timestamp()) // 60
         if minute != self._rate_minute:
             self._rate_minute, self._rate_used = minute, 0
         self._rate_used += 1
-        return max(RATE_LIMIT - self._rate_used, 0), (minute + 1) * 60
+        return max(self.rate_limit - self._rate_used, -1), (minute + 1) * 60
 
     # -- profiles -----------------------------------------------------------------------------------
 
