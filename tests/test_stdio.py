@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,10 +87,15 @@ class StdioSession:
         return self.proc.stderr.read()
 
 
-def test_stdout_carries_only_json_rpc(http_sandbox: str) -> None:
-    session = StdioSession(
-        server_env(LATE_API_KEY=TEST_KEY, LATE_BASE_URL=http_sandbox, LATE_LOG_LEVEL="DEBUG")
+def test_stdout_carries_only_json_rpc(http_sandbox: str, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    env = server_env(
+        LATE_API_KEY=TEST_KEY,
+        LATE_BASE_URL=http_sandbox,
+        LATE_LOG_LEVEL="DEBUG",
+        LATE_JOURNAL_PATH=str(journal),
     )
+    session = StdioSession(env)
     init = session.request(
         1,
         "initialize",
@@ -98,7 +104,7 @@ def test_stdout_carries_only_json_rpc(http_sandbox: str) -> None:
     assert init["result"]["serverInfo"]["name"] == "late-mcp"
     session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
     tools = session.request(2, "tools/list", {})["result"]["tools"]
-    assert len(tools) == 22
+    assert len(tools) == 23
     profiles = session.request(3, "tools/call", {"name": "profiles_list", "arguments": {}})["result"]
     assert not profiles.get("isError") and "Acme Bakery" in profiles["content"][0]["text"]
     ambiguous = session.request(
@@ -107,6 +113,8 @@ def test_stdout_carries_only_json_rpc(http_sandbox: str) -> None:
         {"name": "posts_create", "arguments": {"content": "x", "accounts": ["twitter"], "publish_now": True}},
     )["result"]
     assert ambiguous["isError"] is True
+    created = session.request(5, "tools/call", {"name": "profiles_create", "arguments": {"name": "Stdio"}})
+    assert not created["result"].get("isError")
     stderr = session.close()
     assert session.raw_stdout, "no output at all"
     for line in session.raw_stdout:
@@ -114,6 +122,7 @@ def test_stdout_carries_only_json_rpc(http_sandbox: str) -> None:
         assert message.get("jsonrpc") == "2.0", line
     assert TEST_KEY not in stderr and all(TEST_KEY not in line for line in session.raw_stdout)
     assert "late-mcp" in stderr  # DEBUG logging went to stderr
+    assert journal.exists() and TEST_KEY.encode() not in journal.read_bytes()
 
 
 def test_missing_key_exits_with_one_clear_line() -> None:

@@ -38,6 +38,7 @@ EXPECTED = {
     "media_upload_file",
     "queue_next_slot",
     "usage_stats",
+    "journal_recent",
 }
 REQUIRED = {
     "profiles_get": ["profile_id"],

@@ -77,7 +77,12 @@ def sniff(head: bytes) -> str | None:
 
 async def inspect_media_file(raw_path: str) -> MediaFile:
     """Resolve and check `raw_path` without blocking; raise MediaFileError with a clear reason."""
-    path = Path(await anyio.Path(raw_path.strip()).expanduser())
+    if "\x00" in raw_path:
+        raise MediaFileError("path contains a NUL character; give the plain path of the file.")
+    try:
+        path = Path(await anyio.Path(raw_path.strip()).expanduser())
+    except RuntimeError:  # no home directory to expand ~ into
+        raise MediaFileError(f"Cannot expand {raw_path!r}; give the full path of the file.") from None
     if not path.is_absolute():
         raise MediaFileError(
             f"path {raw_path!r} is relative; give the full path, e.g. /Users/me/Pictures/photo.jpg "
@@ -88,8 +93,9 @@ async def inspect_media_file(raw_path: str) -> MediaFile:
         stat = await apath.stat()
     except FileNotFoundError:
         raise MediaFileError(f"No file at {path}. Check the path (ask the user where the file is).") from None
-    except (PermissionError, OSError) as exc:
-        raise MediaFileError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise MediaFileError(f"Cannot read {path}: {reason}.") from None
     if not await apath.is_file():
         raise MediaFileError(f"{path} is not a regular file.")
     content_type = content_type_for(path.name)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from late_mcp import __version__
 from late_mcp.config import SANDBOX_BASE_URL, Settings
+from late_mcp.journal import Journal
 from late_mcp.late.client import LateClient
 from late_mcp.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
@@ -67,6 +68,18 @@ class LateMCPServer(MCPServer[AppContext]):
             raise
 
 
+def sandbox_transport(settings: Settings) -> httpx2.AsyncBaseTransport:
+    """The in-process stand-in, with injected faults when LATE_SANDBOX_FAULTS asks for them."""
+    from late_mcp.sandbox import create_sandbox_app  # only sandbox mode pays for it
+
+    inner: httpx2.AsyncBaseTransport = httpx2.ASGITransport(app=create_sandbox_app())
+    if not settings.sandbox_faults:
+        return inner
+    from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
+
+    return FaultInjectingTransport(inner, FaultPlan.parse(settings.sandbox_faults))
+
+
 def build_server(
     settings: Settings,
     *,
@@ -81,14 +94,18 @@ def build_server(
     async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
         http_transport = transport
         if http_transport is None and settings.sandbox and settings.base_url == SANDBOX_BASE_URL:
-            from late_mcp.sandbox import create_sandbox_app  # only sandbox mode pays for it
-
-            http_transport = httpx2.ASGITransport(app=create_sandbox_app())
-        async with LateClient(settings, transport=http_transport) as client:
-            log.info(
-                "late-mcp %s ready (%s)", __version__, "sandbox" if settings.sandbox else settings.base_url
-            )
-            yield AppContext(client=client, settings=settings)
+            http_transport = sandbox_transport(settings)
+        journal = Journal(settings.journal_path)
+        try:
+            async with LateClient(settings, transport=http_transport) as client:
+                log.info(
+                    "late-mcp %s ready (%s)",
+                    __version__,
+                    "sandbox" if settings.sandbox else settings.base_url,
+                )
+                yield AppContext(client=client, settings=settings, journal=journal)
+        finally:
+            await journal.aclose()
 
     server = LateMCPServer(
         name="late-mcp",

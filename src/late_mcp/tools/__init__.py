@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from late_mcp.tools import accounts, invites, media, posts, profiles, queue
+from late_mcp.tools import accounts, invites, journal, media, posts, profiles, queue
 from late_mcp.tools._common import AppContext, ToolDef
 
 ALL_TOOLS: tuple[ToolDef, ...] = (
@@ -12,6 +12,7 @@ ALL_TOOLS: tuple[ToolDef, ...] = (
     *posts.TOOLS,
     *media.TOOLS,
     *queue.TOOLS,
+    *journal.TOOLS,
 )
 
 __all__ = ["ALL_TOOLS", "AppContext", "ToolDef"]

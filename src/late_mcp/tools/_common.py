@@ -7,20 +7,26 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, ParamSpec
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from late_mcp.config import Settings
+from late_mcp.journal import Journal
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
+from late_mcp.late.retry import call_deadline, outcome_unknown
+from late_mcp.tools._safety import call_arguments, guarded_write, with_idempotency_key
 
 log = logging.getLogger("late_mcp.tools")
-P = ParamSpec("P")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
 ToolKind = Literal["read", "create", "update", "delete"]
+UNKNOWN_OUTCOME_HINT = (
+    "The change may have been applied even though no answer arrived. Check with a list or get tool "
+    "(e.g. posts_list, journal_recent) before trying again; do not repeat it blindly."
+)
 
 # Ids as Late hands them out (24 hex characters today); the pattern keeps paths and queries clean.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -32,10 +38,11 @@ OptionalProfileId = Annotated[
 
 @dataclass(frozen=True)
 class AppContext:
-    """Lives for the server's lifetime: one Late client shared by all tool calls."""
+    """Lives for the server's lifetime: one Late client and one journal shared by all tool calls."""
 
     client: LateClient
     settings: Settings
+    journal: Journal
 
 
 class ToolInputError(Exception):
@@ -75,28 +82,58 @@ class ToolDef:
 
 
 def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]:
-    """Declare a tool: errors become `isError` results with text a model can act on."""
+    """Declare a tool: errors become `isError` results with text a model can act on; writes get
+    an idempotency key and a journal entry; every call runs under one retry deadline."""
 
     def wrap(fn: ToolFn) -> ToolDef:
-        @functools.wraps(fn)
-        async def run(*args: Any, **kwargs: Any) -> CallToolResult:
+        name = fn.__name__
+
+        async def attempt(kwargs: dict[str, Any]) -> CallToolResult:
             try:
-                return await fn(*args, **kwargs)
+                return await fn(**kwargs)
             except ToolInputError as exc:
                 return error_result(str(exc), kind="invalid_argument")
             except LateError as exc:
-                log.info(
-                    "%s failed: %s (status %s, request %s)", fn.__name__, exc.kind, exc.status, exc.request_id
-                )
+                log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
+                unknown = kind != "read" and outcome_unknown(exc)
+                if unknown:
+                    exc.hint = UNKNOWN_OUTCOME_HINT
                 return error_result(
                     exc.describe(),
                     kind=exc.kind,
                     status=exc.status,
                     request_id=exc.request_id,
-                    retryable=exc.retryable,
+                    retryable=exc.retryable and not unknown,
+                    outcome_unknown=unknown,
+                )
+            except Exception as exc:  # a bug of ours must not look like a protocol failure
+                log.exception("%s crashed", name)
+                return error_result(
+                    f"late-mcp hit an internal error ({type(exc).__name__}) in {name}. "
+                    + (UNKNOWN_OUTCOME_HINT if kind != "read" else "Try again; if it repeats, report it."),
+                    kind="internal",
+                    outcome_unknown=kind != "read",
                 )
 
-        return ToolDef(fn=run, name=fn.__name__, title=title, domain=domain, annotations=_ANNOTATIONS[kind])
+        @functools.wraps(fn)
+        async def run(**kwargs: Any) -> CallToolResult:
+            key = kwargs.pop("idempotency_key", None)
+            context = app(next(v for v in kwargs.values() if isinstance(v, Context)))
+            with call_deadline(context.settings.call_deadline):
+                if kind == "read":
+                    return await attempt(kwargs)
+                return await guarded_write(
+                    name,
+                    context.journal,
+                    context.client.last_request_id.get,
+                    lambda: attempt(kwargs),
+                    call_arguments(kwargs),
+                    key,
+                )
+
+        if kind != "read":
+            with_idempotency_key(fn, run)
+        return ToolDef(fn=run, name=name, title=title, domain=domain, annotations=_ANNOTATIONS[kind])
 
     return wrap
 
@@ -129,8 +166,11 @@ def error_result(
     status: int | None = None,
     request_id: str | None = None,
     retryable: bool = False,
+    outcome_unknown: bool = False,
 ) -> CallToolResult:
     detail: dict[str, Any] = {"kind": kind, "retryable": retryable}
+    if outcome_unknown:
+        detail["outcome_unknown"] = True
     if status is not None:
         detail["status"] = status
     if request_id is not None:

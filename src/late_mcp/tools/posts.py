@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from late_mcp.late.models import Pagination, Post
 from late_mcp.platforms import MediaType, Platform
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._once import create_once, earlier_post, fingerprint, remember
 from late_mcp.tools._posting import choose_mode, media_items, parse_schedule, resolve_accounts, zone
 
 PostId = Annotated[str, Field(description="Post id (from posts_list or posts_create).", pattern=ID_PATTERN)]
@@ -46,6 +47,7 @@ class PostView(BaseModel):
 
 class PostResult(BaseModel):
     post: PostView
+    note: str | None = None
 
 
 class PostListResult(BaseModel):
@@ -109,6 +111,9 @@ async def posts_create(
         MediaType | None, Field(description="Type for media URLs whose name has no known extension.")
     ] = None,
     title: Title = None,
+    allow_duplicate: Annotated[
+        bool, Field(description="Post even if the same post was just created.")
+    ] = False,
 ) -> CallToolResult:
     """Create a post on one or more connected accounts. Exactly one of publish_now, is_draft,
     use_queue or scheduled_for. Returns the post id and per-account status; check later with
@@ -141,7 +146,18 @@ async def posts_create(
             )
         body["queuedFromProfile"] = queue_profiles.pop()
 
-    post = await client.create_post(body)
+    context = app(ctx)
+    print_ = fingerprint(context.settings.base_url, body, mode)
+    if not allow_duplicate:
+        earlier = await earlier_post(context.journal, client, print_, context.settings.duplicate_window)
+        if earlier is not None:
+            note = (
+                f"Not sent again: the same post already exists (post {earlier.id}, status {earlier.status}). "
+                "Pass allow_duplicate=true only if the user wants it posted twice."
+            )
+            return ok(ctx, note, PostResult(post=view(earlier), note="duplicate"))
+    post, recovered = await create_once(client, body, targets)
+    await remember(context.journal, print_, post.id)
     names = ", ".join(a.label() for a in targets)
     when = {
         "publish_now": "Published",
@@ -149,6 +165,13 @@ async def posts_create(
         "use_queue": f"Queued for {post.scheduled_for}",
         "scheduled_for": f"Scheduled for {post.scheduled_for}",
     }[mode]
+    if recovered:
+        return ok(
+            ctx,
+            f"{when} to {names} (post {post.id}, status {post.status}); the first answer was lost and "
+            "the post was found, so nothing was sent twice.",
+            PostResult(post=view(post), note="recovered"),
+        )
     return ok(ctx, f"{when} to {names} (post {post.id}, status {post.status}).", PostResult(post=view(post)))
 
 

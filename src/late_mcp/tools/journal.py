@@ -1,0 +1,66 @@
+"""The audit journal, readable by the assistant: what late-mcp changed for the user, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from late_mcp.journal import JournalError
+from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
+
+
+class EntryView(BaseModel):
+    at: str
+    tool: str
+    outcome: str
+    targets: list[str]
+    summary: str | None = None
+    request_id: str | None = None
+
+
+class JournalResult(BaseModel):
+    entries: list[EntryView]
+    journal: str
+
+
+@tool("journal", "What was changed", "read")
+async def journal_recent(
+    ctx: Context,
+    hours: Annotated[float, Field(description="How far back to look.", gt=0, le=24 * 90)] = 24,
+    tool_name: Annotated[
+        str | None, Field(description="Only this tool, e.g. posts_create.", max_length=64)
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=200)] = 50,
+) -> CallToolResult:
+    """List the writes late-mcp performed (posts created, deleted, invites sent…), newest first,
+    with outcome and ids. Answers "what did you post for me today?"."""
+    journal = app(ctx).journal
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    try:
+        entries = await journal.recent(since=since, tool=tool_name, limit=limit)
+    except JournalError as exc:
+        raise ToolInputError(str(exc)) from None
+    where = str(journal.path) if journal.path else "in memory (sandbox)"
+    views = [
+        EntryView(
+            at=e.at,
+            tool=e.tool,
+            outcome=e.outcome,
+            targets=e.targets,
+            summary=e.summary,
+            request_id=e.request_id,
+        )
+        for e in entries
+    ]
+    return ok(
+        ctx,
+        f"{plural(len(views), 'write')} in the last {hours:g} h.",
+        JournalResult(entries=views, journal=where),
+    )
+
+
+TOOLS = (journal_recent,)
