@@ -30,6 +30,7 @@ class LateError(Exception):
         self.request_id = request_id
         self.hint = hint or self.default_hint
         self.attempts = 1  # how often the request was sent; set by the client's retry loop
+        self.confirmed_not_applied = False  # a lookup after a lost answer showed nothing happened
 
     @property
     def retryable(self) -> bool:

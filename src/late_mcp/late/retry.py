@@ -70,6 +70,8 @@ def may_retry(exc: BaseException, *, idempotent: bool) -> bool:
 
 def outcome_unknown(exc: LateError) -> bool:
     """A write that failed this way may still have been applied by Late."""
+    if exc.confirmed_not_applied:
+        return False
     if isinstance(exc, TransportError):
         return exc.outcome_unknown
     return isinstance(exc, MalformedResponseError | ServerError)

@@ -24,6 +24,7 @@ from late_mcp.late.retry import outcome_unknown
 log = logging.getLogger("late_mcp.posts")
 CLOCK_SKEW = timedelta(minutes=2)
 LOOKUP_LIMIT = 50
+CREATE_ATTEMPTS = 3
 
 
 def fingerprint(base_url: str, body: dict[str, Any], mode: str) -> str:
@@ -66,9 +67,9 @@ async def create_once(
     client: LateClient, body: dict[str, Any], targets: Sequence[Account]
 ) -> tuple[Post, bool]:
     """Create the post; returns (post, recovered) where recovered means the answer was lost and
-    the post was found afterwards. Raises the original error when the outcome stays unknown."""
+    the post was found afterwards. Sends again only after a lookup showed nothing was created."""
     since = datetime.now(UTC) - CLOCK_SKEW
-    for attempt in (1, 2):
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             return await client.create_post(body), False
         except LateError as exc:
@@ -81,7 +82,11 @@ async def create_once(
                 raise exc from None  # cannot tell: never send again blindly
             if found is not None:
                 return found, True
-            if attempt == 2:
+            if attempt == CREATE_ATTEMPTS:
+                exc.confirmed_not_applied = True
+                exc.hint = (
+                    f"Checked after {attempt} tries: no post was created. It is safe to try again later."
+                )
                 raise
             log.info("no post was created; sending the create again")
     raise AssertionError("unreachable")  # pragma: no cover
