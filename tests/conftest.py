@@ -7,6 +7,7 @@ Every request the server sends is checked against Late's OpenAPI spec on the way
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -28,6 +29,18 @@ API_BASE = "http://late.test/api"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def key_never_leaks(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """Every test runs with a recognisable key and DEBUG logging; nothing captured may contain it."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    out, err = capfd.readouterr()
+    for name, captured in (("stdout", out), ("stderr", err), ("logs", caplog.text)):
+        assert TEST_KEY not in captured, f"the API key leaked into {name}"
+    for record in caplog.records:
+        assert TEST_KEY not in repr(record.args), "the API key leaked into a log record's arguments"
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +81,7 @@ async def mcp(late_transport: ContractCheckingTransport) -> AsyncIterator[Client
 async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
     result = await client.call_tool(tool, arguments)
     assert isinstance(result, CallToolResult)
+    assert TEST_KEY not in result.model_dump_json(), "the API key leaked into a tool result"
     return result
 
 
