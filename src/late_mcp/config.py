@@ -56,6 +56,14 @@ class Settings:
             if api_key is None:
                 raise ConfigError(API_KEY_HELP)
             base_url = base_url or DEFAULT_BASE_URL
+        faults = (env.get("LATE_SANDBOX_FAULTS") or "").strip() or None
+        if faults and is_sandbox:
+            from late_mcp.sandbox.faults import FaultPlan
+
+            try:
+                FaultPlan.parse(faults)
+            except ValueError as exc:
+                raise ConfigError(f"LATE_SANDBOX_FAULTS: {exc}") from None
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"LATE_BASE_URL must start with http:// or https:// (got {base_url!r}).")
         return cls(
@@ -69,7 +77,7 @@ class Settings:
             call_deadline=_float(env, "LATE_CALL_DEADLINE", 60.0),
             journal_path=_journal_path(env, is_sandbox),
             duplicate_window=_float(env, "LATE_DUPLICATE_WINDOW", 1800.0),
-            sandbox_faults=(env.get("LATE_SANDBOX_FAULTS") or None) if is_sandbox else None,
+            sandbox_faults=faults if is_sandbox else None,
         )
 
 
