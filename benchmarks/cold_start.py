@@ -19,12 +19,21 @@ import time
 
 def one_run(command: list[str]) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert proc.stdin and proc.stdout
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
+        },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
     ]
@@ -50,8 +59,10 @@ def main() -> None:
     command = [sys.executable, "-m", "late_mcp", "--sandbox", *args.server_args]
     one_run(command)  # warm the file cache and bytecode
     times, sizes = zip(*(one_run(command) for _ in range(args.runs)), strict=True)
-    print(f"cold start to tools/list over stdio, {args.runs} runs: median {statistics.median(times) * 1000:.0f} ms, "
-          f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    print(
+        f"cold start to tools/list over stdio, {args.runs} runs: median {statistics.median(times) * 1000:.0f} ms, "
+        f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+    )
     print(f"tools/list result: {sizes[0]} bytes")
 
 
