@@ -34,7 +34,6 @@ from late_mcp.late.errors import (
     MalformedResponseError,
     NotFoundError,
     RateLimitedError,
-    TransportError,
     error_class_for_status,
 )
 from late_mcp.late.models import (
@@ -52,7 +51,6 @@ from late_mcp.late.models import (
 from late_mcp.late.ratelimit import RateGate
 from late_mcp.late.retry import IDEMPOTENT_METHODS, RetryPolicy, may_retry, outcome_unknown
 from late_mcp.late.wire import (
-    MAYBE_SENT,
     ModelT,
     ScopedBearerAuth,
     api_message,
@@ -61,6 +59,7 @@ from late_mcp.late.wire import (
     parse,
     query_value,
     status_error,
+    transport_error,
 )
 
 log = logging.getLogger(__name__)
@@ -174,18 +173,8 @@ class LateClient:
                 json=json,
                 headers={"X-Request-Id": request_id},
             )
-        except httpx2.TimeoutException as exc:
-            raise TransportError(
-                f"Late did not answer {where} in time ({type(exc).__name__}).",
-                outcome_unknown=isinstance(exc, MAYBE_SENT),
-                request_id=request_id,
-            ) from None
         except httpx2.TransportError as exc:
-            raise TransportError(
-                f"Could not reach Late for {where} ({type(exc).__name__}).",
-                outcome_unknown=isinstance(exc, MAYBE_SENT),
-                request_id=request_id,
-            ) from None
+            raise transport_error(exc, f"Late for {where}", request_id) from None
         self.gate.observe(response.headers)
         request_id = response.headers.get("X-Request-Id", request_id)
         self.last_request_id.set(request_id)
@@ -318,10 +307,7 @@ class LateClient:
                 timeout=httpx2.Timeout(self.settings.upload_timeout, connect=self.settings.connect_timeout),
             )
         except httpx2.TransportError as exc:
-            raise TransportError(
-                f"The upload of {path.name} failed ({type(exc).__name__}).",
-                outcome_unknown=isinstance(exc, MAYBE_SENT),
-            ) from None
+            raise transport_error(exc, f"the storage service for {path.name}", None) from None
         if response.status_code >= 300:
             raise error_class_for_status(response.status_code)(
                 f"The storage service refused the upload of {path.name} (HTTP {response.status_code}).",

@@ -17,6 +17,7 @@ from late_mcp.late.errors import (
     LateAPIError,
     MalformedResponseError,
     RateLimitedError,
+    TransportError,
     error_class_for_status,
 )
 
@@ -46,6 +47,16 @@ class ScopedBearerAuth(httpx2.Auth):
         if self._api_key and str(request.url).startswith(self._prefix):
             request.headers["Authorization"] = f"Bearer {self._api_key}"
         yield request
+
+
+def transport_error(exc: httpx2.TransportError, peer: str, request_id: str | None) -> TransportError:
+    """No usable answer: say whether the request may have landed (answer lost) or not (never sent)."""
+    what = "did not answer in time" if isinstance(exc, httpx2.TimeoutException) else "could not be reached"
+    return TransportError(
+        f"{peer[0].upper()}{peer[1:]} {what} ({type(exc).__name__}).",
+        outcome_unknown=isinstance(exc, MAYBE_SENT),
+        request_id=request_id,
+    )
 
 
 def new_request_id() -> str:
