@@ -216,3 +216,45 @@ async def test_rate_gate_waits_for_the_reset_when_nothing_is_left() -> None:
     gate.observe({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000"})
     await gate.acquire()
     assert 0.04 < gate.waited <= 0.05
+
+
+SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
+    "profiles_list": {},
+    "profiles_get": {"profile_id": "p1"},
+    "profiles_create": {"name": "n"},
+    "profiles_update": {"profile_id": "p1", "name": "n"},
+    "profiles_delete": {"profile_id": "p1"},
+    "invites_create": {"profile_id": "p1", "platform": "tiktok"},
+    "invites_list": {},
+    "invites_revoke": {"invite_id": "i1"},
+    "accounts_connect_link": {"profile_id": "p1", "platform": "reddit"},
+    "accounts_list": {},
+    "accounts_health": {},
+    "accounts_disconnect": {"account_id": "a1"},
+    "posts_create": {"content": "c", "accounts": ["a1"], "is_draft": True},
+    "posts_list": {},
+    "posts_get": {"post_id": "x1"},
+    "posts_update": {"post_id": "x1", "content": "c"},
+    "posts_delete": {"post_id": "x1"},
+    "posts_retry": {"post_id": "x1"},
+    "media_upload_link": {"filename": "a.png"},
+    "queue_next_slot": {"profile_id": "p1"},
+    "usage_stats": {},
+}
+
+
+async def test_every_tool_turns_a_refused_key_into_an_actionable_error(
+    sandbox: object, tmp_path: Path
+) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    arguments = {**SAMPLE_ARGUMENTS, "media_upload_file": {"path": str(image)}}
+    server = build_server(
+        make_settings(api_key="sk_" + "1" * 64), transport=httpx2.ASGITransport(app=sandbox)
+    )
+    async with Client(server, mode="legacy") as client:
+        tools = {t.name for t in (await client.list_tools()).tools} - {"journal_recent"}
+        assert tools == set(arguments)
+        for name in sorted(tools):
+            message = await fails(client, name, **arguments[name])
+            assert "HTTP 401" in message and "LATE_API_KEY" in message, (name, message)
