@@ -77,6 +77,20 @@ async def test_connect_link(mcp: Client) -> None:
     )
 
 
+async def test_telegram_connects_with_an_access_code(mcp: Client, state: SandboxState) -> None:
+    data = await ok(
+        mcp,
+        "accounts_connect_link",
+        profile_id=SEED_PROFILE_ACME,
+        platform="telegram",
+        redirect_url="https://agency.example/done",
+    )
+    assert data["code"].startswith("LATE-") and data["instructions"] and "auth_url" not in data
+    state.complete_connect(data["code"])
+    telegram = await ok(mcp, "accounts_list", profile_id=SEED_PROFILE_ACME, platform="telegram")
+    assert len(telegram["accounts"]) == 1
+
+
 async def test_accounts_list_health_disconnect(mcp: Client) -> None:
     nordic = await ok(mcp, "accounts_list", profile_id=SEED_PROFILE_NORDIC)
     assert len(nordic["accounts"]) == 4

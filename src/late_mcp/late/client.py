@@ -46,6 +46,7 @@ from late_mcp.late.models import (
     PresignedUpload,
     Profile,
     QueueSlot,
+    TelegramCode,
     UsageStats,
 )
 from late_mcp.late.ratelimit import RateGate
@@ -240,6 +241,11 @@ class LateClient:
 
     async def disconnect_account(self, account_id: str) -> None:
         await self.request("DELETE", f"v1/accounts/{_seg(account_id)}")
+
+    async def telegram_code(self, profile_id: str) -> TelegramCode:
+        return await self._get_model(
+            TelegramCode, "GET", "v1/connect/telegram", None, params={"profileId": profile_id}
+        )
 
     async def connect_link(self, platform: str, profile_id: str, redirect_url: str | None) -> ConnectLink:
         return await self._get_model(

@@ -141,6 +141,15 @@ class ConnectLink(LateModel):
     auth_url: str = Field(validation_alias="authUrl")
 
 
+class TelegramCode(LateModel):
+    """Telegram connects with an access code sent to Late's bot, not with an OAuth page."""
+
+    code: str
+    bot_username: str | None = Field(None, validation_alias="botUsername")
+    expires_at: str | None = Field(None, validation_alias="expiresAt")
+    instructions: list[str] = Field(default_factory=list)
+
+
 class AccountHealth(LateModel):
     account_id: str = Field(validation_alias="accountId")
     platform: str | None = None

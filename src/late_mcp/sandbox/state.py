@@ -330,11 +330,21 @@ class SandboxState(PostsMixin):
         if redirect_url is not None and not is_http_url(redirect_url):
             raise bad(f"redirect_url must be an absolute http(s) URL (got {redirect_url!r})")
         token = secrets.token_hex(16)
+        if platform == "telegram":  # Telegram connects with an access code sent to Late's bot
+            token = f"LATE-{secrets.token_hex(3).upper()}"
         self.connect_sessions[token] = {
             "platform": platform,
             "profileId": profile_id,
             "redirectUrl": redirect_url,
         }
+        if platform == "telegram":
+            expires = self.clock() + timedelta(minutes=15)
+            steps = [
+                "1. Add @LateSandboxBot as an administrator of the channel or group",
+                f"2. Send: {token} @yourchannel to @LateSandboxBot",
+            ]
+            return {"code": token, "expiresAt": iso(expires), "expiresIn": 900,
+                    "botUsername": "LateSandboxBot", "instructions": steps}  # fmt: skip
         return {"authUrl": f"{origin}/sandbox/oauth/{platform}?state={token}", "state": token}
 
     def complete_connect(self, state_token: str) -> Json:

@@ -37,7 +37,11 @@ class InviteList(BaseModel):
 class ConnectLinkResult(BaseModel):
     platform: str
     profile_id: str
-    auth_url: str
+    auth_url: str | None = None
+    code: str | None = None
+    bot_username: str | None = None
+    expires_at: str | None = None
+    instructions: list[str] | None = None
 
 
 class Revoked(BaseModel):
@@ -110,8 +114,25 @@ async def accounts_connect_link(
     ] = None,
 ) -> CallToolResult:
     """Get an OAuth URL to connect an account on `platform` to the profile yourself (you log in
-    to the platform). For a client's own accounts use invites_create instead."""
-    link = await app(ctx).client.connect_link(platform, profile_id, redirect_url)
+    to the platform); for Telegram, an access code and steps instead. For a client's own
+    accounts use invites_create."""
+    client = app(ctx).client
+    if platform == "telegram":
+        code = await client.telegram_code(profile_id)
+        steps = " ".join(code.instructions) or f"Send {code.code} to @{code.bot_username}."
+        return ok(
+            ctx,
+            f"Telegram connects with code {code.code} (valid until {code.expires_at}): {steps}",
+            ConnectLinkResult(
+                platform=platform,
+                profile_id=profile_id,
+                code=code.code,
+                bot_username=code.bot_username,
+                expires_at=code.expires_at,
+                instructions=code.instructions,
+            ),
+        )
+    link = await client.connect_link(platform, profile_id, redirect_url)
     return ok(
         ctx,
         f"Open this URL to connect {platform}: {link.auth_url}",
