@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import TEST_KEY, call, fails, make_settings, ok, text
 from mcp import Client
 
+from conftest import TEST_KEY, call, fails, make_settings, ok, text
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
