@@ -131,3 +131,11 @@ async def test_journal_lists_writes_with_outcomes(mcp: Client) -> None:
     assert listed["journal"].startswith("in memory")
     await ok(mcp, "posts_list")
     assert len((await ok(mcp, "journal_recent"))["entries"]) == 2  # reads are not journaled
+
+
+async def test_refused_writes_are_not_journaled_and_ids_belong_to_the_write(mcp: Client) -> None:
+    await fails(mcp, "posts_create", content="x", accounts=["pinterest"], is_draft=True)
+    assert (await ok(mcp, "journal_recent"))["entries"] == []
+    await ok(mcp, "posts_create", **POST)
+    (entry,) = (await ok(mcp, "journal_recent"))["entries"]
+    assert entry["request_id"].startswith("lm_") and entry["outcome"] == "ok"

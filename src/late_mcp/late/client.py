@@ -78,7 +78,7 @@ class LateClient:
             deadline=settings.call_deadline,
         )
         self.gate = RateGate()
-        # The request id of the last answer in this task: tools keep a write's id in the journal.
+        # The request id of the last write answered in this task: the journal keeps it.
         self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
         self._http = httpx2.AsyncClient(
             base_url=settings.base_url + "/",
@@ -165,6 +165,8 @@ class LateClient:
     async def _send_once(self, method: str, path: str, query: dict[str, str | int], json: Any) -> Any:
         request_id = new_request_id()
         where = f"{method} /{path.lstrip('/')}"
+        if method != "GET":
+            self.last_request_id.set(request_id)  # known even if the answer is lost
         await self.gate.acquire()
         try:
             response = await self._http.request(
@@ -178,7 +180,6 @@ class LateClient:
             raise transport_error(exc, f"Late for {where}", request_id) from None
         self.gate.observe(response.headers)
         request_id = response.headers.get("X-Request-Id", request_id)
-        self.last_request_id.set(request_id)
         if response.status_code >= 400:
             raise status_error(response, where, request_id)
         if response.status_code == 204 or not response.content:

@@ -122,6 +122,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
             with call_deadline(context.settings.call_deadline):
                 if kind == "read":
                     return await attempt(kwargs)
+                context.client.last_request_id.set(None)
                 return await guarded_write(
                     name,
                     context.journal,

@@ -96,6 +96,8 @@ async def guarded_write(
                 update={"content": [TextContent(type="text", text=text), *replay.content]}
             )
     result = await call()
+    if (result.structured_content or {}).get("error", {}).get("kind") == "invalid_argument":
+        return result  # refused before anything was sent: nothing to journal
     try:
         await journal.record(
             tool=name,
