@@ -2,8 +2,9 @@
 
 Pure Python, no HTTP: `app.py` maps requests onto these methods. Public methods return
 JSON-ready copies (changing them never changes the store) and raise `SandboxError`, which
-carries the HTTP status and a message naming the field and what is allowed. Posts, queues,
-media and usage live in `posts.py` (`PostsMixin`); shared helpers and constants in `common.py`.
+carries the HTTP status and a message naming the field and what is allowed. Posts and queues
+live in `posts.py` (`PostsMixin`), media uploads and usage in `media.py` (`MediaMixin`),
+platform invites in `invites.py` (`InvitesMixin`); shared helpers and constants in `common.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from late_mcp.sandbox.common import (
-    INVITE_TTL,
     PLAN_LIMITS,
     PROFILE_URLS,
     RATE_LIMIT,
@@ -44,6 +44,8 @@ from late_mcp.sandbox.common import (
     opt_str,
     utc_now,
 )
+from late_mcp.sandbox.invites import InvitesMixin
+from late_mcp.sandbox.media import MediaMixin
 from late_mcp.sandbox.posts import PostsMixin
 
 __all__ = [
@@ -96,7 +98,7 @@ _SEED_ACCOUNTS: tuple[tuple[str, str, str, str, str, str | None], ...] = (
 _WEEKDAY_SLOTS: list[Json] = [{"dayOfWeek": d, "time": t} for d in range(1, 6) for t in ("09:00", "15:00")]
 
 
-class SandboxState(PostsMixin):
+class SandboxState(PostsMixin, MediaMixin, InvitesMixin):
     """One Late user's data held in memory: profiles, accounts, invites, posts, queues, uploads.
 
     `clock` returns the current time (aware, any zone); inject a fixed one to make tests exact.
@@ -115,7 +117,7 @@ class SandboxState(PostsMixin):
         self.uploads = {}  # key -> {size, sha256, contentType}
         self.uploads_used = 0
         self.token_expiry: dict[str, datetime] = {}
-        self.invites: dict[str, Json] = {}
+        self.invites = {}
         self.connect_sessions: dict[str, Json] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request the app handled
         now = self.clock()
@@ -317,7 +319,7 @@ class SandboxState(PostsMixin):
         summary["needsReconnect"] = sum(r["needsReconnect"] for r in rows)
         return {"summary": summary, "accounts": rows}
 
-    # -- connect and platform invites ---------------------------------------------------------------
+    # -- connect ------------------------------------------------------------------------------------
 
     def start_connect(
         self, platform: str, profile_id: str | None, redirect_url: str | None, origin: str
@@ -356,62 +358,3 @@ class SandboxState(PostsMixin):
         account = self._connect_account(session["profileId"], session["platform"], "sandbox")
         message = f"{session['platform']} account connected"
         return {"message": message, "account": account, "redirectUrl": session["redirectUrl"]}
-
-    def _invite_view(self, invite: Json) -> Json:
-        view = {k: copy.deepcopy(v) for k, v in invite.items() if not k.startswith("__")}
-        name = self.profiles.get(invite["profileId"], {}).get("name", invite["__profileName"])
-        view["profileId"] = {"_id": invite["profileId"], "name": name}
-        return view
-
-    def create_invite(self, body: Mapping[str, Any], origin: str) -> Json:
-        """An invite for a client to connect their own account to a profile, with its `inviteUrl`."""
-        profile_id = body.get("profileId")
-        if not isinstance(profile_id, str) or not profile_id:
-            raise bad("profileId is required (the profile the client's account will join)")
-        platform = check_platform(body.get("platform"))
-        profile = self._profile(profile_id)
-        now = self.clock()
-        invite = {
-            "_id": new_id(),
-            "token": secrets.token_hex(16),
-            "userId": SANDBOX_USER_ID,
-            "profileId": profile_id,
-            "platform": platform,
-            "inviterName": "Sandbox User",
-            "inviterEmail": "sandbox@late.invalid",
-            "expiresAt": iso(now + INVITE_TTL),
-            "isUsed": False,
-            "createdAt": iso(now),
-            "__profileName": profile["name"],
-        }
-        self.invites[invite["_id"]] = invite
-        url = f"{origin}/api/v1/platform-invites/{invite['token']}/connect"
-        return {**self._invite_view(invite), "inviteUrl": url}
-
-    def list_invites(self, profile_id: str | None = None) -> list[Json]:
-        """Invites (of one profile, if given), newest first, without inviteUrl."""
-        found = [i for i in self.invites.values() if profile_id in (None, i["profileId"])]
-        return [self._invite_view(i) for i in reversed(found)]
-
-    def delete_invite(self, invite_id: str | None) -> None:
-        """Revoke an unused invite."""
-        if not invite_id:
-            raise bad("Invite ID required: pass it as the id query parameter")
-        invite = self.invites.get(invite_id)
-        if invite is None or invite["isUsed"]:
-            raise SandboxError(404, "Invite not found or cannot be deleted")
-        del self.invites[invite_id]
-
-    def accept_invite(self, token: str) -> Json:
-        """Simulate the client finishing OAuth from an invite link: {message, account}."""
-        invite = next((i for i in self.invites.values() if i["token"] == token), None)
-        if invite is None:
-            raise SandboxError(404, "Invite not found")
-        if invite["isUsed"]:
-            raise SandboxError(409, "Invite has already been used")
-        if datetime.fromisoformat(invite["expiresAt"]) <= self.clock():
-            raise bad("Invite has expired; create a new one")
-        profile = self._profile(invite["profileId"])
-        invite["isUsed"] = True
-        account = self._connect_account(profile["_id"], invite["platform"], "client")
-        return {"message": f"{invite['platform']} account connected to {profile['name']}", "account": account}
