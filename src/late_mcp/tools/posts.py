@@ -131,7 +131,8 @@ async def posts_create(
     if title:
         body["title"] = title
 
-    client = app(ctx).client
+    context = app(ctx)
+    client = context.client
     targets = resolve_accounts(accounts, await client.list_accounts(profile_id), profile_id)
     body["platforms"] = [{"platform": a.platform, "accountId": a.id} for a in targets]
     if mode == "publish_now":
@@ -146,7 +147,6 @@ async def posts_create(
             )
         body["queuedFromProfile"] = queue_profiles.pop()
 
-    context = app(ctx)
     print_ = fingerprint(context.settings.base_url, body, mode)
     if not allow_duplicate:
         earlier = await earlier_post(context.journal, client, print_, context.settings.duplicate_window)
