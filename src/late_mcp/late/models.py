@@ -7,9 +7,21 @@ arrive either as an id string or as a populated object (`platforms[].accountId`,
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """A timestamp as Late sends it ("...Z" or with offset) as an aware datetime; None if unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class LateModel(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any
 from late_mcp.journal import Journal, JournalError, digest
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError, NotFoundError
-from late_mcp.late.models import Account, Post
+from late_mcp.late.models import Account, Post, parse_timestamp
 from late_mcp.late.retry import outcome_unknown
 
 log = logging.getLogger("late_mcp.posts")
@@ -36,7 +36,7 @@ def fingerprint(base_url: str, body: dict[str, Any], mode: str) -> str:
             "title": body.get("title"),
             "media": body.get("mediaItems"),
             "accounts": sorted(p["accountId"] for p in body["platforms"]),
-            "when": str(_instant(body["scheduledFor"])) if "scheduledFor" in body else mode,
+            "when": str(parse_timestamp(body["scheduledFor"])) if "scheduledFor" in body else mode,
         }
     )
 
@@ -106,20 +106,12 @@ async def find_created(
     for post in page.posts:
         if post.content != body["content"] or {t.account_id for t in post.platforms} != accounts:
             continue
-        if "scheduledFor" in body and _instant(post.scheduled_for) != _instant(body["scheduledFor"]):
+        if "scheduledFor" in body and parse_timestamp(post.scheduled_for) != parse_timestamp(
+            body["scheduledFor"]
+        ):
             continue
-        created = _instant(post.created_at)
+        created = parse_timestamp(post.created_at)
         if created is not None and created < since:
             continue
         return post
     return None
-
-
-def _instant(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

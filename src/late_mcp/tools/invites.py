@@ -9,7 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from late_mcp.late.models import Invite
+from late_mcp.late.models import Invite, parse_timestamp
 from late_mcp.platforms import Platform
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
 
@@ -49,12 +49,8 @@ class Revoked(BaseModel):
 
 
 def _expired(expires_at: str | None) -> bool:
-    if not expires_at:
-        return False
-    try:
-        return datetime.fromisoformat(expires_at.replace("Z", "+00:00")) <= datetime.now(UTC)
-    except ValueError:
-        return False
+    moment = parse_timestamp(expires_at)
+    return moment is not None and moment <= datetime.now(UTC)
 
 
 def _view(invite: Invite) -> InviteView:
