@@ -37,18 +37,18 @@ def _is_iso_media(head: bytes) -> bool:
     return head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 
 
-_SIGNATURES: dict[str, tuple[str, ...]] = {
-    "image/jpeg": ("jpeg",),
-    "image/png": ("png",),
-    "image/gif": ("gif",),
-    "image/webp": ("webp",),
-    "application/pdf": ("pdf",),
-    "video/mp4": ("iso",),
-    "video/quicktime": ("iso",),
-    "video/x-m4v": ("iso",),
-    "video/webm": ("webm",),
-    "video/x-msvideo": ("avi",),
-    "video/mpeg": ("mpeg",),
+_SIGNATURES: dict[str, str] = {
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+    "video/mp4": "iso",
+    "video/quicktime": "iso",
+    "video/x-m4v": "iso",
+    "video/webm": "webm",
+    "video/x-msvideo": "avi",
+    "video/mpeg": "mpeg",
 }
 
 
@@ -115,7 +115,7 @@ async def inspect_media_file(raw_path: str) -> MediaFile:
     except OSError as exc:
         raise MediaFileError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from None
     found = sniff(head)
-    if found not in _SIGNATURES.get(content_type, ()):
+    if found is None or found != _SIGNATURES.get(content_type):
         raise MediaFileError(
             f"{path.name} is named like {content_type} but its content is "
             f"{'a ' + found.upper() + ' file' if found else 'not a recognised image, video or PDF'}; "
