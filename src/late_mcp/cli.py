@@ -6,6 +6,7 @@ stdout belongs to JSON-RPC in stdio mode, so everything human goes to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -29,9 +30,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--transport",
-        choices=("stdio", "sse", "streamable-http"),
+        choices=("stdio", "sse", "http", "streamable-http"),
         default="stdio",
-        help="how clients connect (default: stdio, what Claude Desktop starts)",
+        help="how clients connect (default: stdio, what Claude Desktop starts; "
+        "http is streamable HTTP, also called streamable-http)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address for sse/streamable-http")
     parser.add_argument("--port", type=int, default=8000, help="port for sse/streamable-http")
@@ -60,14 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"late-mcp: {exc}", file=sys.stderr)
         return 2
+    transport = "http" if args.transport == "streamable-http" else args.transport
+    settings = dataclasses.replace(settings, transport=transport)
     read_only = args.read_only or os.environ.get("LATE_READ_ONLY", "").lower() in {"1", "true", "yes"}
 
     from late_mcp.server import build_server  # the SDK import is the slow part; after the checks
 
     server = build_server(settings, read_only=read_only)
-    if args.transport == "stdio":
+    if transport == "stdio":
         server.run("stdio")
-    elif args.transport == "sse":
+    elif transport == "sse":
         print(f"late-mcp: SSE on http://{args.host}:{args.port}/sse", file=sys.stderr)
         server.run("sse", host=args.host, port=args.port)
     else:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_BASE_URL = "https://getlate.dev/api"
 SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
@@ -42,6 +44,12 @@ class Settings:
     journal_path: Path | None = None
     duplicate_window: float = 1800.0
     sandbox_faults: str | None = None
+    # The zone a scheduled_for without offset falls back to (LATE_TIMEZONE), before the machine's own.
+    timezone: str | None = None
+    # Preview-then-confirm for what cannot be undone (LATE_CONFIRM=off for unattended use).
+    confirm: bool = True
+    # How clients reach this process; over HTTP the machine's zone says nothing about the user's.
+    transport: Literal["stdio", "sse", "http"] = "stdio"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
@@ -78,7 +86,33 @@ class Settings:
             journal_path=_journal_path(env, is_sandbox),
             duplicate_window=_float(env, "LATE_DUPLICATE_WINDOW", 1800.0),
             sandbox_faults=faults if is_sandbox else None,
+            timezone=_timezone(env),
+            confirm=_switch(env, "LATE_CONFIRM", True),
         )
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be on or off (also true/false, yes/no, 1/0); got {raw!r}.")
+
+
+def _timezone(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("LATE_TIMEZONE") or "").strip()
+    if not raw:
+        return None
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"LATE_TIMEZONE must be an IANA time zone name such as Europe/Amsterdam (got {raw!r})."
+        ) from None
+    return raw
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
