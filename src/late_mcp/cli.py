@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 from late_mcp import __version__
 from late_mcp.config import ConfigError, Settings
@@ -62,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"late-mcp: {exc}", file=sys.stderr)
         return 2
-    transport = "http" if args.transport == "streamable-http" else args.transport
+    transport: Literal["stdio", "sse", "http"] = (
+        "http" if args.transport == "streamable-http" else args.transport
+    )
     settings = dataclasses.replace(settings, transport=transport)
     read_only = args.read_only or os.environ.get("LATE_READ_ONLY", "").lower() in {"1", "true", "yes"}
 
