@@ -61,6 +61,7 @@ from late_mcp.late.wire import (
     query_value,
     status_error,
     transport_error,
+    without_lone_surrogates,
 )
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class LateClient:
         if response.status_code == 204 or not response.content:
             return {}
         try:
-            return response.json()
+            return without_lone_surrogates(response.json())
         except ValueError:
             raise MalformedResponseError(
                 f"Late answered {where} with something that is not JSON "

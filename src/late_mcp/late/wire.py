@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Generator
@@ -118,6 +119,23 @@ def parse(model: type[ModelT], body: Any, key: str | None, where: str) -> ModelT
         raise MalformedResponseError(
             f"Late's answer to {where} did not have the expected shape (problem with: {fields})."
         ) from None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """`value` (parsed JSON) with every lone UTF-16 surrogate replaced by U+FFFD.
+
+    JSON may carry half an emoji (`"\\ud83d"`); Python keeps it as a lone surrogate, which cannot
+    be encoded as UTF-8, so it would crash whatever writes it out (stdio, the journal, logs)."""
+    if isinstance(value, str):
+        return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_lone_surrogates(item) for item in value]
+    return value
 
 
 def query_value(value: str | int | bool) -> str | int:
