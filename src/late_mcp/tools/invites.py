@@ -99,7 +99,7 @@ async def invites_revoke(
     return ok(ctx, f"Revoked invite {invite_id}.", Revoked(revoked=invite_id))
 
 
-@tool("invites", "Get an OAuth connect link", "read")
+@tool("invites", "Get an OAuth connect link", "create")
 async def accounts_connect_link(
     profile_id: ProfileId,
     platform: PlatformArg,
