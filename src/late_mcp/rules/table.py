@@ -170,7 +170,7 @@ RULES: dict[str, PlatformRules] = {
             variants={
                 "feed": Limits(),
                 "story": Limits(media_required=True, media_max=1),
-                "reel": Limits(video_required=True, media_max=1),
+                "reel": Limits(video_required=True),  # one video, nothing else: the base limits see to that
             },
             gif="video",
             notes=(
