@@ -39,28 +39,17 @@ def check_target(
         checked_options(rules.platform, options)
     variant = _variant(rules, options, media)
     limits, ids = rules.limits(variant)
-    found = _Finder(rules, variant, ids)
+    found = _Findings(rules, variant, ids)
     _check_text(found, limits, text, media, options)
     _check_media(found, limits, media)
     _check_title(found, limits, text, title, options)
-    for required in rules.required_options:
-        if required.only_for not in (None, variant):
-            continue
-        values = {key: getattr(options, key, None) for key in required.keys}
-        bad = [k for k, v in values.items() if (v is not True if required.must_be_true else v is None)]
-        if bad:
-            wanted = "set to true" if required.must_be_true else "set"
-            settings = " and ".join(f"{k}={_example(k, required.must_be_true)}" for k in bad)
-            found.add(
-                required.rule,
-                f"{rules.name} needs {_listed(bad)} {wanted} ({required.why})",
-                f"Add {settings} to the {rules.platform} options"
-                + (", once the user has confirmed." if required.must_be_true else "."),
-            )
+    _check_required_options(found, options)
     return found.problems
 
 
-class _Finder:
+class _Findings:
+    """The problems found so far, and how to name them for one target."""
+
     def __init__(self, rules: PlatformRules, variant: str | None, ids: dict[str, str]) -> None:
         self.rules = rules
         self.variant = variant
@@ -94,7 +83,7 @@ def _variant(rules: PlatformRules, options: PlatformOptions | None, media: Seque
 
 
 def _check_text(
-    found: _Finder, limits: Limits, text: str, media: Sequence[MediaKind], options: PlatformOptions | None
+    found: _Findings, limits: Limits, text: str, media: Sequence[MediaKind], options: PlatformOptions | None
 ) -> None:
     name = found.what
     if limits.caption_max is not None and media:
@@ -119,7 +108,7 @@ def _check_text(
             found.add(
                 "thread_item_empty",
                 f"thread post {number} is empty",
-                "Remove it from thread, or give it text.",
+                "Give it text, or remove it from the thread option.",
             )
         elif limits.text_max is not None and len(item) > limits.text_max:
             over = len(item) - limits.text_max
@@ -135,10 +124,11 @@ def _check_text(
         )
 
 
-def _check_media(found: _Finder, limits: Limits, media: Sequence[MediaKind]) -> None:
+def _check_media(found: _Findings, limits: Limits, media: Sequence[MediaKind]) -> None:
     rules, name = found.rules, found.what
     counts: Counter[str] = Counter(c for c in (_counted(kind, rules.gif) for kind in media) if c)
     gifs = sum(1 for kind in media if kind == "gif")
+    gifs_as_videos = f" (GIFs count as videos on {rules.name})" if gifs and rules.gif == "video" else ""
     if limits.video_required and not counts["video"]:
         found.limit(
             "video_required", f"{name} needs a video; this post has none", f"Attach one video for {name}."
@@ -166,17 +156,17 @@ def _check_media(found: _Finder, limits: Limits, media: Sequence[MediaKind]) -> 
             continue
         if allowed == 0:
             message = f"{name} does not accept {kind}s; this post has {have}"
-            fix = f"Remove the {kind}{_s(have)} from the {name} media (custom_media)."
+            fix = f"Remove the {kind}{_s(have)} from the media for {name}."
         else:
             message = f"this post has {have} {kind}s; {name} allows {allowed}"
-            fix = f"Remove {have - allowed} {kind}{_s(have - allowed)} from the {name} media (custom_media)."
-        found.limit(limit, message, fix)
+            fix = f"Remove {have - allowed} {kind}{_s(have - allowed)} from the media for {name}."
+        found.limit(limit, message + (gifs_as_videos if kind == "video" else ""), fix)
     if limits.media_max is not None and len(media) > limits.media_max:
         over = len(media) - limits.media_max
         found.limit(
             "media_max",
             f"this post has {len(media)} media items; {name} allows {limits.media_max}",
-            f"Remove {over} item{_s(over)} from the {name} media (custom_media).",
+            f"Remove {over} item{_s(over)} from the media for {name}.",
         )
     if limits.no_mixing:
         allowed_kinds = [k for k in ("image", "video", "document") if getattr(limits, f"{k}s_max") != 0]
@@ -184,13 +174,32 @@ def _check_media(found: _Finder, limits: Limits, media: Sequence[MediaKind]) -> 
         if len(present) > 1:
             found.limit(
                 "no_mixing",
-                f"{name} does not mix {' and '.join(k + 's' for k in present)} in one post",
-                f"Keep one kind of media for {name} (custom_media), or split it into separate posts.",
+                f"{name} does not mix {' and '.join(k + 's' for k in present)} in one post{gifs_as_videos}",
+                f"Keep one kind of media for {name}, or split it into separate posts.",
             )
 
 
+def _check_required_options(found: _Findings, options: PlatformOptions | None) -> None:
+    rules = found.rules
+    for required in rules.required_options:
+        if required.only_for not in (None, found.variant):
+            continue
+        values = {key: getattr(options, key, None) for key in required.keys}
+        bad = [k for k, v in values.items() if (v is not True if required.must_be_true else v is None)]
+        if not bad:
+            continue
+        wanted = "set to true" if required.must_be_true else "set"
+        settings = " and ".join(f"{k}={_example(k, required.must_be_true)}" for k in bad)
+        found.add(
+            required.rule,
+            f"{rules.name} needs {' and '.join(bad)} {wanted} ({required.why})",
+            f"Add {settings} to the {rules.platform} options"
+            + (", once the user has confirmed." if required.must_be_true else "."),
+        )
+
+
 def _check_title(
-    found: _Finder, limits: Limits, text: str, title: str | None, options: PlatformOptions | None
+    found: _Findings, limits: Limits, text: str, title: str | None, options: PlatformOptions | None
 ) -> None:
     if limits.title_max is None:
         return
@@ -200,11 +209,12 @@ def _check_title(
         source, chosen = "title (the text's first line, as no title is given)", text.strip().split("\n", 1)[0]
     if chosen and len(chosen) > limits.title_max:
         over = len(chosen) - limits.title_max
+        if source == "title":
+            fix = f"Shorten the title by {over} character{_s(over)}, or set a shorter one in the options."
+        else:
+            fix = f"Give a title of at most {limits.title_max} characters, or a shorter first line."
         found.limit(
-            "title_max",
-            f"{source} is {len(chosen)} characters; {found.what} allows {limits.title_max}",
-            f"Give {found.what} a title of at most {limits.title_max} characters "
-            f"(shorten it by {over}, or set a title in its options).",
+            "title_max", f"{source} is {len(chosen)} characters; {found.what} allows {limits.title_max}", fix
         )
 
 
@@ -214,10 +224,6 @@ def _counted(kind: MediaKind, gif: str) -> Counted | None:
     if gif == "refused":
         return None
     return "video" if gif == "video" else "image"
-
-
-def _listed(keys: Sequence[str]) -> str:
-    return " and ".join(keys)
 
 
 def _example(key: str, must_be_true: bool) -> str:
