@@ -155,6 +155,10 @@ CASES: list[RuleCase] = [
     ok("tiktok.duet_stitch", media=images(3), options=TIKTOK_PHOTO),
     bad("tiktok.duet_stitch", media=["video"], options=TIKTOK_PHOTO),
     bad("tiktok.duet_stitch", media=["video"], options=without(TIKTOK_VIDEO, "allow_stitch")),
+    ok("tiktok.video_video_required", media=["video"], options={**TIKTOK_VIDEO, "media_type": "video"}),
+    bad("tiktok.video_video_required", media=images(2), options={**TIKTOK_VIDEO, "media_type": "video"}),
+    ok("tiktok.photo_videos_max", media=images(2), options={**TIKTOK_PHOTO, "mediaType": "photo"}),
+    bad("tiktok.photo_videos_max", media=["video"], options={**TIKTOK_PHOTO, "media_type": "photo"}),
     # YouTube
     ok("youtube.text_max", "a" * 5000, ["video"], title="Demo"),
     bad("youtube.text_max", "a" * 5001, ["video"], title="Demo"),

@@ -30,10 +30,12 @@ def describe(platform: str) -> dict[str, Any]:
         out["gif"] = {"video": "counts as a video", "alone": "only media item", "refused": "not accepted"}[
             rules.gif
         ]
+    # Each variant's own limits; the others hold as in "limits".
     if rules.variant_by == "content_type":
-        # Each content type's own limits; the others hold as in "limits".
         out["content_types"] = {name: _limits(limits) for name, limits in rules.variants.items()}
         out["default_content_type"] = rules.default_variant
+    elif rules.variant_by == "media":
+        out["post_types"] = {name: _limits(limits) for name, limits in rules.variants.items()}
     out["options"] = options
     out["notes"] = list(rules.notes)
     out["rules"] = rule_count(rules.platform)

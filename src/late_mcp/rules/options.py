@@ -102,7 +102,7 @@ class LinkedInOptions(PlatformOptions):
 
 
 class TikTokOptions(PlatformOptions):
-    privacy_level: str | None = Field(default=None, max_length=64, description="One the account allows.")
+    privacy_level: str | None = Field(default=None, max_length=64)
     allow_comment: bool | None = None
     allow_duet: bool | None = Field(default=None, description="Videos.")
     allow_stitch: bool | None = Field(default=None, description="Videos.")
@@ -128,7 +128,7 @@ class YouTubeOptions(PlatformOptions):
     visibility: Literal["public", "private", "unlisted"] | None = None
     first_comment: str | None = Field(default=None, max_length=10000)
     tags: list[Annotated[str, Field(max_length=100)]] | None = Field(
-        default=None, description="Together up to 500 characters."
+        default=None, description="Each up to 100, together up to 500 characters."
     )
     made_for_kids: bool | None = None
     contains_synthetic_media: bool | None = None

@@ -208,7 +208,8 @@ RULES: dict[str, PlatformRules] = {
                 no_mixing=True,
             ),
             variant_by="media",
-            variants={"video": Limits(), "photo": Limits()},
+            # Late tells them apart by the media, or by options.media_type when given.
+            variants={"video": Limits(video_required=True), "photo": Limits(videos_max=0)},
             required_options=(
                 RequiredOption(
                     rule="consent",
