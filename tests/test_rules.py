@@ -176,7 +176,10 @@ def test_value_errors_name_the_key() -> None:
     assert "'title'" in options_error("youtube", {"title": "t" * 101})
     assert "'collaborators'" in options_error("instagram", {"collaborators": ["a", "b", "c", "d"]})
     assert "'user_tags.0.x'" in options_error("instagram", {"user_tags": [{"username": "a", "x": 2, "y": 0}]})
-    assert "'link'" in options_error("pinterest", {"link": "not a url"})
+    assert options_error("pinterest", {"link": "not a url"}) == (
+        "Pinterest option 'link' must be an http(s) URL; got 'not a url'."
+    )
+    assert "'trial_params.graduation_strategy' is required" in options_error("instagram", {"trialParams": {}})
     text = options_error("youtube", {"tags": [str(i) * 100 for i in range(6)]})
     assert "600 characters" in text and "500" in text
     assert "'call_to_action.url' is required" in options_error(

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2048)]
+URL_PATTERN = r"^https?://\S+$"
+Url = Annotated[str, Field(pattern=URL_PATTERN, max_length=2048)]
 
 
 class OptionsModel(BaseModel):
@@ -21,6 +22,7 @@ class OptionsModel(BaseModel):
         extra="forbid",
         populate_by_name=True,
         alias_generator=to_camel,
+        loc_by_alias=False,  # errors name fields in snake_case
         strict=True,
         frozen=True,
     )

@@ -9,7 +9,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from late_mcp.platforms import PLATFORMS, normalize_platform
-from late_mcp.rules.options import OPTION_MODELS, PlatformOptions
+from late_mcp.rules.options import OPTION_MODELS, URL_PATTERN, PlatformOptions
 from late_mcp.rules.table import RULES, PlatformRules
 
 # Keys people bring from Late's wire form that mean something else here.
@@ -78,6 +78,8 @@ def _options_error(name: str, model: type[BaseModel], exc: ValidationError) -> O
     elif kind == "missing":
         owner = _model_at(model, loc[:-1])
         text = f"{name} option {key!r} is required (keys here: {', '.join(owner.model_fields)})."
+    elif kind == "string_pattern_mismatch" and first.get("ctx", {}).get("pattern") == URL_PATTERN:
+        text = f"{name} option {key!r} must be an http(s) URL; got {_short(first['input'])}."
     elif not loc:
         text = f"{name} options: {first['msg'].removeprefix('Value error, ')}."
     else:
