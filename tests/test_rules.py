@@ -424,6 +424,8 @@ def test_describe_shows_types_values_and_required() -> None:
     instagram = describe("instagram")
     assert instagram["content_types"]["reel"] == {"video_required": True, "media_max": 1}
     assert describe("telegram")["limits"]["caption_max"] == 1024
+    assert describe("pinterest")["options"]["link"] == {"type": "url"}
+    assert describe("tiktok")["post_types"] == {"video": {"video_required": True}, "photo": {"videos_max": 0}}
 
 
 def test_photo_options_are_platform_options() -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from late_mcp.rules.options import OPTION_MODELS
+from late_mcp.rules.options import OPTION_MODELS, URL_PATTERN
 from late_mcp.rules.parse import platform_rules
 from late_mcp.rules.table import Limits
 
@@ -27,9 +27,11 @@ def describe(platform: str) -> dict[str, Any]:
         options[key] = entry
     out: dict[str, Any] = {"platform": rules.platform, "name": rules.name, "limits": _limits(rules.base)}
     if rules.gif != "image":
-        out["gif"] = {"video": "counts as a video", "alone": "only media item", "refused": "not accepted"}[
-            rules.gif
-        ]
+        out["gif"] = {
+            "video": "counts as a video",
+            "alone": "must be the only media item",
+            "refused": "not accepted",
+        }[rules.gif]
     # Each variant's own limits; the others hold as in "limits".
     if rules.variant_by == "content_type":
         out["content_types"] = {name: _limits(limits) for name, limits in rules.variants.items()}
@@ -68,7 +70,9 @@ def _field(info: FieldInfo) -> dict[str, Any]:
 def _type_name(annotation: Any) -> str:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
-        return _type_name(args[0])
+        constraints = [m for meta in args[1:] for m in (meta, *getattr(meta, "metadata", ()))]
+        is_url = any(getattr(m, "pattern", None) == URL_PATTERN for m in constraints)
+        return "url" if is_url else _type_name(args[0])
     if origin is Literal:
         return "enum"
     if origin is list:
