@@ -98,8 +98,7 @@ class PlatformRules:
         """Every rule this entry holds, each once."""
         ids: list[str] = []
         for variant in (None, *self.variants):
-            limits, named = self.limits(variant)
-            ids += [rule for name, rule in named.items() if getattr(limits, name) is not False]
+            ids += self.limits(variant)[1].values()
         if self.gif == "alone":
             ids.append(f"{self.platform}.gif_alone")
         if self.gif == "refused":
