@@ -201,10 +201,17 @@ def _check_required_options(found: _Findings, options: PlatformOptions | None) -
 def _check_title(
     found: _Findings, limits: Limits, text: str, title: str | None, options: PlatformOptions | None
 ) -> None:
-    if limits.title_max is None:
-        return
     own = getattr(options, "title", None)
     source, chosen = "title", own if isinstance(own, str) and own else title
+    if limits.title_required and not (chosen and chosen.strip()):
+        most = f" (at most {limits.title_max} characters)" if limits.title_max else ""
+        found.limit(
+            "title_required",
+            f"{found.what} needs a title",
+            f"Pass title{most}, e.g. the video's name; it is shown above the video.",
+        )
+    if limits.title_max is None:
+        return
     if not chosen and found.rules.title_from_first_line:
         source, chosen = "title (the text's first line, as no title is given)", text.strip().split("\n", 1)[0]
     if chosen and len(chosen) > limits.title_max:

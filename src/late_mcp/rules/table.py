@@ -34,6 +34,7 @@ class Limits:
     documents_max: int | None = None  # 0: documents (PDF) are not accepted
     no_mixing: bool | None = None  # images, videos and documents may not share a post
     title_max: int | None = None  # characters of the post's title
+    title_required: bool | None = None  # a title must be given (title, or the options' title)
 
 
 # The rule name each limit is reported under: "<platform>.<name>", or "<platform>.<variant>_<name>"
@@ -50,6 +51,7 @@ LIMIT_RULES: dict[str, str] = {
     "documents_max": "documents_max",
     "no_mixing": "mixed_media",
     "title_max": "title_max",
+    "title_required": "title_required",
 }
 
 
@@ -252,10 +254,11 @@ RULES: dict[str, PlatformRules] = {
                 videos_max=1,
                 documents_max=0,
                 title_max=100,
+                title_required=True,
             ),
-            title_from_first_line=True,
             notes=(
-                "The text is the video description. Without a title Late uses the text's first line.",
+                "The text is the video description. Without a title Late would use the text's first line; "
+                "a public video deserves a chosen title, so one is required here.",
                 "Videos up to 3 minutes become Shorts. Tags: each up to 100, together up to 500 characters.",
             ),
         ),
