@@ -2,8 +2,9 @@
 
 Pydantic's schemas carry titles and spell optional arguments as `anyOf: [X, null]`. The
 compacted schema drops the titles and publishes an optional argument as plain X (it is simply
-not required); the server still accepts an explicit null. Nothing else changes: types, enums,
-limits, patterns, defaults and descriptions stay.
+not required); the server still accepts an explicit null. It also leaves out what only the
+server needs to check (id and key patterns, length limits of 1000 and more): the server keeps
+validating against the full model. Types, enums, other limits, defaults and descriptions stay.
 """
 
 from __future__ import annotations
@@ -11,11 +12,26 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+# Checked on the server, but no help to a model writing arguments: not worth their bytes.
+_UNPUBLISHED_PATTERNS = {
+    r"^[A-Za-z0-9_-]{1,64}$",  # ids: the model copies them from other results
+    r"^[A-Za-z0-9_.:-]+$",  # idempotency keys
+}
+_LARGE = 1000  # limits this large never bind what a model writes; the server still enforces them
+
+
+def _unpublished(key: str, value: Any) -> bool:
+    if key == "title" and isinstance(value, str):
+        return True
+    if key == "pattern" and value in _UNPUBLISHED_PATTERNS:
+        return True
+    return key == "maxLength" and isinstance(value, int) and value >= _LARGE
+
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
+        if _unpublished(key, value):
             continue
         if key == "properties" and isinstance(value, dict):
             out[key] = {name: compact_schema(_drop_null(prop)) for name, prop in value.items()}
