@@ -1,0 +1,157 @@
+"""Time that cannot be misread: which zone a local time means, and how an instant is shown back.
+
+A `scheduled_for` without an offset is local to a zone: the call's `timezone`, else LATE_TIMEZONE,
+else (stdio only) the zone of the computer the server runs on, which is the user's own. Over HTTP
+the server's zone says nothing about the person, so a local time with no zone is refused there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel
+
+from late_mcp.config import Settings
+from late_mcp.tools._common import ToolInputError
+
+
+@dataclass(frozen=True)
+class Zone:
+    """An IANA zone and where it came from (said in results, so a wrong guess is visible)."""
+
+    name: str
+    source: str  # "timezone argument", "LATE_TIMEZONE", "this computer's zone", "default (UTC)"
+
+    @property
+    def info(self) -> ZoneInfo:
+        return ZoneInfo(self.name)
+
+
+class WhenView(BaseModel):
+    """An instant as the model should repeat it to a person."""
+
+    utc: str
+    local: str
+    zone: str
+    zone_source: str
+    from_now: str
+
+
+def zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ToolInputError(
+            f"timezone {name!r} is not an IANA time zone name; use one like 'Europe/Amsterdam', "
+            "'America/New_York' or 'UTC'."
+        ) from None
+
+
+def machine_zone() -> str | None:
+    """The IANA name of this computer's zone, or None when it cannot be told."""
+    try:
+        from tzlocal import get_localzone_name
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    try:
+        name: str | None = get_localzone_name()
+    except Exception:  # tzlocal raises its own errors on odd set-ups
+        return None
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def pick_zone(timezone: str | None, settings: Settings, *, needed: bool) -> Zone:
+    """The zone for this call. `needed`: a local time without offset depends on it."""
+    if timezone:
+        zone_named(timezone)
+        return Zone(timezone, "timezone argument")
+    if settings.timezone:
+        return Zone(settings.timezone, "LATE_TIMEZONE")
+    if settings.transport == "stdio":
+        local = machine_zone()
+        if local:
+            return Zone(local, "this computer's zone")
+    if needed:
+        raise ToolInputError(
+            "scheduled_for has no UTC offset and no time zone is known: pass timezone (an IANA name such "
+            "as 'Europe/Amsterdam', the zone the person means), or give scheduled_for with an offset "
+            "(e.g. '2026-12-01T09:00+01:00'). The operator can set LATE_TIMEZONE as a default."
+        )
+    return Zone("UTC", "default (UTC)")
+
+
+def has_offset(scheduled_for: str) -> bool:
+    try:
+        return datetime.fromisoformat(scheduled_for.strip()).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def parse_schedule(scheduled_for: str, zone: Zone, now: datetime | None = None) -> datetime:
+    """The instant `scheduled_for` names: with an offset as given, without one local to `zone`.
+
+    Refuses unparsable values and instants that are not in the future."""
+    text = scheduled_for.strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ToolInputError(
+            f"scheduled_for {scheduled_for!r} is not an ISO 8601 date-time; use e.g. '2026-12-01T09:00' "
+            "(local to timezone) or '2026-12-01T09:00:00+01:00'."
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone.info)
+    now = now or datetime.now(UTC)
+    if when <= now:
+        raise ToolInputError(
+            f"scheduled_for {when.isoformat()} is in the past (it is now "
+            f"{local_text(now, zone.name)}). Give a future time, or publish_now=true to post immediately."
+        )
+    return when
+
+
+def local_text(moment: datetime, zone_name: str) -> str:
+    """`Tue 24 Nov 2026 09:00 Europe/Amsterdam`."""
+    local = moment.astimezone(ZoneInfo(zone_name))
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {zone_name}"
+
+
+def from_now(moment: datetime, now: datetime | None = None) -> str:
+    """`in 14 h 40 min`, `in 3 days 2 h`, `5 min ago`, `now`."""
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        span = f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    elif hours:
+        span = f"{hours} h {mins} min"
+    elif mins:
+        span = f"{mins} min"
+    else:
+        return "now"
+    return f"in {span}" if seconds > 0 else f"{span} ago"
+
+
+def when_view(moment: datetime, zone: Zone, now: datetime | None = None) -> WhenView:
+    utc = moment.astimezone(UTC)
+    return WhenView(
+        utc=utc.isoformat().replace("+00:00", "Z"),
+        local=local_text(moment, zone.name),
+        zone=zone.name,
+        zone_source=zone.source,
+        from_now=from_now(moment, now),
+    )
+
+
+def when_text(view: WhenView) -> str:
+    """The human form: `Tue 24 Nov 2026 09:00 Europe/Amsterdam, in 14 h 40 min`."""
+    return f"{view.local}, {view.from_now}"
