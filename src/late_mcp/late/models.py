@@ -67,11 +67,10 @@ class Account(LateModel):
         return _split_reference(data, "profileId", "profile")
 
     def label(self) -> str:
-        """`twitter @acme (id …)`: how a person recognises the account."""
-        who = self.username or self.display_name or "?"
-        if self.platform in {"twitter", "threads", "tiktok", "bluesky"} and not who.startswith("@"):
-            who = "@" + who
-        return f"{self.platform} {who}"
+        """`twitter @acme`: how a person recognises the account (its display name without a handle)."""
+        if self.username:
+            return f"{self.platform} @{self.username.lstrip('@')}"
+        return f"{self.platform} {self.display_name or '?'}"
 
 
 class AccountRef(LateModel):
@@ -92,6 +91,7 @@ class PostTarget(LateModel):
     platform: str
     account_id: str | None = Field(None, validation_alias=AliasChoices("accountId", "account_id"))
     account: AccountRef | None = None
+    custom_content: str | None = Field(None, validation_alias="customContent")
     status: str | None = None
     platform_post_id: str | None = Field(None, validation_alias="platformPostId")
     platform_post_url: str | None = Field(None, validation_alias="platformPostUrl")

@@ -1,0 +1,171 @@
+"""Which accounts a post goes to: account references resolved safely, and accounts shown by client.
+
+A reference is an account id, `@username`, `platform:@username` or a bare platform name. A bare
+platform name never picks a client silently: with more than one profile it needs `profile_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import anyio
+from pydantic import BaseModel
+
+from late_mcp.late.client import LateClient
+from late_mcp.late.models import Account, Profile
+from late_mcp.platforms import normalize_platform
+from late_mcp.tools._common import ToolInputError
+
+
+class AccountView(BaseModel):
+    """An account as results show it: whose it is (the profile, i.e. the client) and its handle."""
+
+    account_id: str
+    platform: str
+    username: str | None = None
+    profile: str | None = None
+    profile_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The connected accounts (of one profile, or all) and every profile, fetched together."""
+
+    accounts: list[Account]
+    profiles: list[Profile]
+    by_id: dict[str, Account] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {a.id: a for a in self.accounts})
+
+    def profile_name(self, profile_id: str | None) -> str | None:
+        for profile in self.profiles:
+            if profile.id == profile_id:
+                return profile.name
+        return None
+
+    def view(self, account: Account) -> AccountView:
+        name = (account.profile.name if account.profile else None) or self.profile_name(account.profile_id)
+        return AccountView(
+            account_id=account.id,
+            platform=account.platform,
+            username=account.username or account.display_name,
+            profile=name,
+            profile_id=account.profile_id,
+        )
+
+    def label(self, account: Account) -> str:
+        """`instagram @acme (Acme Bakery)`."""
+        view = self.view(account)
+        return f"{account.label()} ({view.profile or view.profile_id or 'no profile'})"
+
+
+async def load_directory(client: LateClient, profile_id: str | None = None) -> Directory:
+    """Accounts and profiles in two concurrent requests."""
+    accounts: list[Account] = []
+    profiles: list[Profile] = []
+
+    async def get_accounts() -> None:
+        accounts.extend(await client.list_accounts(profile_id))
+
+    async def get_profiles() -> None:
+        profiles.extend(await client.list_profiles())
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(get_accounts)
+            group.start_soon(get_profiles)
+    except BaseExceptionGroup as failed:  # both failing (a refused key) still reads as one Late error
+        raise failed.exceptions[0] from None
+    return Directory(accounts, profiles)
+
+
+def _handle(account: Account) -> str:
+    return (account.username or "").lstrip("@").lower()
+
+
+def _grouped(directory: Directory, accounts: Sequence[Account]) -> str:
+    """`Acme Bakery (prof_1): twitter @acme [acc_1]; Nordic (prof_2): …`."""
+    groups: dict[str, list[str]] = {}
+    for account in accounts:
+        view = directory.view(account)
+        key = f"{view.profile or '?'} ({view.profile_id or '?'})"
+        groups.setdefault(key, []).append(f"{account.label()} [{account.id}]")
+    return "; ".join(f"{key}: {', '.join(items)}" for key, items in groups.items())
+
+
+def resolve_accounts(requested: Sequence[str], directory: Directory, profile_id: str | None) -> list[Account]:
+    """Map each reference to exactly one connected, active account, or refuse with the candidates."""
+    chosen: dict[str, Account] = {}
+    scope = f" in profile {directory.profile_name(profile_id) or profile_id}" if profile_id else ""
+    for item in requested:
+        ref = item.strip()
+        account = directory.by_id.get(ref)
+        if account is None:
+            platform_part, _, handle = ref.rpartition(":") if ":" in ref else ("", "", ref)
+            if handle.startswith("@") or platform_part:
+                account = _by_handle(ref, platform_part, handle, directory, scope)
+            else:
+                account = _by_platform(ref, directory, profile_id, scope)
+        if not account.is_active:
+            raise ToolInputError(
+                f"Account {directory.label(account)} is disconnected or inactive; reconnect it "
+                "(invites_create or accounts_connect_link) before posting to it."
+            )
+        chosen[account.id] = account
+    return list(chosen.values())
+
+
+def _by_handle(ref: str, platform_part: str, handle: str, directory: Directory, scope: str) -> Account:
+    platform = None
+    if platform_part:
+        platform = normalize_platform(platform_part)
+        if platform is None:
+            raise ToolInputError(
+                f"{ref!r}: {platform_part!r} is not a platform name. Use 'platform:@username', "
+                "e.g. 'instagram:@acmebakery'."
+            )
+    wanted = handle.lstrip("@").lower()
+    matches = [
+        a for a in directory.accounts if _handle(a) == wanted and (platform is None or a.platform == platform)
+    ]
+    if not matches:
+        raise ToolInputError(
+            f"No connected account{scope} has the handle {ref!r}. Call accounts_list to see usernames "
+            "and ids."
+        )
+    if len(matches) > 1:
+        raise ToolInputError(
+            f"{ref!r} matches {len(matches)} accounts: {_grouped(directory, matches)}. Use "
+            "'platform:@username' or the account id."
+        )
+    return matches[0]
+
+
+def _by_platform(ref: str, directory: Directory, profile_id: str | None, scope: str) -> Account:
+    platform = normalize_platform(ref)
+    if platform is None:
+        raise ToolInputError(
+            f"{ref!r} is not a connected account id{scope}, an @username or a platform name. Call "
+            "accounts_list to see account ids and usernames."
+        )
+    matches = [a for a in directory.accounts if a.platform == platform]
+    if profile_id is None and len(directory.profiles) > 1:
+        candidates = _grouped(directory, matches) if matches else f"no {platform} account is connected"
+        raise ToolInputError(
+            f"'{ref}' does not say whose {platform} account: there are {len(directory.profiles)} "
+            f"profiles (clients). Pass profile_id, or name the account as '{platform}:@username' or by id. "
+            f"Candidates: {candidates}."
+        )
+    if not matches:
+        raise ToolInputError(
+            f"No {platform} account is connected{scope}. Connect one with invites_create "
+            "(the client's own account) or accounts_connect_link, then accounts_list."
+        )
+    if len(matches) > 1:
+        raise ToolInputError(
+            f"'{ref}' matches {len(matches)} {platform} accounts{scope}: {_grouped(directory, matches)}. "
+            "Name one as 'platform:@username' or by account id."
+        )
+    return matches[0]
