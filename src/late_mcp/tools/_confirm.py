@@ -1,0 +1,164 @@
+"""Preview, then confirm, for what cannot be undone (publishing now, deleting, disconnecting).
+
+Without `confirm`, such a call changes nothing: it answers with a preview and a `confirm_token`
+bound (HMAC) to the tool and its exact arguments for 10 minutes; the same call with
+`confirm=<token>` carries it out. Where the client supports elicitation the person is asked
+directly instead. LATE_CONFIRM=off turns this off for unattended use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, ClientCapabilities, ElicitationCapability, TextContent
+from pydantic import BaseModel, Field
+
+from late_mcp.journal import digest
+
+log = logging.getLogger("late_mcp.confirm")
+CONFIRM_TTL_S = 600
+PREVIEW = "preview"
+DECLINED = "declined"
+Confirm = Annotated[
+    str | None,
+    Field(description="confirm_token from this call's preview, once the person agreed.", max_length=80),
+]
+# The arguments of the running tool call, as the idempotency digest sees them (set by `tool`).
+call_arguments_var: ContextVar[dict[str, Any] | None] = ContextVar("late_call_arguments", default=None)
+
+
+class Answer(BaseModel):
+    confirm: bool = Field(description="Yes, do it.")
+
+
+class ConfirmGate:
+    """Makes and checks confirm tokens; the secret lives as long as the process."""
+
+    def __init__(self, secret: bytes | None = None, clock: Callable[[], float] = time.time) -> None:
+        self._secret = secret or secrets.token_bytes(32)
+        self._clock = clock
+
+    def _mac(self, tool: str, arguments: dict[str, Any], expires: int) -> str:
+        message = f"{expires}:{digest({'tool': tool, 'arguments': arguments})}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+    def token(self, tool: str, arguments: dict[str, Any]) -> str:
+        expires = int(self._clock()) + CONFIRM_TTL_S
+        return f"c{expires}.{self._mac(tool, arguments, expires)}"
+
+    def problem(self, tool: str, arguments: dict[str, Any], token: str) -> str | None:
+        """None when `token` confirms exactly this call; else why not."""
+        stamp, _, mac = token.partition(".")
+        if not stamp.startswith("c") or not stamp[1:].isdigit() or not mac:
+            return "it is not a confirm_token this server made"
+        expires = int(stamp[1:])
+        if not hmac.compare_digest(mac, self._mac(tool, arguments, expires)):
+            return (
+                "it was made for other arguments (or by a server that has restarted since); "
+                "the arguments must be exactly those of the preview"
+            )
+        if expires < self._clock():
+            return "it expired (tokens last 10 minutes)"
+        return None
+
+
+def _supports_elicitation(ctx: Context) -> bool:
+    try:
+        session = ctx.request_context.session
+        return bool(session.check_client_capability(ClientCapabilities(elicitation=ElicitationCapability())))
+    except Exception:  # no session (in-process call) or an older SDK shape: fall back to tokens
+        return False
+
+
+def _result(text: str, data: dict[str, Any], *, error: bool = False) -> CallToolResult:
+    payload = dict(data)
+    if error:
+        payload["error"] = {"kind": "confirmation", "retryable": False}
+    compact = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"{text}\n{compact}")],
+        structured_content=payload,
+        is_error=error,
+    )
+
+
+def changed_nothing(result: CallToolResult) -> bool:
+    """A preview or a declined confirmation: nothing was sent, nothing to journal or replay."""
+    return (result.structured_content or {}).get("status") in {PREVIEW, DECLINED}
+
+
+async def confirm_step(
+    ctx: Context,
+    gate: ConfirmGate,
+    enabled: bool,
+    tool: str,
+    token: str | None,
+    preview: BaseModel,
+    what: str,
+) -> CallToolResult | None:
+    """None when the call may go ahead; otherwise the preview (or refusal) to return instead.
+
+    `what` says in a few words what will happen ("publish now to 2 public accounts")."""
+    if not enabled:
+        return None
+    arguments = call_arguments_var.get() or {}
+    shown = preview.model_dump(mode="json", exclude_none=True)
+    if token is not None:
+        problem = gate.problem(tool, arguments, token)
+        if problem is None:
+            return None
+        fresh = gate.token(tool, arguments)
+        return _result(
+            f"Not done: the confirm token was refused because {problem}. Nothing was changed. Here is a "
+            f"new preview ({what}); show it to the person and call again with confirm={fresh} if they agree.",
+            {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+            error=True,
+        )
+    if _supports_elicitation(ctx):
+        try:
+            answer = await ctx.elicit(f"late-mcp: {what}?\n{_brief(shown)}", Answer)
+        except Exception as exc:  # the client advertised it but could not do it: fall back to a token
+            log.info("elicitation failed (%s); answering with a preview", type(exc).__name__)
+        else:
+            if answer.action == "accept" and answer.data.confirm:
+                return None
+            return _result(
+                f"Not done: the person did not confirm ({answer.action}). Nothing was changed.",
+                {"status": DECLINED, "preview": shown},
+            )
+    fresh = gate.token(tool, arguments)
+    return _result(
+        f"Preview only, nothing was changed: {what}. Show this to the person; if they agree, call {tool} "
+        f"again with the same arguments plus confirm={fresh} (valid 10 minutes).",
+        {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+    )
+
+
+def _brief(shown: dict[str, Any]) -> str:
+    """The preview as a few lines a person reads in a confirmation dialog."""
+    lines = []
+    for key, value in shown.items():
+        if isinstance(value, list):
+            value = ", ".join(_one(v) for v in value)
+        elif isinstance(value, dict):
+            value = "; ".join(f"{k}: {_one(v)}" for k, v in value.items())
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)[:2000]
+
+
+def _one(value: Any) -> str:
+    if isinstance(value, dict):
+        handle = value.get("username")
+        if "platform" in value:
+            return f"{value['platform']} @{handle} ({value.get('profile') or value.get('profile_id')})"
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
