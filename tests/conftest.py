@@ -104,3 +104,10 @@ async def fails(client: Client, tool: str, **arguments: Any) -> str:
     result = await call(client, tool, **arguments)
     assert result.is_error, f"{tool} unexpectedly succeeded: {text(result)}"
     return text(result)
+
+
+async def confirmed(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool that previews before acting: check the preview, confirm with its token."""
+    preview = await ok(client, tool, **arguments)
+    assert preview["status"] == "preview" and preview["confirm_token"], preview
+    return await ok(client, tool, **arguments, confirm=preview["confirm_token"])

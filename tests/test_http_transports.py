@@ -59,7 +59,7 @@ def sse() -> Iterator[int]:
 
 async def test_streamable_http_serves_the_sandbox(streamable_http: int) -> None:
     async with Client(f"http://127.0.0.1:{streamable_http}/mcp") as client:
-        assert len((await client.list_tools()).tools) == 23
+        assert len((await client.list_tools()).tools) == 26
         result = await client.call_tool("profiles_list", {})
     assert isinstance(result, CallToolResult) and not result.is_error
     assert "[sandbox" in result.content[0].text  # type: ignore[union-attr]

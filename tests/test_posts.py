@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from mcp import Client
 
-from conftest import fails, ok
+from conftest import confirmed, fails, ok
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_FACEBOOK,
@@ -35,13 +35,14 @@ def post_requests(state: SandboxState) -> int:
 
 
 async def test_publish_now_resolves_platform_names_within_profile(mcp: Client, state: SandboxState) -> None:
-    data = await ok(
+    data = await confirmed(
         mcp,
         "posts_create",
         content="Fresh bread today",
         accounts=["twitter", "Instagram"],
         profile_id=SEED_PROFILE_ACME,
         publish_now=True,
+        media_urls=["https://cdn.example.com/bread.jpg"],
     )
     post = data["post"]
     assert post["status"] == "published"
@@ -116,7 +117,8 @@ async def test_ambiguous_platform_name_lists_the_candidates(mcp: Client, state: 
     assert "@nordicoutdoor" in message and "@nordic_deals" in message
     assert "account id" in message
     everywhere = await fails(mcp, "posts_create", content="Sale!", accounts=["x"], publish_now=True)
-    assert "3 twitter accounts" in everywhere and "profile_id" in everywhere
+    assert "profile_id" in everywhere and "Acme Bakery" in everywhere and "Nordic Outdoor" in everywhere
+    assert everywhere.count("twitter @") == 3
     assert post_requests(state) == before
 
 
@@ -162,7 +164,9 @@ async def test_unknown_account_and_unconnected_platform(mcp: Client) -> None:
         mcp, "posts_create", content="x", accounts=["64b0000000000000000000ff"], is_draft=True
     )
     assert "accounts_list" in message
-    message = await fails(mcp, "posts_create", content="x", accounts=["pinterest"], is_draft=True)
+    message = await fails(
+        mcp, "posts_create", content="x", accounts=["pinterest"], profile_id=SEED_PROFILE_ACME, is_draft=True
+    )
     assert "No pinterest account" in message and "invites_create" in message
 
 
@@ -224,12 +228,13 @@ async def test_list_get_update_delete(mcp: Client) -> None:
     assert updated["post"]["content"] == "Edited" and updated["post"]["status"] == "scheduled"
     assert datetime.fromisoformat(updated["post"]["scheduled_for"].replace("Z", "+00:00")) == nine
     assert "Nothing to update" in await fails(mcp, "posts_update", post_id=post_id)
-    await ok(mcp, "posts_delete", post_id=post_id)
+    deleted = await confirmed(mcp, "posts_delete", post_id=post_id)
+    assert deleted == {"deleted": post_id}
     assert "404" in await fails(mcp, "posts_get", post_id=post_id)
 
 
 async def test_published_posts_cannot_be_edited_or_deleted(mcp: Client) -> None:
-    data = await ok(
+    data = await confirmed(
         mcp, "posts_create", content="Live", accounts=[SEED_ACCOUNT_ACME_TWITTER], publish_now=True
     )
     post_id = data["post"]["id"]

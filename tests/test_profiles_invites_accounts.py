@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from mcp import Client
 
-from conftest import fails, ok
+from conftest import confirmed, fails, ok
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_ACCOUNT_NORDIC_YOUTUBE, SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
 
@@ -26,7 +26,7 @@ async def test_profiles_crud(mcp: Client) -> None:
     assert (await ok(mcp, "profiles_get", profile_id=profile_id))["profile"]["name"] == "Bakkerij Jansen"
     updated = await ok(mcp, "profiles_update", profile_id=profile_id, name="Jansen", is_default=True)
     assert updated["profile"]["name"] == "Jansen" and updated["profile"]["is_default"] is True
-    await ok(mcp, "profiles_delete", profile_id=profile_id)
+    assert await confirmed(mcp, "profiles_delete", profile_id=profile_id) == {"deleted": profile_id}
     assert "404" in await fails(mcp, "profiles_get", profile_id=profile_id)
 
 
@@ -35,7 +35,7 @@ async def test_profile_failures(mcp: Client) -> None:
     assert "name" in await fails(mcp, "profiles_create", name="")
     assert "Nothing to update" in await fails(mcp, "profiles_update", profile_id=SEED_PROFILE_ACME)
     message = await fails(mcp, "profiles_delete", profile_id=SEED_PROFILE_ACME)
-    assert "accounts" in message.lower() and "HTTP 400" in message
+    assert "4 connected accounts" in message and "accounts_disconnect" in message
     assert "profiles_list" in await fails(mcp, "profiles_get", profile_id=UNKNOWN)
 
 
@@ -101,9 +101,10 @@ async def test_accounts_list_health_disconnect(mcp: Client) -> None:
     assert health["summary"]["total"] == 4 and health["summary"]["warning"] == 1
     warned = next(a for a in health["accounts"] if a["status"] == "warning")
     assert warned["account_id"] == SEED_ACCOUNT_NORDIC_YOUTUBE and warned["issues"]
-    await ok(mcp, "accounts_disconnect", account_id=SEED_ACCOUNT_NORDIC_YOUTUBE)
+    await confirmed(mcp, "accounts_disconnect", account_id=SEED_ACCOUNT_NORDIC_YOUTUBE)
     assert len((await ok(mcp, "accounts_list", profile_id=SEED_PROFILE_NORDIC))["accounts"]) == 3
-    assert "404" in await fails(mcp, "accounts_disconnect", account_id=SEED_ACCOUNT_NORDIC_YOUTUBE)
+    gone = await fails(mcp, "accounts_disconnect", account_id=SEED_ACCOUNT_NORDIC_YOUTUBE)
+    assert "No connected account" in gone and "accounts_list" in gone
 
 
 async def test_queue_and_usage(mcp: Client) -> None:

@@ -104,7 +104,7 @@ def test_stdout_carries_only_json_rpc(http_sandbox: str, tmp_path: Path) -> None
     assert init["result"]["serverInfo"]["name"] == "late-mcp"
     session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
     tools = session.request(2, "tools/list", {})["result"]["tools"]
-    assert len(tools) == 23
+    assert len(tools) == 26
     profiles = session.request(3, "tools/call", {"name": "profiles_list", "arguments": {}})["result"]
     assert not profiles.get("isError") and "Acme Bakery" in profiles["content"][0]["text"]
     ambiguous = session.request(
@@ -139,3 +139,62 @@ def test_missing_key_exits_with_one_clear_line() -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "LATE_API_KEY" in lines[0] and "--sandbox" in lines[0]
     assert "getlate.dev" in lines[0]
+
+
+HALF_EMOJI_POST = (
+    b'{"post":{"_id":"65a000000000000000000001","content":"Sale \\ud83d ends today","status":"draft",'
+    b'"platforms":[{"platform":"twitter","accountId":"65b000000000000000000001","status":"pending"}]}}'
+)
+
+
+async def half_emoji_late(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A Late stand-in whose post text holds a lone UTF-16 surrogate, as `\\ud83d` in its JSON."""
+    if scope["type"] != "http":
+        return
+    path = scope["path"]
+    body = {"/api/v1/accounts": b'{"accounts":[]}', "/api/v1/profiles": b'{"profiles":[]}'}.get(
+        path, HALF_EMOJI_POST
+    )
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def half_emoji_base() -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(half_emoji_late, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_a_lone_surrogate_from_late_is_answered_over_stdio(half_emoji_base: str, tmp_path: Path) -> None:
+    session = StdioSession(
+        server_env(
+            LATE_API_KEY=TEST_KEY,
+            LATE_BASE_URL=half_emoji_base,
+            LATE_JOURNAL_PATH=str(tmp_path / "j.sqlite3"),
+        )
+    )
+    session.request(
+        1,
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+    )
+    session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    result = session.request(
+        2, "tools/call", {"name": "posts_get", "arguments": {"post_id": "65a000000000000000000001"}}
+    )["result"]
+    assert not result.get("isError"), result
+    assert result["structuredContent"]["post"]["content"] == "Sale \ufffd ends today"
+    assert session.request(3, "tools/list", {})["result"]["tools"]  # still serving
+    stderr = session.close()
+    assert "Traceback" not in stderr

@@ -29,6 +29,9 @@ EXPECTED = {
     "accounts_health",
     "accounts_disconnect",
     "posts_create",
+    "posts_validate",
+    "posts_platform_rules",
+    "time_now",
     "posts_list",
     "posts_get",
     "posts_update",
@@ -50,6 +53,8 @@ REQUIRED = {
     "accounts_connect_link": ["profile_id", "platform"],
     "accounts_disconnect": ["account_id"],
     "posts_create": ["content", "accounts"],
+    "posts_validate": ["content", "accounts"],
+    "posts_platform_rules": ["platform"],
     "posts_get": ["post_id"],
     "posts_update": ["post_id"],
     "posts_delete": ["post_id"],
@@ -109,3 +114,5 @@ async def test_read_only_mode_keeps_only_read_only_tools() -> None:
     assert tools and all(t["annotations"]["readOnlyHint"] is True for t in tools)
     names = {t["name"] for t in tools}
     assert "posts_list" in names and "posts_create" not in names and "posts_delete" not in names
+    assert "accounts_connect_link" not in names  # it starts a connection: a write
+    assert "posts_validate" in names and "time_now" in names

@@ -11,7 +11,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from conftest import TEST_KEY, call, fails, make_settings, ok, text
+from conftest import TEST_KEY, call, confirmed, fails, make_settings, ok, text
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
@@ -38,13 +38,13 @@ async def test_same_post_twice_returns_the_first_unless_allowed(mcp: Client, sta
     assert posts_with(state, "Weekend special") == 1
     forced = await ok(mcp, "posts_create", **POST, allow_duplicate=True)
     assert forced["post"]["id"] != first["post"]["id"] and posts_with(state, "Weekend special") == 2
-    other_time = await ok(mcp, "posts_create", **{**POST, "is_draft": False, "publish_now": True})
+    other_time = await confirmed(mcp, "posts_create", **{**POST, "is_draft": False, "publish_now": True})
     assert other_time["post"]["id"] not in {first["post"]["id"], forced["post"]["id"]}
 
 
 async def test_a_deleted_earlier_post_does_not_block_posting_again(mcp: Client, state: SandboxState) -> None:
     first = await ok(mcp, "posts_create", **POST)
-    await ok(mcp, "posts_delete", post_id=first["post"]["id"])
+    await confirmed(mcp, "posts_delete", post_id=first["post"]["id"])
     again = await ok(mcp, "posts_create", **POST)
     assert again["post"]["id"] != first["post"]["id"] and "note" not in again
 
@@ -134,7 +134,9 @@ async def test_journal_lists_writes_with_outcomes(mcp: Client) -> None:
 
 
 async def test_refused_writes_are_not_journaled_and_ids_belong_to_the_write(mcp: Client) -> None:
-    await fails(mcp, "posts_create", content="x", accounts=["pinterest"], is_draft=True)
+    await fails(
+        mcp, "posts_create", content="x", accounts=["pinterest"], profile_id=SEED_PROFILE_ACME, is_draft=True
+    )
     assert (await ok(mcp, "journal_recent"))["entries"] == []
     await ok(mcp, "posts_create", **POST)
     (entry,) = (await ok(mcp, "journal_recent"))["entries"]

@@ -282,6 +282,27 @@ class LateClient:
     async def create_post(self, body: dict[str, Any]) -> Post:
         return await self._get_model(Post, "POST", "v1/posts", "post", json=body)
 
+    async def validate_post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Late's own content check of a create body (`POST /v1/tools/validate/post`); sends nothing."""
+        media = [
+            {"url": m["url"], "type": "image" if m["type"] == "gif" else m["type"]}
+            for m in body.get("mediaItems", [])
+            if m["type"] in {"image", "gif", "video"}
+        ]
+        wire: dict[str, Any] = {
+            "content": body.get("content", ""),
+            "platforms": [
+                {k: t[k] for k in ("platform", "customContent", "platformSpecificData") if k in t}
+                for t in body["platforms"]
+            ],
+        }
+        if media:
+            wire["mediaItems"] = media
+        answer = await self.request("POST", "v1/tools/validate/post", json=wire, idempotent=True)
+        if not isinstance(answer, dict):
+            raise MalformedResponseError("Late's answer to POST /v1/tools/validate/post is not an object.")
+        return {k: answer[k] for k in ("valid", "message", "errors", "warnings") if k in answer}
+
     async def list_posts(self, params: Mapping[str, str | int | bool | None]) -> PostPage:
         return await self._get_model(PostPage, "GET", "v1/posts", None, params=params)
 

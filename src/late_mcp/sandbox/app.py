@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from late_mcp.sandbox.common import SandboxError
 from late_mcp.sandbox.state import SandboxState
+from late_mcp.sandbox.validate import validate_post as check_post
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +264,10 @@ async def retry_post(request: Request, st: SandboxState) -> Response:
     return JSONResponse({"message": "Post retried and published", "post": post})
 
 
+async def validate_post(request: Request, st: SandboxState) -> Response:
+    return JSONResponse(check_post(await _body(request)))
+
+
 async def next_slot(request: Request, st: SandboxState) -> Response:
     q = request.query_params
     return JSONResponse(st.next_slot(q.get("profileId"), q.get("queueId")))
@@ -325,6 +330,7 @@ def _routes() -> list[Route]:
         ("/api/v1/posts/{postId}", "PUT", update_post),
         ("/api/v1/posts/{postId}", "DELETE", delete_post),
         ("/api/v1/posts/{postId}/retry", "POST", retry_post),
+        ("/api/v1/tools/validate/post", "POST", validate_post),
         ("/api/v1/media/presign", "POST", presign),
         ("/api/v1/queue/next-slot", "GET", next_slot),
         ("/api/v1/usage-stats", "GET", usage_stats),

@@ -66,6 +66,7 @@ def drill_settings() -> Settings:
         retry_base_delay=0.005,
         retry_max_delay=0.05,
         call_deadline=30.0,
+        confirm=False,  # unattended: nobody is there to confirm publish_now
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from late_mcp.tools import accounts, invites, journal, media, posts, profiles, queue
+from late_mcp.tools import accounts, invites, journal, media, posts, profiles, publishing, queue
 from late_mcp.tools._common import AppContext, ToolDef
 
 ALL_TOOLS: tuple[ToolDef, ...] = (
     *profiles.TOOLS,
     *invites.TOOLS,
     *accounts.TOOLS,
+    *publishing.TOOLS,
     *posts.TOOLS,
     *media.TOOLS,
     *queue.TOOLS,

@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
@@ -18,6 +18,7 @@ from late_mcp.journal import Journal
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
+from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
 from late_mcp.tools._safety import call_arguments, guarded_write, with_idempotency_key
 
 log = logging.getLogger("late_mcp.tools")
@@ -43,6 +44,7 @@ class AppContext:
     client: LateClient
     settings: Settings
     journal: Journal
+    confirm_gate: ConfirmGate = field(default_factory=ConfirmGate)
 
 
 class ToolInputError(Exception):
@@ -119,6 +121,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
         async def run(**kwargs: Any) -> CallToolResult:
             key = kwargs.pop("idempotency_key", None)
             context = app(next(v for v in kwargs.values() if isinstance(v, Context)))
+            call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):
                 if kind == "read":
                     return await attempt(kwargs)

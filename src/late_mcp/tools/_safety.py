@@ -18,12 +18,13 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
 from late_mcp.journal import Journal, JournalError, digest
+from late_mcp.tools._confirm import changed_nothing
 
 log = logging.getLogger("late_mcp.journal")
 IdempotencyKey = Annotated[
     str | None,
     Field(
-        description="Your key for this write; repeating it returns the first result.",
+        description="Repeating a key returns the first result.",
         min_length=8,
         max_length=128,
         pattern=r"^[A-Za-z0-9_.:-]+$",
@@ -96,8 +97,11 @@ async def guarded_write(
                 update={"content": [TextContent(type="text", text=text), *replay.content]}
             )
     result = await call()
-    if (result.structured_content or {}).get("error", {}).get("kind") == "invalid_argument":
-        return result  # refused before anything was sent: nothing to journal
+    if changed_nothing(result) or (result.structured_content or {}).get("error", {}).get("kind") in {
+        "invalid_argument",
+        "confirmation",
+    }:
+        return result  # refused or only previewed before anything was sent: nothing to journal
     try:
         await journal.record(
             tool=name,
@@ -125,4 +129,10 @@ def _refused(message: str) -> CallToolResult:
 
 
 def call_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if not isinstance(v, Context) and k != "idempotency_key"}
+    """What identifies a call: its arguments without the context, the idempotency key and the
+    confirmation token (a confirmed call is the same call as its preview)."""
+    return {
+        k: v
+        for k, v in kwargs.items()
+        if not isinstance(v, Context) and k not in {"idempotency_key", "confirm"}
+    }

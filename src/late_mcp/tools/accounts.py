@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 from late_mcp.late.models import Account, AccountHealth, HealthSummary
 from late_mcp.platforms import Platform
-from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, app, ok, plural, tool
+from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._confirm import Confirm, confirm_step
+from late_mcp.tools._targets import AccountView, load_directory
 
 
 class AccountList(BaseModel):
@@ -56,15 +58,43 @@ async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) ->
     )
 
 
+class DisconnectPreview(BaseModel):
+    account: AccountView
+    effect: str
+
+
 @tool("accounts", "Disconnect an account", "delete")
 async def accounts_disconnect(
     account_id: Annotated[str, Field(description="Account id (from accounts_list).", pattern=ID_PATTERN)],
     ctx: Context,
+    confirm: Confirm = None,
 ) -> CallToolResult:
-    """Disconnect a social account from Late. Its scheduled posts will no longer publish there.
-    The owner must reconnect it (invite) to use it again."""
-    await app(ctx).client.disconnect_account(account_id)
-    return ok(ctx, f"Disconnected account {account_id}.", Disconnected(disconnected=account_id))
+    """Disconnect a client's social account from Late; its scheduled posts will no longer publish
+    there and the owner must reconnect it (invite). Answers with a preview and confirm_token first."""
+    context = app(ctx)
+    client = context.client
+    directory = await load_directory(client)
+    account = directory.by_id.get(account_id)
+    if account is None:
+        raise ToolInputError(f"No connected account has the id {account_id!r}; accounts_list shows the ids.")
+    shown = directory.view(account)
+    preview = DisconnectPreview(
+        account=shown,
+        effect="Disconnects it; its scheduled posts stop publishing there until the owner reconnects.",
+    )
+    stop = await confirm_step(
+        ctx,
+        context.confirm_gate,
+        context.settings.confirm,
+        "accounts_disconnect",
+        confirm,
+        preview,
+        f"disconnect {directory.label(account)}",
+    )
+    if stop is not None:
+        return stop
+    await client.disconnect_account(account_id)
+    return ok(ctx, f"Disconnected {directory.label(account)}.", Disconnected(disconnected=account_id))
 
 
 TOOLS = (accounts_list, accounts_health, accounts_disconnect)

@@ -1,21 +1,31 @@
-"""Posts: create (publish, draft, queue or schedule), list, read back, edit, retry, delete."""
+"""Posts after creation: list, read back, edit, retry, delete (creating is in publishing.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from late_mcp.late.models import Pagination, Post
-from late_mcp.platforms import MediaType, Platform
+from late_mcp.late.models import Post, parse_timestamp
+from late_mcp.platforms import Platform
+from late_mcp.rules import MediaKind, check_target
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._once import create_once, earlier_post, fingerprint, remember
-from late_mcp.tools._posting import choose_mode, media_items, parse_schedule, resolve_accounts, zone
+from late_mcp.tools._confirm import Confirm, confirm_step
+from late_mcp.tools._post_views import Deleted, PostListResult, PostView, accounts_text, view
+from late_mcp.tools._targets import load_directory
+from late_mcp.tools._when import (
+    WhenView,
+    has_offset,
+    parse_schedule,
+    pick_zone,
+    when_text,
+    when_view,
+    zone_named,
+)
 
 PostId = Annotated[str, Field(description="Post id (from posts_list or posts_create).", pattern=ID_PATTERN)]
-Timezone = Annotated[str, Field(description="IANA zone for a scheduled_for without offset.", max_length=64)]
 ScheduledFor = Annotated[
     str | None,
     Field(
@@ -25,154 +35,14 @@ ScheduledFor = Annotated[
 Title = Annotated[str | None, Field(description="Title (YouTube, Pinterest, Reddit).", max_length=300)]
 
 
-class TargetView(BaseModel):
-    platform: str
-    account_id: str | None = None
-    username: str | None = None
-    status: str | None = None
-    url: str | None = None
-    error: str | None = None
-
-
-class PostView(BaseModel):
-    id: str
-    status: str | None = None
-    title: str | None = None
-    content: str | None = None
-    scheduled_for: str | None = None
-    timezone: str | None = None
-    media: list[str] | None = None
-    targets: list[TargetView]
-
-
 class PostResult(BaseModel):
     post: PostView
-    note: str | None = None
+    when: WhenView | None = None
 
 
-class PostListResult(BaseModel):
-    posts: list[PostView]
-    pagination: Pagination
-
-
-class Deleted(BaseModel):
-    deleted: str
-
-
-def view(post: Post, *, preview: int | None = None) -> PostView:
-    content = post.content
-    if preview is not None and content and len(content) > preview:
-        content = content[: preview - 1] + "…"
-    return PostView(
-        id=post.id,
-        status=post.status,
-        title=post.title,
-        content=content,
-        scheduled_for=post.scheduled_for,
-        timezone=post.timezone,
-        media=[m.url for m in post.media_items] or None,
-        targets=[
-            TargetView(
-                platform=t.platform,
-                account_id=t.account_id,
-                username=t.account.username if t.account else None,
-                status=t.status,
-                url=t.platform_post_url,
-                error=t.error_message,
-            )
-            for t in post.platforms
-        ],
-    )
-
-
-@tool("posts", "Create a post", "create")
-async def posts_create(
-    content: Annotated[str, Field(description="Text of the post.", max_length=100_000)],
-    accounts: Annotated[
-        list[Annotated[str, Field(max_length=64)]],
-        Field(
-            description="Account ids, or platform names (e.g. 'twitter') that match exactly one account.",
-            min_length=1,
-            max_length=50,
-        ),
-    ],
-    ctx: Context,
-    profile_id: OptionalProfileId = None,
-    publish_now: Annotated[bool, Field(description="Publish immediately.")] = False,
-    is_draft: Annotated[bool, Field(description="Save as draft.")] = False,
-    use_queue: Annotated[bool, Field(description="Next free slot of the profile's queue.")] = False,
-    scheduled_for: ScheduledFor = None,
-    timezone: Timezone = "UTC",
-    media_urls: Annotated[
-        list[Annotated[str, Field(max_length=2000)]] | None,
-        Field(description="Public media URLs (from media_upload_file or the web).", max_length=20),
-    ] = None,
-    media_type: Annotated[
-        MediaType | None, Field(description="Type for media URLs whose name has no known extension.")
-    ] = None,
-    title: Title = None,
-    allow_duplicate: Annotated[
-        bool, Field(description="Post even if the same post was just created.")
-    ] = False,
-) -> CallToolResult:
-    """Create a post on one or more connected accounts. Exactly one of publish_now, is_draft,
-    use_queue or scheduled_for. Returns the post id and per-account status; check later with
-    posts_get."""
-    mode = choose_mode(publish_now, is_draft, use_queue, scheduled_for)
-    if not content.strip() and not media_urls:
-        raise ToolInputError("content is empty and no media_urls were given: a post needs text or media.")
-    body: dict[str, Any] = {"content": content, "timezone": timezone}
-    zone(timezone)
-    if mode == "scheduled_for":
-        assert scheduled_for is not None
-        body["scheduledFor"] = parse_schedule(scheduled_for, timezone).isoformat()
-    if media_urls:
-        body["mediaItems"] = media_items(media_urls, media_type)
-    if title:
-        body["title"] = title
-
-    context = app(ctx)
-    client = context.client
-    targets = resolve_accounts(accounts, await client.list_accounts(profile_id), profile_id)
-    body["platforms"] = [{"platform": a.platform, "accountId": a.id} for a in targets]
-    if mode == "publish_now":
-        body["publishNow"] = True
-    elif mode == "is_draft":
-        body["isDraft"] = True
-    elif mode == "use_queue":
-        queue_profiles = {profile_id} if profile_id else {a.profile_id for a in targets}
-        if len(queue_profiles) != 1 or None in queue_profiles:
-            raise ToolInputError(
-                "use_queue needs one profile: pass profile_id (the accounts belong to different profiles)."
-            )
-        body["queuedFromProfile"] = queue_profiles.pop()
-
-    print_ = fingerprint(context.settings.base_url, body, mode)
-    if not allow_duplicate:
-        earlier = await earlier_post(context.journal, client, print_, context.settings.duplicate_window)
-        if earlier is not None:
-            note = (
-                f"Not sent again: the same post already exists (post {earlier.id}, status {earlier.status}). "
-                "Pass allow_duplicate=true only if the user wants it posted twice."
-            )
-            return ok(ctx, note, PostResult(post=view(earlier), note="duplicate"))
-    post, recovered = await create_once(client, body, targets)
-    await remember(context.journal, print_, post.id)
-    names = ", ".join(a.label() for a in targets)
-    when = {
-        "publish_now": "Published",
-        "is_draft": "Saved draft",
-        "use_queue": f"Queued for {post.scheduled_for}",
-        "scheduled_for": f"Scheduled for {post.scheduled_for}",
-    }[mode]
-    if recovered:
-        return ok(
-            ctx,
-            f"{when} to {names} (post {post.id}, status {post.status}); the first answer was lost and "
-            "the post was found, so nothing was sent twice.",
-            PostResult(post=view(post), note="recovered"),
-        )
-    return ok(ctx, f"{when} to {names} (post {post.id}, status {post.status}).", PostResult(post=view(post)))
+class DeletePreview(BaseModel):
+    post: PostView
+    effect: str
 
 
 @tool("posts", "List posts", "read")
@@ -189,23 +59,27 @@ async def posts_list(
 ) -> CallToolResult:
     """List posts, newest first, with a content preview and per-account status. Use posts_get for
     the full text, public URLs and error details."""
-    result = await app(ctx).client.list_posts(
+    client = app(ctx).client
+    result = await client.list_posts(
         {"status": status, "profileId": profile_id, "platform": platform, "page": page, "limit": limit}
     )
+    directory = await load_directory(client, profile_id) if result.posts else None
     p = result.pagination
     return ok(
         ctx,
         f"{plural(len(result.posts), 'post')} (page {p.page} of {max(p.pages, 1)}, {p.total} in all).",
-        PostListResult(posts=[view(post, preview=120) for post in result.posts], pagination=p),
+        PostListResult(posts=[view(post, directory, preview=120) for post in result.posts], pagination=p),
     )
 
 
 @tool("posts", "Get a post", "read")
 async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
-    """Get one post: status per account, public URLs once published, and error messages of
-    failed platforms (fix and posts_retry)."""
-    post = await app(ctx).client.get_post(post_id)
-    return ok(ctx, f"Post {post.id}: {post.status}.", PostResult(post=view(post)))
+    """Get one post: status per account (with handle and client), public URLs once published, and
+    error messages of failed platforms (fix and posts_retry)."""
+    client = app(ctx).client
+    post = await client.get_post(post_id)
+    shown = view(post, await load_directory(client))
+    return ok(ctx, f"Post {post.id}: {post.status}, to {accounts_text(shown)}.", PostResult(post=shown))
 
 
 @tool("posts", "Edit a post", "update")
@@ -220,41 +94,109 @@ async def posts_update(
     title: Title = None,
 ) -> CallToolResult:
     """Edit a draft, scheduled, failed or partial post (published posts cannot change). Only the
-    given fields change."""
-    client = app(ctx).client
+    given fields change; new text and titles are checked against each platform's rules first."""
+    context = app(ctx)
+    client = context.client
     body: dict[str, Any] = {}
     if content is not None:
         body["content"] = content
     if title is not None:
         body["title"] = title
     if timezone is not None:
-        zone(timezone)
+        zone_named(timezone)
         body["timezone"] = timezone
-    if scheduled_for is not None:
-        tz = timezone or (await client.get_post(post_id)).timezone or "UTC"
-        body["scheduledFor"] = parse_schedule(scheduled_for, tz).isoformat()
-    if not body:
+    if not body and scheduled_for is None:
         raise ToolInputError(
             "Nothing to update: give at least one of content, scheduled_for, timezone, title."
         )
+    current = await client.get_post(post_id)
+    zone = None
+    if scheduled_for is not None:
+        zone = pick_zone(timezone or current.timezone, context.settings, needed=not has_offset(scheduled_for))
+        body["scheduledFor"] = parse_schedule(scheduled_for, zone).isoformat()
+    if (content is not None or title is not None) and current.status != "draft":
+        problems = edit_problems(current, content, title)
+        if problems:
+            raise ToolInputError(
+                f"Nothing was changed: the edit breaks {plural(len(problems), 'platform rule')}. "
+                + " ".join(problems)
+            )
     post = await client.update_post(post_id, body)
-    return ok(ctx, f"Updated post {post.id} ({post.status}).", PostResult(post=view(post)))
+    shown = view(post, await load_directory(client))
+    moment = parse_timestamp(post.scheduled_for)
+    when = (
+        when_view(moment, zone or pick_zone(post.timezone, context.settings, needed=False))
+        if moment
+        else None
+    )
+    at = f", for {when_text(when)}" if when else ""
+    return ok(
+        ctx,
+        f"Updated post {post.id} ({post.status}{at}) to {accounts_text(shown)}.",
+        PostResult(post=shown, when=when),
+    )
 
 
 @tool("posts", "Delete a post", "delete")
-async def posts_delete(post_id: PostId, ctx: Context) -> CallToolResult:
-    """Delete a draft, scheduled or failed post so it never publishes. Published posts cannot be
-    deleted through Late."""
-    await app(ctx).client.delete_post(post_id)
-    return ok(ctx, f"Deleted post {post_id}.", Deleted(deleted=post_id))
+async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
+    """Delete a draft, scheduled or failed post so it never publishes. Answers with a preview and
+    confirm_token first. Published posts cannot be deleted through Late."""
+    context = app(ctx)
+    client = context.client
+    post = await client.get_post(post_id)
+    shown = view(post, await load_directory(client), preview=200)
+    if post.status == "published":
+        raise ToolInputError(
+            f"Post {post_id} is published, and published posts cannot be deleted through Late. "
+            "Remove it on the platform itself."
+        )
+    preview = DeletePreview(post=shown, effect=f"Deletes this {post.status} post; it will never publish.")
+    what = f"delete {post.status} post {post_id} to {accounts_text(shown)}"
+    stop = await confirm_step(
+        ctx, context.confirm_gate, context.settings.confirm, "posts_delete", confirm, preview, what
+    )
+    if stop is not None:
+        return stop
+    await client.delete_post(post_id)
+    return ok(
+        ctx,
+        f"Deleted post {post_id} (was {post.status}, to {accounts_text(shown)}).",
+        Deleted(deleted=post_id),
+    )
 
 
 @tool("posts", "Retry a failed post", "create")
 async def posts_retry(post_id: PostId, ctx: Context) -> CallToolResult:
     """Publish a failed or partial post again on the platforms that failed. Check the error with
     posts_get first; a post that failed for content reasons needs posts_update before."""
-    post = await app(ctx).client.retry_post(post_id)
-    return ok(ctx, f"Retried post {post.id}: {post.status}.", PostResult(post=view(post)))
+    client = app(ctx).client
+    post = await client.retry_post(post_id)
+    shown = view(post, await load_directory(client))
+    return ok(
+        ctx, f"Retried post {post.id}: {post.status}, to {accounts_text(shown)}.", PostResult(post=shown)
+    )
 
 
-TOOLS = (posts_create, posts_list, posts_get, posts_update, posts_delete, posts_retry)
+# What an edit of text or title can break; media and options are not edited here.
+EDIT_RULES = ("text_max", "caption_max", "empty", "title_max")
+
+
+def edit_problems(post: Post, content: str | None, title: str | None) -> list[str]:
+    """Text, caption and title rules each target breaks once `content`/`title` replace the post's."""
+    kinds: list[MediaKind] = [m.type for m in post.media_items if m.type in get_args(MediaKind)]  # type: ignore[misc]
+    found = []
+    for target in post.platforms:
+        text = target.custom_content or (content if content is not None else post.content or "")
+        for problem in check_target(
+            target.platform,
+            text=text,
+            media=kinds,
+            title=title if title is not None else post.title,
+            options=None,
+        ):
+            if problem.rule.endswith(EDIT_RULES):
+                found.append(f"{target.platform}: {problem.message} Fix: {problem.fix}")
+    return found
+
+
+TOOLS = (posts_list, posts_get, posts_update, posts_delete, posts_retry)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from late_mcp.late.models import Profile
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._confirm import Confirm, confirm_step
 
 Color = Annotated[str | None, Field(description="Hex colour such as #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
 Name = Annotated[
@@ -85,12 +86,34 @@ async def profiles_update(
     return ok(ctx, f"Updated profile {profile.name!r}.", ProfileResult(profile=profile))
 
 
+class DeletePreview(BaseModel):
+    profile: Profile
+    effect: str
+
+
 @tool("profiles", "Delete a profile", "delete")
-async def profiles_delete(profile_id: ProfileId, ctx: Context) -> CallToolResult:
-    """Delete a profile. Late refuses while accounts are still connected to it: disconnect them
-    first with accounts_disconnect."""
-    await app(ctx).client.delete_profile(profile_id)
-    return ok(ctx, f"Deleted profile {profile_id}.", Deleted(deleted=profile_id))
+async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
+    """Delete a client's profile (only once no accounts are connected to it: accounts_disconnect
+    first). Answers with a preview and confirm_token first."""
+    context = app(ctx)
+    client = context.client
+    profile = await client.get_profile(profile_id)
+    connected = await client.list_accounts(profile_id)
+    if connected:
+        names = ", ".join(f"{a.label()} [{a.id}]" for a in connected[:20])
+        raise ToolInputError(
+            f"Profile {profile.name!r} still has {plural(len(connected), 'connected account')} ({names}); "
+            "Late refuses to delete it. Disconnect them first with accounts_disconnect, if the client agrees."
+        )
+    preview = DeletePreview(profile=profile, effect="Deletes the profile and its queue settings.")
+    what = f"delete profile {profile.name!r} ({profile_id})"
+    stop = await confirm_step(
+        ctx, context.confirm_gate, context.settings.confirm, "profiles_delete", confirm, preview, what
+    )
+    if stop is not None:
+        return stop
+    await client.delete_profile(profile_id)
+    return ok(ctx, f"Deleted profile {profile.name!r} ({profile_id}).", Deleted(deleted=profile_id))
 
 
 TOOLS = (profiles_list, profiles_get, profiles_create, profiles_update, profiles_delete)

@@ -1,0 +1,77 @@
+"""How posts appear in results: compact, with each account's platform, handle and client."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from late_mcp.late.models import Pagination, Post
+from late_mcp.tools._targets import Directory
+
+
+class TargetView(BaseModel):
+    platform: str
+    account_id: str | None = None
+    username: str | None = None
+    profile: str | None = None
+    status: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+class PostView(BaseModel):
+    id: str
+    status: str | None = None
+    title: str | None = None
+    content: str | None = None
+    scheduled_for: str | None = None
+    timezone: str | None = None
+    media: list[str] | None = None
+    targets: list[TargetView]
+
+
+class PostListResult(BaseModel):
+    posts: list[PostView]
+    pagination: Pagination
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+def view(post: Post, directory: Directory | None = None, *, preview: int | None = None) -> PostView:
+    """`post` for a result; `directory` fills in handles and clients Late sent only as ids."""
+    content = post.content
+    if preview is not None and content and len(content) > preview:
+        content = content[: preview - 1] + "…"
+    targets = []
+    for t in post.platforms:
+        known = directory.by_id.get(t.account_id or "") if directory else None
+        username = (t.account.username if t.account else None) or (known.username if known else None)
+        targets.append(
+            TargetView(
+                platform=t.platform,
+                account_id=t.account_id,
+                username=username,
+                profile=directory.view(known).profile if directory and known else None,
+                status=t.status,
+                url=t.platform_post_url,
+                error=t.error_message,
+            )
+        )
+    return PostView(
+        id=post.id,
+        status=post.status,
+        title=post.title,
+        content=content,
+        scheduled_for=post.scheduled_for,
+        timezone=post.timezone,
+        media=[m.url for m in post.media_items] or None,
+        targets=targets,
+    )
+
+
+def accounts_text(post: PostView) -> str:
+    """`instagram @acme, facebook Acme (Acme Bakery)`: who a post goes to, for summaries."""
+    names = ", ".join(f"{t.platform} @{t.username}" if t.username else t.platform for t in post.targets)
+    clients = sorted({t.profile for t in post.targets if t.profile})
+    return f"{names} ({', '.join(clients)})" if clients else names

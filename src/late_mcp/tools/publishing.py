@@ -1,0 +1,283 @@
+"""Creating posts safely: posts_create, posts_validate (the same checks, nothing sent),
+posts_platform_rules (one platform's rules and options) and time_now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from late_mcp.late.models import parse_timestamp
+from late_mcp.platforms import MediaType, Platform
+from late_mcp.rules import describe, rule_count
+from late_mcp.tools._common import ID_PATTERN, AppContext, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._confirm import Confirm, confirm_step
+from late_mcp.tools._once import create_once, earlier_post, fingerprint, remember
+from late_mcp.tools._plan import PostArgs, PostPlan, ProblemView, TargetPlan, plan_post
+from late_mcp.tools._post_views import PostView, accounts_text, view
+from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
+
+# Constraints only; each tool adds its own description (posts_validate's are short on purpose).
+_Content = Annotated[str, Field(max_length=100_000)]
+_Accounts = Annotated[list[Annotated[str, Field(max_length=80)]], Field(min_length=1, max_length=50)]
+_ProfileId = Annotated[str | None, Field(pattern=ID_PATTERN)]
+_When = Annotated[str | None, Field(max_length=40)]
+_Zone = Annotated[str | None, Field(max_length=64)]
+_Media = Annotated[list[Annotated[str, Field(max_length=2000)]] | None, Field(max_length=40)]
+_Title = Annotated[str | None, Field(max_length=1000)]
+_Options = dict[str, dict[str, Any]] | None
+_Custom = dict[str, Annotated[str, Field(max_length=100_000)]] | None
+SAME = "As in posts_create."
+
+
+class PostResult(BaseModel):
+    post: PostView
+    when: WhenView | None = None
+    warnings: list[ProblemView] | None = None
+    note: str | None = None
+
+
+class PublishPreview(BaseModel):
+    targets: list[TargetPlan]
+    media: list[str] | None = None
+    title: str | None = None
+    effect: str
+
+
+class Validation(BaseModel):
+    valid: bool
+    problems: list[ProblemView]
+    targets: list[TargetPlan]
+    when: WhenView | None = None
+    late: dict[str, Any] | None = None
+
+
+def _args(**values: Any) -> PostArgs:
+    return PostArgs(**values)
+
+
+async def _create_guarded(
+    context: AppContext, plan: PostPlan, allow_duplicate: bool
+) -> tuple[Any, str | None]:
+    """Send the create once: the duplicate guard first, lost answers recovered, never resent blindly."""
+    client = context.client
+    print_ = fingerprint(context.settings.base_url, plan.body, plan.mode)
+    if not allow_duplicate:
+        earlier = await earlier_post(context.journal, client, print_, context.settings.duplicate_window)
+        if earlier is not None:
+            return earlier, "duplicate"
+    post, recovered = await create_once(client, plan.body, plan.targets)
+    await remember(context.journal, print_, post.id)
+    return post, "recovered" if recovered else None
+
+
+@tool("posts", "Create a post", "create")
+async def posts_create(
+    content: Annotated[_Content, Field(description="Text of the post.")],
+    accounts: Annotated[
+        _Accounts,
+        Field(
+            description="Account ids, '@username', 'platform:@username', or platform names "
+            "(a platform name needs profile_id when there are several clients)."
+        ),
+    ],
+    ctx: Context,
+    profile_id: Annotated[_ProfileId, Field(description="The client's profile id (profiles_list).")] = None,
+    publish_now: Annotated[bool, Field(description="Publish immediately (asks to confirm).")] = False,
+    is_draft: Annotated[bool, Field(description="Save as draft.")] = False,
+    use_queue: Annotated[bool, Field(description="Next free slot of the profile's queue.")] = False,
+    scheduled_for: Annotated[
+        _When, Field(description="ISO 8601 time, e.g. 2026-12-01T09:00 (local to timezone) or with offset.")
+    ] = None,
+    timezone: Annotated[
+        _Zone, Field(description="IANA zone the person means, e.g. Europe/Amsterdam.")
+    ] = None,
+    media_urls: Annotated[
+        _Media, Field(description="Public media URLs (from media_upload_file or the web).")
+    ] = None,
+    media_type: Annotated[
+        MediaType | None, Field(description="Type for media URLs whose name has no known extension.")
+    ] = None,
+    title: Annotated[_Title, Field(description="Title (YouTube, Pinterest, Reddit).")] = None,
+    options: Annotated[
+        _Options,
+        Field(description='Settings per platform, e.g. {"tiktok":{...}}; see posts_platform_rules.'),
+    ] = None,
+    custom_content: Annotated[
+        _Custom, Field(description="Text per platform, replacing content there.")
+    ] = None,
+    allow_duplicate: Annotated[
+        bool, Field(description="Post even if the same post was just created.")
+    ] = False,
+    confirm: Confirm = None,
+) -> CallToolResult:
+    """Create a post on a client's connected accounts. Exactly one of publish_now, is_draft,
+    use_queue or scheduled_for. Platform rules are checked first (all problems at once, nothing
+    sent); publish_now answers with a preview and confirm_token first. Returns the post id,
+    accounts and local time; check later with posts_get."""
+    context = app(ctx)
+    plan = await plan_post(
+        context,
+        _args(
+            content=content,
+            accounts=accounts,
+            profile_id=profile_id,
+            publish_now=publish_now,
+            is_draft=is_draft,
+            use_queue=use_queue,
+            scheduled_for=scheduled_for,
+            timezone=timezone,
+            media_urls=media_urls,
+            media_type=media_type,
+            title=title,
+            options=options,
+            custom_content=custom_content,
+        ),
+    )
+    if plan.problems and plan.mode != "is_draft":
+        raise ToolInputError(
+            f"Nothing was sent: {plural(len(plan.problems), 'platform rule')} broken. "
+            f"{plan.problems_text()} (posts_validate checks a post without sending it.)"
+        )
+    names = ", ".join(plan.directory.label(a) for a in plan.targets)
+    if plan.mode == "publish_now":
+        preview = PublishPreview(
+            targets=plan.target_plans(),
+            media=[m["url"] for m in plan.body.get("mediaItems", [])] or None,
+            title=title,
+            effect="Publishes immediately and publicly; Late cannot take it back.",
+        )
+        what = f"publish now to {plural(len(plan.targets), 'public account')}: {names}"
+        stop = await confirm_step(
+            ctx, context.confirm_gate, context.settings.confirm, "posts_create", confirm, preview, what
+        )
+        if stop is not None:
+            return stop
+    post, note = await _create_guarded(context, plan, allow_duplicate)
+    shown = view(post, plan.directory)
+    when = plan.when_view()
+    if plan.mode == "use_queue" and (slot := parse_timestamp(post.scheduled_for)) is not None:
+        when = when_view(slot, plan.zone)
+    headline = {
+        "publish_now": "Published",
+        "is_draft": "Saved draft",
+        "use_queue": "Queued",
+        "scheduled_for": "Scheduled",
+    }[plan.mode]
+    at = f" for {when_text(when)}" if when else ""
+    summary = f"{headline}{at} to {names} (post {post.id}, status {post.status})."
+    if note == "duplicate":
+        summary = (
+            f"Not sent again: the same post already exists (post {post.id}, status {post.status}, to "
+            f"{accounts_text(shown)}). Pass allow_duplicate=true only if the person wants it twice."
+        )
+    elif note == "recovered":
+        summary += " The first answer was lost and the post was found, so nothing was sent twice."
+    warnings = plan.problems or None
+    if warnings:
+        summary += f" Warning: {plural(len(warnings), 'platform rule')} broken; fix before scheduling."
+    return ok(ctx, summary, PostResult(post=shown, when=when, warnings=warnings, note=note))
+
+
+@tool("posts", "Check a post without sending it", "read")
+async def posts_validate(
+    content: Annotated[_Content, Field(description=SAME)],
+    accounts: Annotated[_Accounts, Field(description=SAME)],
+    ctx: Context,
+    profile_id: Annotated[_ProfileId, Field(description=SAME)] = None,
+    publish_now: Annotated[bool, Field(description=SAME)] = False,
+    is_draft: Annotated[bool, Field(description=SAME)] = False,
+    use_queue: Annotated[bool, Field(description=SAME)] = False,
+    scheduled_for: Annotated[_When, Field(description=SAME)] = None,
+    timezone: Annotated[_Zone, Field(description=SAME)] = None,
+    media_urls: Annotated[_Media, Field(description=SAME)] = None,
+    media_type: Annotated[MediaType | None, Field(description=SAME)] = None,
+    title: Annotated[_Title, Field(description=SAME)] = None,
+    options: Annotated[_Options, Field(description=SAME)] = None,
+    custom_content: Annotated[_Custom, Field(description=SAME)] = None,
+    late_check: Annotated[bool, Field(description="Also ask Late's own validator.")] = False,
+) -> CallToolResult:
+    """Run posts_create's checks (accounts, time, platform rules, options) without creating
+    anything. Returns every problem with its fix and each account's final text."""
+    context = app(ctx)
+    plan = await plan_post(
+        context,
+        _args(
+            content=content,
+            accounts=accounts,
+            profile_id=profile_id,
+            publish_now=publish_now,
+            is_draft=is_draft,
+            use_queue=use_queue,
+            scheduled_for=scheduled_for,
+            timezone=timezone,
+            media_urls=media_urls,
+            media_type=media_type,
+            title=title,
+            options=options,
+            custom_content=custom_content,
+        ),
+    )
+    late = await context.client.validate_post(plan.body) if late_check else None
+    valid = not plan.problems and (late is None or late.get("valid") is not False)
+    result = Validation(
+        valid=valid, problems=plan.problems, targets=plan.target_plans(), when=plan.when_view(), late=late
+    )
+    if valid:
+        summary = f"Valid for {plural(len(plan.targets), 'account')}; posts_create with the same arguments."
+    else:
+        summary = f"Not valid: {plural(len(plan.problems), 'problem')}. {plan.problems_text()}"
+        if late is not None and late.get("valid") is False:
+            summary += " Late's validator also found problems (see late)."
+    return ok(ctx, summary, result)
+
+
+class PlatformRulesResult(BaseModel):
+    platform: str
+    rules: int
+    details: dict[str, Any]
+
+
+@tool("posts", "Show a platform's rules and options", "read")
+async def posts_platform_rules(
+    platform: Annotated[Platform, Field(description="Platform to describe.")], ctx: Context
+) -> CallToolResult:
+    """One platform's publishing rules (text limits, media, titles) and the keys posts_create
+    accepts in options[platform], with allowed values. Local, no request to Late."""
+    details = describe(platform)
+    return ok(
+        ctx,
+        f"{platform}: {plural(rule_count(platform), 'rule')}; options keys in details.",
+        PlatformRulesResult(platform=platform, rules=rule_count(platform), details=details),
+    )
+
+
+class Now(BaseModel):
+    utc: str
+    local: str
+    zone: str
+    zone_source: str
+
+
+@tool("posts", "Current date and time", "read")
+async def time_now(
+    ctx: Context,
+    timezone: Annotated[_Zone, Field(description="IANA zone; default: the server's configured zone.")] = None,
+) -> CallToolResult:
+    """The current date and time (UTC and local with weekday), to turn 'tomorrow 9:00' into
+    scheduled_for. Local, no request to Late."""
+    zone = pick_zone(timezone, app(ctx).settings, needed=False)
+    now = datetime.now(UTC)
+    data = Now(
+        utc=now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        local=local_text(now, zone.name),
+        zone=zone.name,
+        zone_source=zone.source,
+    )
+    return ok(ctx, f"Now: {data.local} ({data.utc}).", data)
+
+
+TOOLS = (posts_create, posts_validate, posts_platform_rules, time_now)
