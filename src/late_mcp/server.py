@@ -17,6 +17,7 @@ from late_mcp import __version__
 from late_mcp.config import SANDBOX_BASE_URL, Settings
 from late_mcp.journal import Journal
 from late_mcp.late.client import LateClient
+from late_mcp.reservations import Gate
 from late_mcp.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
@@ -103,7 +104,8 @@ def build_server(
                     __version__,
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
-                yield AppContext(client=client, settings=settings, journal=journal)
+                gate = Gate(journal, ttl=settings.call_deadline)
+                yield AppContext(client=client, settings=settings, journal=journal, gate=gate)
         finally:
             await journal.aclose()
 

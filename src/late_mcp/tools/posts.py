@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from late_mcp.late.models import Pagination, Post
 from late_mcp.platforms import MediaType, Platform
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._once import create_once, earlier_post, fingerprint, remember
+from late_mcp.tools._once import create_post_once
 from late_mcp.tools._posting import choose_mode, media_items, parse_schedule, resolve_accounts, zone
 
 PostId = Annotated[str, Field(description="Post id (from posts_list or posts_create).", pattern=ID_PATTERN)]
@@ -147,17 +147,14 @@ async def posts_create(
             )
         body["queuedFromProfile"] = queue_profiles.pop()
 
-    print_ = fingerprint(context.settings.base_url, body, mode)
-    if not allow_duplicate:
-        earlier = await earlier_post(context.journal, client, print_, context.settings.duplicate_window)
-        if earlier is not None:
-            note = (
-                f"Not sent again: the same post already exists (post {earlier.id}, status {earlier.status}). "
-                "Pass allow_duplicate=true only if the user wants it posted twice."
-            )
-            return ok(ctx, note, PostResult(post=view(earlier), note="duplicate"))
-    post, recovered = await create_once(client, body, targets)
-    await remember(context.journal, print_, post.id)
+    post, once = await create_post_once(context, body, targets, mode, allow_duplicate=allow_duplicate)
+    if once == "duplicate":
+        note = (
+            f"Not sent again: the same post already exists (post {post.id}, status {post.status}). "
+            "Pass allow_duplicate=true only if the user wants it posted twice."
+        )
+        return ok(ctx, note, PostResult(post=view(post), note="duplicate"))
+    recovered = once == "recovered"
     names = ", ".join(a.label() for a in targets)
     when = {
         "publish_now": "Published",
