@@ -61,11 +61,25 @@ async def _store(journal: Journal, scope: Scope, key: str, result: str, digest: 
 
 
 async def _reserve(
-    journal: Journal, key: str, owner: str, *, scope: Scope = "post", within: timedelta = timedelta(hours=1),
-    **extra: object,
+    journal: Journal,
+    key: str,
+    owner: str,
+    *,
+    scope: Scope = "post",
+    within: timedelta = timedelta(hours=1),
+    take_unknown: bool = False,
+    forget: str | None = None,
 ) -> Claim:
     return await journal.reserve(
-        scope, key, owner=owner, tool="t", digest="d", ttl=60, within=within, **extra  # type: ignore[arg-type]
+        scope,
+        key,
+        owner=owner,
+        tool="t",
+        digest="d",
+        ttl=60,
+        within=within,
+        take_unknown=take_unknown,
+        forget=forget,
     )
 
 
@@ -385,3 +399,116 @@ def test_default_journal_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert _env_path(monkeypatch, "darwin") == tmp_path / "Library" / "Application Support" / tail
     assert _env_path(monkeypatch, "win32", LOCALAPPDATA=str(tmp_path / "L")) == tmp_path / "L" / tail
     assert _env_path(monkeypatch, "win32") == tmp_path / "AppData" / "Local" / tail
+
+
+# -- reservations ----------------------------------------------------------------------------------
+
+V1_SCHEMA = """
+CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, tool TEXT NOT NULL,
+    targets TEXT NOT NULL, digest TEXT NOT NULL, outcome TEXT NOT NULL, request_id TEXT, summary TEXT);
+CREATE INDEX entries_at ON entries (at);
+CREATE TABLE idempotency (key TEXT PRIMARY KEY, tool TEXT NOT NULL, args_digest TEXT NOT NULL,
+    result TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX idempotency_at ON idempotency (at);
+CREATE TABLE posts (fingerprint TEXT NOT NULL, post_id TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, post_id));
+CREATE INDEX posts_created ON posts (created_at);
+PRAGMA user_version = 1;
+"""
+
+
+async def test_a_version_1_journal_is_migrated_and_keeps_its_records(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "journal.sqlite3"
+    at = "2026-11-22T11:00:00+00:00"
+    with sqlite3.connect(path) as raw:  # a journal as late-mcp 1 left it on a user's disk
+        raw.executescript(V1_SCHEMA)
+        raw.execute(
+            "INSERT INTO entries (at, tool, targets, digest, outcome) VALUES (?, 'posts_create', '[\"p1\"]',"
+            " 'sha256:a', 'ok')",
+            (at,),
+        )
+        raw.execute("INSERT INTO idempotency VALUES ('key-1', 'profiles_create', 'sha256:b', '{}', ?)", (at,))
+        raw.execute("INSERT INTO posts VALUES ('fp1', 'p1', ?)", (at,))
+    raw.close()
+
+    journal = Journal(path, clock=clock)
+    try:
+        await journal.check()
+        assert [(e.tool, e.targets) for e in await journal.recent(since=T0 - timedelta(hours=1))] == [
+            ("posts_create", ["p1"])
+        ]
+        key = await _reserve(journal, "key-1", "o", scope="idempotency")
+        assert (key.state, key.tool, key.digest, key.result) == ("done", "profiles_create", "sha256:b", "{}")
+        assert await _done(journal, "post", "fp1", timedelta(hours=1)) == ("p1", at)
+        assert (await _reserve(journal, "fp2", "o")).state == "mine"
+        assert (await _reserve(journal, "fp2", "other")).state == "busy"
+    finally:
+        await journal.aclose()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION == 2
+        assert raw.execute("SELECT COUNT(*) FROM reservations").fetchone()[0] == 1
+    raw.close()
+
+
+async def test_reserve_commit_and_release(mem: Journal, clock: Clock) -> None:
+    mine = await _reserve(mem, "fp", "a")
+    assert (mine.state, mine.suspect, mine.at) == ("mine", False, "2026-11-22T11:19:26+00:00")
+    assert (await _reserve(mem, "fp", "a")).state == "mine"  # the holder may reserve again
+    assert (await _reserve(mem, "fp", "b")).state == "busy"
+    await mem.commit("post", "fp", owner="a", tool="t", digest="d", result="post-1")
+    done = await _reserve(mem, "fp", "b")
+    assert (done.state, done.result) == ("done", "post-1")
+    assert (await _reserve(mem, "fp", "b", forget="post-1")).state == "mine"  # the post was deleted
+
+    assert (await _reserve(mem, "gone", "a")).state == "mine"
+    await mem.release("post", "gone", owner="a")  # failed: nothing was created
+    assert (await _reserve(mem, "gone", "b")) == Claim("mine", "t", "d", None, "2026-11-22T11:19:26+00:00")
+
+
+async def test_unknown_outcomes_and_expired_reservations_are_suspect(mem: Journal, clock: Clock) -> None:
+    await _reserve(mem, "lost", "a")
+    await mem.release("post", "lost", owner="a", unknown=True)
+    clock.advance(minutes=5)
+    unknown = await _reserve(mem, "lost", "b")
+    assert (unknown.state, unknown.at) == ("unknown", "2026-11-22T11:19:26+00:00")
+    taken = await _reserve(mem, "lost", "b", take_unknown=True)
+    assert (taken.state, taken.suspect, taken.at) == ("mine", True, "2026-11-22T11:19:26+00:00")
+
+    await _reserve(mem, "dead", "a")  # ttl 60 s, and the call never comes back
+    clock.advance(seconds=59)
+    assert (await _reserve(mem, "dead", "b")).state == "busy"
+    clock.advance(seconds=2)
+    expired = await _reserve(mem, "dead", "b")
+    assert (expired.state, expired.suspect) == ("mine", True)
+
+
+async def test_one_reservation_wins_across_two_journals_on_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    a, b = Journal(path), Journal(path)
+    states: list[str] = []
+
+    async def one(journal: Journal, n: int) -> None:
+        states.append((await _reserve(journal, "fp", f"owner-{n}")).state)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for n in range(20):
+                tg.start_soon(one, a if n % 2 else b, n)
+    finally:
+        await a.aclose()
+        await b.aclose()
+    assert sorted(states) == ["busy"] * 19 + ["mine"]
+
+
+async def test_a_failed_journal_stays_failed(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("I am a file")
+    journal = Journal(blocker / "journal.sqlite3")
+    assert journal.failure is None
+    with pytest.raises(JournalError, match="a test write") as info:
+        await journal.check()
+    assert journal.failure is info.value
+    with pytest.raises(JournalError) as again:
+        await _reserve(journal, "fp", "o")
+    assert again.value is info.value
+    await journal.aclose()
