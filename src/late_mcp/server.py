@@ -76,7 +76,7 @@ async def open_journal(settings: Settings) -> Journal:
     try:
         await journal.check()
     except JournalError as exc:
-        log.error("%s Until then every write tool is refused; read tools work.", exc)
+        log.error("%s Until then (fix it, then restart) every write tool is refused; read tools work.", exc)
     return journal
 
 
