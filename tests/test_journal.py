@@ -15,6 +15,7 @@ import pytest
 
 from late_mcp import journal as journal_module
 from late_mcp.journal import Journal, JournalError, default_journal_path, digest
+from late_mcp.reservations import Claim, Scope
 
 pytestmark = pytest.mark.anyio
 
@@ -53,6 +54,41 @@ async def mem(clock: Clock) -> AsyncIterator[Journal]:
 
 async def _record(journal: Journal, tool: str = "posts_create") -> None:
     await journal.record(tool=tool, targets=["p1"], digest="sha256:x", outcome="ok")
+
+
+async def _store(journal: Journal, scope: Scope, key: str, result: str, digest: str = "d") -> None:
+    await journal.commit(scope, key, owner=None, tool="t", digest=digest, result=result)
+
+
+async def _reserve(
+    journal: Journal,
+    key: str,
+    owner: str,
+    *,
+    scope: Scope = "post",
+    within: timedelta = timedelta(hours=1),
+    take_unknown: bool = False,
+    forget: str | None = None,
+) -> Claim:
+    return await journal.reserve(
+        scope,
+        key,
+        owner=owner,
+        tool="t",
+        digest="d",
+        ttl=60,
+        within=within,
+        take_unknown=take_unknown,
+        forget=forget,
+    )
+
+
+async def _done(journal: Journal, scope: Scope, key: str, within: timedelta) -> tuple[str | None, str] | None:
+    """(result, at) stored under ``key`` within ``within``, seen by a fresh owner (left unreserved)."""
+    claim = await _reserve(journal, key, "peek", scope=scope, within=within)
+    if claim.state == "mine":
+        await journal.release(scope, key, owner="peek")
+    return (claim.result, claim.at) if claim.state == "done" else None
 
 
 async def test_record_returns_entry_and_recent_is_newest_first(mem: Journal, clock: Clock) -> None:
@@ -121,8 +157,8 @@ async def test_persists_across_restart(tmp_path: Path, clock: Clock) -> None:
     journal = Journal(path, clock=clock)
     assert journal.path == path
     await journal.record(tool="posts_create", targets=["post1"], digest="sha256:a", outcome="ok")
-    await journal.idempotency_store("k1", tool="posts_create", args_digest="sha256:a", result={"id": "post1"})
-    await journal.remember_post("fp1", "post1")
+    await _store(journal, "idempotency", "k1", '{"id": "post1"}')
+    await _store(journal, "post", "fp1", "post1")
     await journal.aclose()
 
     if sys.platform != "win32":
@@ -133,9 +169,11 @@ async def test_persists_across_restart(tmp_path: Path, clock: Clock) -> None:
     try:
         entries = await reopened.recent()
         assert [(e.tool, e.targets) for e in entries] == [("posts_create", ["post1"])]
-        record = await reopened.idempotency_lookup("k1")
-        assert record is not None and record.result == {"id": "post1"}
-        assert await reopened.find_post("fp1", within=timedelta(minutes=10)) == (
+        assert await _done(reopened, "idempotency", "k1", timedelta(days=1)) == (
+            '{"id": "post1"}',
+            "2026-11-22T11:19:26+00:00",
+        )
+        assert await _done(reopened, "post", "fp1", timedelta(minutes=10)) == (
             "post1",
             "2026-11-22T11:19:26+00:00",
         )
@@ -163,64 +201,60 @@ async def test_two_open_journals_share_one_file(tmp_path: Path) -> None:
 
 
 async def test_idempotency_first_writer_wins(mem: Journal, clock: Clock) -> None:
-    assert await mem.idempotency_lookup("key-1") is None
-    await mem.idempotency_store(
-        "key-1", tool="posts_create", args_digest="sha256:a", result={"post": {"id": "p1"}}
-    )
+    assert await _done(mem, "idempotency", "key-1", timedelta(days=1)) is None
+    await _store(mem, "idempotency", "key-1", "p1", digest="sha256:a")
     clock.advance(minutes=1)
-    await mem.idempotency_store(
-        "key-1", tool="posts_create", args_digest="sha256:b", result={"post": {"id": "p2"}}
-    )
-    record = await mem.idempotency_lookup("key-1")
-    assert record is not None
-    assert (record.key, record.tool, record.args_digest) == ("key-1", "posts_create", "sha256:a")
-    assert record.result == {"post": {"id": "p1"}}
-    assert record.at == "2026-11-22T11:19:26+00:00"
-    assert await mem.idempotency_lookup("key-2") is None
+    await _store(mem, "idempotency", "key-1", "p2", digest="sha256:b")
+    claim = await _reserve(mem, "key-1", "o", scope="idempotency")
+    assert (claim.state, claim.digest, claim.result) == ("done", "sha256:a", "p1")
+    assert claim.at == "2026-11-22T11:19:26+00:00"
+    assert await _done(mem, "idempotency", "key-2", timedelta(days=1)) is None
 
 
 async def test_idempotency_unicode_result_round_trips(mem: Journal) -> None:
-    result = {"content": "café ☕ 日本語", "n": [1, 2.5, None, True]}
-    await mem.idempotency_store("k", tool="t", args_digest="d", result=result)
-    record = await mem.idempotency_lookup("k")
-    assert record is not None and record.result == result
+    result = '{"content": "café ☕ 日本語"}'
+    await _store(mem, "idempotency", "k", result)
+    assert await _done(mem, "idempotency", "k", timedelta(days=1)) == (result, "2026-11-22T11:19:26+00:00")
 
 
-async def test_find_post_window(mem: Journal, clock: Clock) -> None:
-    assert await mem.find_post("fp", within=timedelta(hours=1)) is None
-    await mem.remember_post("fp", "post-old")
+async def test_post_window(mem: Journal, clock: Clock) -> None:
+    assert await _done(mem, "post", "fp", timedelta(hours=1)) is None
+    await _store(mem, "post", "fp", "post-old")
     clock.advance(minutes=20)
-    await mem.remember_post("fp", "post-new")
-    await mem.remember_post("other", "post-other")
+    await _store(mem, "post", "fp", "post-new")
+    await _store(mem, "post", "other", "post-other")
     created = "2026-11-22T11:39:26+00:00"
-    assert await mem.find_post("fp", within=timedelta(minutes=5)) == ("post-new", created)
+    assert await _done(mem, "post", "fp", timedelta(minutes=5)) == ("post-new", created)
     clock.advance(minutes=9)
-    assert await mem.find_post("fp", within=timedelta(minutes=10)) == ("post-new", created)
+    assert await _done(mem, "post", "fp", timedelta(minutes=10)) == ("post-new", created)
     clock.advance(minutes=2)  # now 11 minutes after post-new
-    assert await mem.find_post("fp", within=timedelta(minutes=10)) is None
-    assert await mem.find_post("fp", within=timedelta(minutes=40)) == ("post-new", created)
-    assert await mem.find_post("missing", within=timedelta(days=1)) is None
+    assert await _done(mem, "post", "fp", timedelta(minutes=10)) is None
+    assert await _done(mem, "post", "fp", timedelta(minutes=40)) == ("post-new", created)
+    assert await _done(mem, "post", "missing", timedelta(days=1)) is None
 
 
 async def test_old_keys_and_fingerprints_expire_after_30_days(tmp_path: Path, clock: Clock) -> None:
     path = tmp_path / "journal.sqlite3"
     journal = Journal(path, clock=clock)
-    await journal.idempotency_store("k", tool="t", args_digest="d", result={})
-    await journal.remember_post("fp", "p1")
+    await _store(journal, "idempotency", "k", "{}")
+    await _store(journal, "post", "fp", "p1")
+    await _reserve(journal, "gone", "dead")
+    await journal.release("post", "gone", owner="dead", unknown=True)
     await journal.record(tool="t", targets=[], digest="d", outcome="ok")
     clock.advance(days=31)
-    assert await journal.idempotency_lookup("k") is None  # expired even before pruning
+    assert await _done(journal, "idempotency", "k", timedelta(days=30)) is None  # expired before pruning
     await journal.aclose()
 
     reopened = Journal(path, clock=clock)  # opening prunes
     try:
-        assert await reopened.find_post("fp", within=timedelta(days=365)) is None
+        assert await _done(reopened, "post", "fp", timedelta(days=365)) is None
         assert len(await reopened.recent()) == 1  # journal entries are kept
     finally:
         await reopened.aclose()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0] == 0
         assert raw.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
+        assert raw.execute("SELECT COUNT(*) FROM reservations").fetchone()[0] == 0
     raw.close()
 
 
@@ -272,7 +306,7 @@ async def test_damaged_file_raises_journal_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     journal = Journal(path)
     with pytest.raises(JournalError, match="LATE_JOURNAL_PATH"):
-        await journal.find_post("fp", within=timedelta(minutes=1))
+        await _reserve(journal, "fp", "o")
     await journal.aclose()
 
 
@@ -314,9 +348,10 @@ async def test_in_memory_journal_works_and_is_private(clock: Clock) -> None:
     try:
         assert a.path is None
         await a.record(tool="t", targets=["x"], digest="d", outcome="duplicate")
-        await a.remember_post("fp", "p")
+        await _store(a, "post", "fp", "p")
         assert [e.outcome for e in await a.recent()] == ["duplicate"]
-        assert await a.find_post("fp", within=timedelta(seconds=1)) == ("p", "2026-11-22T11:19:26+00:00")
+        assert await _done(a, "post", "fp", timedelta(seconds=1)) == ("p", "2026-11-22T11:19:26+00:00")
+        assert await _done(b, "post", "fp", timedelta(seconds=1)) is None
         assert await b.recent() == []
     finally:
         await a.aclose()
@@ -364,3 +399,116 @@ def test_default_journal_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert _env_path(monkeypatch, "darwin") == tmp_path / "Library" / "Application Support" / tail
     assert _env_path(monkeypatch, "win32", LOCALAPPDATA=str(tmp_path / "L")) == tmp_path / "L" / tail
     assert _env_path(monkeypatch, "win32") == tmp_path / "AppData" / "Local" / tail
+
+
+# -- reservations ----------------------------------------------------------------------------------
+
+V1_SCHEMA = """
+CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, tool TEXT NOT NULL,
+    targets TEXT NOT NULL, digest TEXT NOT NULL, outcome TEXT NOT NULL, request_id TEXT, summary TEXT);
+CREATE INDEX entries_at ON entries (at);
+CREATE TABLE idempotency (key TEXT PRIMARY KEY, tool TEXT NOT NULL, args_digest TEXT NOT NULL,
+    result TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX idempotency_at ON idempotency (at);
+CREATE TABLE posts (fingerprint TEXT NOT NULL, post_id TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, post_id));
+CREATE INDEX posts_created ON posts (created_at);
+PRAGMA user_version = 1;
+"""
+
+
+async def test_a_version_1_journal_is_migrated_and_keeps_its_records(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "journal.sqlite3"
+    at = "2026-11-22T11:00:00+00:00"
+    with sqlite3.connect(path) as raw:  # a journal as late-mcp 1 left it on a user's disk
+        raw.executescript(V1_SCHEMA)
+        raw.execute(
+            "INSERT INTO entries (at, tool, targets, digest, outcome) VALUES (?, 'posts_create', '[\"p1\"]',"
+            " 'sha256:a', 'ok')",
+            (at,),
+        )
+        raw.execute("INSERT INTO idempotency VALUES ('key-1', 'profiles_create', 'sha256:b', '{}', ?)", (at,))
+        raw.execute("INSERT INTO posts VALUES ('fp1', 'p1', ?)", (at,))
+    raw.close()
+
+    journal = Journal(path, clock=clock)
+    try:
+        await journal.check()
+        assert [(e.tool, e.targets) for e in await journal.recent(since=T0 - timedelta(hours=1))] == [
+            ("posts_create", ["p1"])
+        ]
+        key = await _reserve(journal, "key-1", "o", scope="idempotency")
+        assert (key.state, key.tool, key.digest, key.result) == ("done", "profiles_create", "sha256:b", "{}")
+        assert await _done(journal, "post", "fp1", timedelta(hours=1)) == ("p1", at)
+        assert (await _reserve(journal, "fp2", "o")).state == "mine"
+        assert (await _reserve(journal, "fp2", "other")).state == "busy"
+    finally:
+        await journal.aclose()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION == 2
+        assert raw.execute("SELECT COUNT(*) FROM reservations").fetchone()[0] == 1
+    raw.close()
+
+
+async def test_reserve_commit_and_release(mem: Journal, clock: Clock) -> None:
+    mine = await _reserve(mem, "fp", "a")
+    assert (mine.state, mine.suspect, mine.at) == ("mine", False, "2026-11-22T11:19:26+00:00")
+    assert (await _reserve(mem, "fp", "a")).state == "mine"  # the holder may reserve again
+    assert (await _reserve(mem, "fp", "b")).state == "busy"
+    await mem.commit("post", "fp", owner="a", tool="t", digest="d", result="post-1")
+    done = await _reserve(mem, "fp", "b")
+    assert (done.state, done.result) == ("done", "post-1")
+    assert (await _reserve(mem, "fp", "b", forget="post-1")).state == "mine"  # the post was deleted
+
+    assert (await _reserve(mem, "gone", "a")).state == "mine"
+    await mem.release("post", "gone", owner="a")  # failed: nothing was created
+    assert (await _reserve(mem, "gone", "b")) == Claim("mine", "t", "d", None, "2026-11-22T11:19:26+00:00")
+
+
+async def test_unknown_outcomes_and_expired_reservations_are_suspect(mem: Journal, clock: Clock) -> None:
+    await _reserve(mem, "lost", "a")
+    await mem.release("post", "lost", owner="a", unknown=True)
+    clock.advance(minutes=5)
+    unknown = await _reserve(mem, "lost", "b")
+    assert (unknown.state, unknown.at) == ("unknown", "2026-11-22T11:19:26+00:00")
+    taken = await _reserve(mem, "lost", "b", take_unknown=True)
+    assert (taken.state, taken.suspect, taken.at) == ("mine", True, "2026-11-22T11:19:26+00:00")
+
+    await _reserve(mem, "dead", "a")  # ttl 60 s, and the call never comes back
+    clock.advance(seconds=59)
+    assert (await _reserve(mem, "dead", "b")).state == "busy"
+    clock.advance(seconds=2)
+    expired = await _reserve(mem, "dead", "b")
+    assert (expired.state, expired.suspect) == ("mine", True)
+
+
+async def test_one_reservation_wins_across_two_journals_on_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    a, b = Journal(path), Journal(path)
+    states: list[str] = []
+
+    async def one(journal: Journal, n: int) -> None:
+        states.append((await _reserve(journal, "fp", f"owner-{n}")).state)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for n in range(20):
+                tg.start_soon(one, a if n % 2 else b, n)
+    finally:
+        await a.aclose()
+        await b.aclose()
+    assert sorted(states) == ["busy"] * 19 + ["mine"]
+
+
+async def test_a_failed_journal_stays_failed(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("I am a file")
+    journal = Journal(blocker / "journal.sqlite3")
+    assert journal.failure is None
+    with pytest.raises(JournalError, match="a test write") as info:
+        await journal.check()
+    assert journal.failure is info.value
+    with pytest.raises(JournalError) as again:
+        await _reserve(journal, "fp", "o")
+    assert again.value is info.value
+    await journal.aclose()

@@ -198,3 +198,27 @@ def test_a_lone_surrogate_from_late_is_answered_over_stdio(half_emoji_base: str,
     assert session.request(3, "tools/list", {})["result"]["tools"]  # still serving
     stderr = session.close()
     assert "Traceback" not in stderr
+
+
+def test_an_unusable_journal_is_one_stderr_line_and_refuses_writes(http_sandbox: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("I am a file")
+    path = blocker / "journal.sqlite3"
+    env = server_env(LATE_API_KEY=TEST_KEY, LATE_BASE_URL=http_sandbox, LATE_JOURNAL_PATH=str(path))
+    session = StdioSession(env)
+    session.request(
+        1,
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+    )
+    session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    refused = session.request(2, "tools/call", {"name": "profiles_create", "arguments": {"name": "Nope"}})
+    listed = session.request(3, "tools/call", {"name": "profiles_list", "arguments": {}})
+    stderr = session.close()
+    assert refused["result"]["isError"] is True
+    assert refused["result"]["structuredContent"]["error"]["kind"] == "journal_unavailable"
+    assert "writes are refused until it works" in refused["result"]["content"][0]["text"]
+    assert not listed["result"].get("isError") and "Acme Bakery" in listed["result"]["content"][0]["text"]
+    lines = [line for line in stderr.splitlines() if "journal" in line]
+    assert len(lines) == 1, stderr
+    assert str(path) in lines[0] and "LATE_JOURNAL_PATH" in lines[0] and "write tool is refused" in lines[0]

@@ -1,7 +1,13 @@
 """Local audit journal, idempotency store and duplicate guard, kept in one SQLite file.
 
 Every public method is async and runs its sqlite work in a worker thread, serialised by one lock
-around one shared connection. Failures surface as a single :class:`JournalError`.
+around one shared connection. Failures surface as a single :class:`JournalError`; the first one
+is kept (:attr:`Journal.failure`) and every later call raises it again, so a journal that broke
+stays visibly broken until the server restarts.
+
+The journal is also the SQLite implementation of :class:`late_mcp.reservations.Reservations`:
+idempotency keys and post fingerprints are reserved in one ``BEGIN IMMEDIATE`` transaction
+before anything is sent, so several processes sharing the file cannot both go ahead.
 """
 
 from __future__ import annotations
@@ -16,20 +22,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 
+from late_mcp.reservations import Claim, Scope
+
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RETENTION = timedelta(days=30)  # idempotency records and post fingerprints
 MAX_ENTRIES = 50_000  # journal entries kept; the oldest above this are pruned
 PRUNE_EVERY = 1_000  # records between in-process prunes
 SUMMARY_MAX = 200
 BUSY_TIMEOUT_S = 10.0
 
-_SCHEMA = """
+# Schema steps by the version they bring a file to; a file at version N runs the steps above N.
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
     tool TEXT NOT NULL, targets TEXT NOT NULL, digest TEXT NOT NULL, outcome TEXT NOT NULL,
     request_id TEXT, summary TEXT);
@@ -41,6 +50,35 @@ CREATE TABLE IF NOT EXISTS posts (fingerprint TEXT NOT NULL, post_id TEXT NOT NU
     created_at TEXT NOT NULL, PRIMARY KEY (fingerprint, post_id));
 CREATE INDEX IF NOT EXISTS posts_created ON posts (created_at);
 """
+# Calls in flight (state 'pending', until `expires`) and calls whose outcome is unknown ('unknown').
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS reservations (scope TEXT NOT NULL, key TEXT NOT NULL, owner TEXT NOT NULL,
+    tool TEXT NOT NULL, digest TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL, expires TEXT,
+    PRIMARY KEY (scope, key));
+CREATE INDEX IF NOT EXISTS reservations_at ON reservations (at);
+"""
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+
+# Where each scope keeps its finished results, as (tool, digest, result, at) rows, newest first.
+_DONE = {
+    "idempotency": (
+        "SELECT tool, args_digest AS digest, result, at FROM idempotency WHERE key = ? AND at >= ?"
+    ),
+    "post": (
+        "SELECT 'posts_create' AS tool, fingerprint AS digest, post_id AS result, created_at AS at"
+        " FROM posts WHERE fingerprint = ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1"
+    ),
+}
+_STORE = {
+    "idempotency": (
+        "INSERT OR IGNORE INTO idempotency (key, tool, args_digest, result, at) VALUES (?, ?, ?, ?, ?)"
+    ),
+    "post": "INSERT OR REPLACE INTO posts (fingerprint, post_id, created_at) VALUES (?, ?, ?)",
+}
+_FORGET = {
+    "idempotency": "DELETE FROM idempotency WHERE key = ? AND result = ?",
+    "post": "DELETE FROM posts WHERE fingerprint = ? AND post_id = ?",
+}
 
 
 class JournalError(Exception):
@@ -81,17 +119,6 @@ class JournalEntry:
     summary: str | None
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    """The first outcome stored under an idempotency key."""
-
-    key: str
-    tool: str
-    args_digest: str
-    result: dict[str, Any]
-    at: str
-
-
 def _iso(moment: datetime) -> str:
     """ISO 8601 in UTC, seconds precision; a naive datetime is taken to be UTC."""
     if moment.tzinfo is None:
@@ -112,7 +139,28 @@ class Journal:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._failure: JournalError | None = None
         self._since_prune = 0
+
+    @property
+    def failure(self) -> JournalError | None:
+        """The error that broke the journal, if one did; every later call raises it again."""
+        return self._failure
+
+    async def check(self) -> None:
+        """Open the journal and prove it takes a write (written, then rolled back)."""
+
+        def probe(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT INTO reservations (scope, key, owner, tool, digest, state, at)"
+                    " VALUES ('probe', 'probe', '', '', '', 'probe', '')"
+                )
+            finally:
+                conn.execute("ROLLBACK")
+
+        await self._run("a test write", probe)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -152,9 +200,10 @@ class Journal:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise self._fail("opening", f"schema version {version} is from a newer late-mcp")
-            if version < SCHEMA_VERSION:
-                for statement in _SCHEMA.split(";"):
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step].split(";"):
                     conn.execute(statement)
+            if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -166,6 +215,7 @@ class Journal:
         cutoff = _iso(self._clock() - RETENTION)
         conn.execute("DELETE FROM idempotency WHERE at < ?", (cutoff,))
         conn.execute("DELETE FROM posts WHERE created_at < ?", (cutoff,))
+        conn.execute("DELETE FROM reservations WHERE at < ?", (cutoff,))
         conn.execute("DELETE FROM entries WHERE id <= (SELECT MAX(id) FROM entries) - ?", (MAX_ENTRIES,))
         self._since_prune = 0
 
@@ -173,14 +223,34 @@ class Journal:
         with self._lock:
             if self._closed:
                 raise self._fail(what, "the journal is closed")
+            if self._failure is not None:
+                raise self._failure
             try:
                 if self._conn is None:
                     self._conn = self._open()
                 return work(self._conn)
-            except JournalError:
+            except JournalError as exc:
+                self._failure = exc
                 raise
             except (sqlite3.Error, OSError) as exc:
-                raise self._fail(what, exc) from exc
+                self._failure = self._fail(what, exc)
+                raise self._failure from exc
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        """``work`` inside one ``BEGIN IMMEDIATE`` transaction: all of it lands, or none of it."""
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                value = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return value
+
+        return run
 
     async def _run(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
         return await anyio.to_thread.run_sync(self._locked, what, work)
@@ -234,42 +304,79 @@ class Journal:
         rows = await self._fetch("reading entries", sql + " ORDER BY at DESC, id DESC LIMIT ?", params)
         return [_entry(row) for row in rows]
 
-    # -- idempotency keys ------------------------------------------------------------------------
+    # -- reservations (late_mcp.reservations.Reservations) ----------------------------------------
 
-    async def idempotency_lookup(self, key: str) -> IdempotencyRecord | None:
-        """The record stored under ``key`` in the last 30 days, if any."""
-        sql = "SELECT * FROM idempotency WHERE key = ? AND at >= ?"
-        rows = await self._fetch("reading an idempotency key", sql, (key, _iso(self._clock() - RETENTION)))
-        if not rows:
-            return None
-        row = rows[0]
-        return IdempotencyRecord(
-            row["key"], row["tool"], row["args_digest"], json.loads(row["result"]), row["at"]
-        )
+    async def reserve(
+        self,
+        scope: Scope,
+        key: str,
+        *,
+        owner: str,
+        tool: str,
+        digest: str,
+        ttl: float,
+        within: timedelta,
+        take_unknown: bool = False,
+        forget: str | None = None,
+    ) -> Claim:
+        """Claim ``key`` for ``owner`` unless a live call holds it or a result within ``within`` exists."""
+        now = self._clock()
+        at, cutoff, expires = _iso(now), _iso(now - within), _iso(now + timedelta(seconds=ttl))
 
-    async def idempotency_store(
-        self, key: str, *, tool: str, args_digest: str, result: dict[str, Any]
+        def work(conn: sqlite3.Connection) -> Claim:
+            if forget is not None:
+                conn.execute(_FORGET[scope], (key, forget))
+            row = conn.execute(
+                "SELECT * FROM reservations WHERE scope = ? AND key = ?", (scope, key)
+            ).fetchone()
+            if row is not None and row["at"] < cutoff:
+                row = None  # too old to say anything about this call
+            live = row is not None and row["state"] == "pending" and row["expires"] > at
+            if live and row["owner"] != owner:
+                return Claim("busy", row["tool"], row["digest"], None, row["at"])
+            done = conn.execute(_DONE[scope], (key, cutoff)).fetchone()
+            if done is not None and (row is None or done["at"] >= row["at"]):
+                return Claim("done", done["tool"], done["digest"], done["result"], done["at"])
+            if row is not None and row["state"] == "unknown" and not take_unknown:
+                return Claim("unknown", row["tool"], row["digest"], None, row["at"])
+            conn.execute(
+                "INSERT OR REPLACE INTO reservations (scope, key, owner, tool, digest, state, at, expires)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (scope, key, owner, tool, digest, at, expires),
+            )
+            suspect = row is not None and row["owner"] != owner
+            return Claim("mine", tool, digest, None, row["at"] if suspect else at, suspect=suspect)
+
+        return await self._run("reserving", self._transaction(work))
+
+    async def commit(
+        self, scope: Scope, key: str, *, owner: str | None, tool: str, digest: str, result: str
     ) -> None:
-        """Store the outcome under ``key``; the first writer wins (an existing record is kept)."""
-        sql = "INSERT OR IGNORE INTO idempotency (key, tool, args_digest, result, at) VALUES (?, ?, ?, ?, ?)"
-        stored = json.dumps(result, ensure_ascii=False)
-        await self._write("storing an idempotency key", sql, (key, tool, args_digest, stored, self._now()))
+        """Store ``result`` under ``key`` and end ``owner``'s reservation, in one transaction."""
+        at = self._now()
 
-    # -- duplicate guard -------------------------------------------------------------------------
+        def work(conn: sqlite3.Connection) -> None:
+            if scope == "idempotency":
+                conn.execute(_STORE[scope], (key, tool, digest, result, at))
+            else:
+                conn.execute(_STORE[scope], (key, result, at))
+            if owner is not None:
+                conn.execute(
+                    "DELETE FROM reservations WHERE scope = ? AND key = ? AND owner = ?", (scope, key, owner)
+                )
 
-    async def remember_post(self, fingerprint: str, post_id: str) -> None:
-        """Note that ``post_id`` was created with content ``fingerprint`` just now."""
-        sql = "INSERT OR REPLACE INTO posts (fingerprint, post_id, created_at) VALUES (?, ?, ?)"
-        await self._write("remembering a post", sql, (fingerprint, post_id, self._now()))
+        await self._run("recording a result", self._transaction(work))
 
-    async def find_post(self, fingerprint: str, *, within: timedelta) -> tuple[str, str] | None:
-        """``(post_id, created_at)`` of the newest post with ``fingerprint`` created within ``within``."""
-        sql = (
-            "SELECT post_id, created_at FROM posts WHERE fingerprint = ? AND created_at >= ?"
-            " ORDER BY created_at DESC, rowid DESC LIMIT 1"
-        )
-        rows = await self._fetch("looking up a post", sql, (fingerprint, _iso(self._clock() - within)))
-        return (str(rows[0]["post_id"]), str(rows[0]["created_at"])) if rows else None
+    async def release(self, scope: Scope, key: str, *, owner: str, unknown: bool = False) -> None:
+        """End ``owner``'s reservation: forget it, or keep it as 'outcome unknown'."""
+        if unknown:
+            sql = (
+                "UPDATE reservations SET state = 'unknown', expires = NULL"
+                " WHERE scope = ? AND key = ? AND owner = ?"
+            )
+        else:
+            sql = "DELETE FROM reservations WHERE scope = ? AND key = ? AND owner = ?"
+        await self._write("releasing a reservation", sql, (scope, key, owner))
 
     async def aclose(self) -> None:
         """Close the connection; later calls raise :class:`JournalError`. Safe to call twice."""

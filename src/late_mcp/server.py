@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from late_mcp import __version__
 from late_mcp.config import SANDBOX_BASE_URL, Settings
-from late_mcp.journal import Journal
+from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
+from late_mcp.reservations import Gate
 from late_mcp.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
@@ -68,6 +69,17 @@ class LateMCPServer(MCPServer[AppContext]):
             raise
 
 
+async def open_journal(settings: Settings) -> Journal:
+    """Open the journal and prove it takes a write. A broken one does not stop the server: it logs
+    one line and stays broken, so every write tool refuses while reads go on working."""
+    journal = Journal(settings.journal_path)
+    try:
+        await journal.check()
+    except JournalError as exc:
+        log.error("%s Until then (fix it, then restart) every write tool is refused; read tools work.", exc)
+    return journal
+
+
 def sandbox_transport(settings: Settings) -> httpx2.AsyncBaseTransport:
     """The in-process stand-in, with injected faults when LATE_SANDBOX_FAULTS asks for them."""
     from late_mcp.sandbox import create_sandbox_app  # only sandbox mode pays for it
@@ -95,7 +107,7 @@ def build_server(
         http_transport = transport
         if http_transport is None and settings.sandbox and settings.base_url == SANDBOX_BASE_URL:
             http_transport = sandbox_transport(settings)
-        journal = Journal(settings.journal_path)
+        journal = await open_journal(settings)
         try:
             async with LateClient(settings, transport=http_transport) as client:
                 log.info(
@@ -103,7 +115,8 @@ def build_server(
                     __version__,
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
-                yield AppContext(client=client, settings=settings, journal=journal)
+                gate = Gate(journal, ttl=settings.call_deadline)
+                yield AppContext(client=client, settings=settings, journal=journal, gate=gate)
         finally:
             await journal.aclose()
 

@@ -77,6 +77,12 @@ def outcome_unknown(exc: LateError) -> bool:
     return isinstance(exc, MalformedResponseError | ServerError)
 
 
+def call_time_left() -> float | None:
+    """Seconds left before the current tool call's deadline, or None outside a tool call."""
+    deadline = _call_deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
 @contextmanager
 def call_deadline(seconds: float) -> Iterator[None]:
     """Bound every retry loop inside the block (one tool call) by one overall deadline."""

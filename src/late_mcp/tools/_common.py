@@ -14,12 +14,13 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from late_mcp.config import Settings
-from late_mcp.journal import Journal
+from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
+from late_mcp.reservations import Gate, InProgress
 from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
-from late_mcp.tools._safety import call_arguments, guarded_write, with_idempotency_key
+from late_mcp.tools._safety import call_arguments, guarded_write, journal_unavailable, with_idempotency_key
 
 log = logging.getLogger("late_mcp.tools")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
@@ -39,11 +40,12 @@ OptionalProfileId = Annotated[
 
 @dataclass(frozen=True)
 class AppContext:
-    """Lives for the server's lifetime: one Late client and one journal shared by all tool calls."""
+    """Lives for the server's lifetime: one Late client, one journal and its gate, shared by all calls."""
 
     client: LateClient
     settings: Settings
     journal: Journal
+    gate: Gate
     confirm_gate: ConfirmGate = field(default_factory=ConfirmGate)
 
 
@@ -95,6 +97,10 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 return await fn(**kwargs)
             except ToolInputError as exc:
                 return error_result(str(exc), kind="invalid_argument")
+            except InProgress as exc:  # an identical call holds the reservation: nothing was sent
+                return error_result(str(exc), kind="in_progress", retryable=True)
+            except JournalError as exc:  # raised by tools only before anything is sent
+                return journal_unavailable(exc)
             except LateError as exc:
                 log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
                 unknown = kind != "read" and outcome_unknown(exc)
@@ -129,6 +135,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 return await guarded_write(
                     name,
                     context.journal,
+                    context.gate,
                     context.client.last_request_id.get,
                     lambda: attempt(kwargs),
                     call_arguments(kwargs),

@@ -1,11 +1,12 @@
 """posts_create sends a post once: the duplicate guard and recovery from lost answers.
 
-Assistants repeat calls (a retried conversation, a client timeout), and networks lose answers.
-Neither may put the same post on someone's timeline twice:
-- the duplicate guard remembers what was created (in the journal, so it survives restarts) and
-  answers a repeat within the window with the earlier post;
+Assistants repeat calls (a retried conversation, a client timeout, several at once), and networks
+lose answers. Neither may put the same post on someone's timeline twice:
+- the duplicate guard reserves the post's fingerprint before sending (in the journal, so it holds
+  across restarts and processes); a repeat waits for the first call and answers with its post;
 - when the answer to a create is lost, the post Late may have made is looked up and reported;
-  the request is sent again only when the lookup shows nothing was created.
+  the request is sent again only when the lookup shows nothing was created. The same lookup runs
+  before sending when an earlier identical call died or ended with an unknown outcome.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from late_mcp.journal import Journal, JournalError, digest
+from late_mcp.journal import JournalError, digest
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError, NotFoundError
 from late_mcp.late.models import Account, Post, parse_timestamp
 from late_mcp.late.retry import outcome_unknown
+from late_mcp.reservations import Ticket
+from late_mcp.tools._common import AppContext
 
 log = logging.getLogger("late_mcp.posts")
 CLOCK_SKEW = timedelta(minutes=2)
@@ -41,26 +44,77 @@ def fingerprint(base_url: str, body: dict[str, Any], mode: str) -> str:
     )
 
 
-async def earlier_post(journal: Journal, client: LateClient, print_: str, window: float) -> Post | None:
-    """The post this fingerprint already created within the window, if it still exists."""
+async def create_post_once(
+    context: AppContext, body: dict[str, Any], targets: Sequence[Account], mode: str, *, allow_duplicate: bool
+) -> tuple[Post, str | None]:
+    """Create the post unless an identical one exists or is being created: returns the post and
+    "duplicate" (the earlier post, nothing sent), "recovered" (an answer was lost; the post was
+    found) or None. Raises InProgress when an identical call is still running at the deadline."""
+    client, settings = context.client, context.settings
+    print_ = fingerprint(settings.base_url, body, mode)
+    if allow_duplicate:  # the user wants it again: no waiting, but later repeats see this post
+        post, recovered = await create_once(client, body, targets)
+        await _remember(context, print_, post.id)
+        return post, "recovered" if recovered else None
+    window = timedelta(seconds=settings.duplicate_window)
+    async with context.gate.hold(
+        "post", print_, tool="posts_create", digest=print_, within=window, take_unknown=True
+    ) as ticket:
+        while ticket.claim.state == "done":
+            earlier = await _still_there(client, ticket.claim.result)
+            if earlier is not None:
+                return earlier, "duplicate"
+            await ticket.reserve(take_unknown=True, forget=ticket.claim.result)  # deleted since
+        return await _create_holding(ticket, client, body, targets)
+
+
+async def _create_holding(
+    ticket: Ticket, client: LateClient, body: dict[str, Any], targets: Sequence[Account]
+) -> tuple[Post, str | None]:
+    """Create while holding the fingerprint; commit the post, or release when nothing was created."""
     try:
-        found = await journal.find_post(print_, within=timedelta(seconds=window))
-    except JournalError as exc:
-        log.warning("duplicate guard unavailable: %s", exc)
-        return None
-    if found is None:
-        return None
+        if ticket.claim.suspect:  # an identical call died or lost its answer: did it post?
+            since = (parse_timestamp(ticket.claim.at) or datetime.now(UTC)) - CLOCK_SKEW
+            found = await find_created(client, body, targets, since)
+            if found is not None:
+                await _commit(ticket, found.id)
+                return found, "recovered"
+        post, recovered = await create_once(client, body, targets)
+    except LateError as exc:
+        try:
+            await ticket.release(unknown=outcome_unknown(exc))
+        except JournalError as journal_exc:
+            log.error("duplicate guard could not release %s: %s", ticket.owner, journal_exc)
+        raise
+    await _commit(ticket, post.id)
+    return post, "recovered" if recovered else None
+
+
+async def _still_there(client: LateClient, post_id: str | None) -> Post | None:
+    """The earlier post, unless it was deleted since (then posting again is what the user asks)."""
+    assert post_id is not None
     try:
-        return await client.get_post(found[0])
+        return await client.get_post(post_id)
     except NotFoundError:
-        return None  # deleted since: posting again is what the user asks for
+        return None
 
 
-async def remember(journal: Journal, print_: str, post_id: str) -> None:
+async def _commit(ticket: Ticket, post_id: str) -> None:
+    """Record the post; the post exists either way, so a journal failure is logged, not raised (the
+    journal stays marked broken and the tool result says it could not be recorded)."""
     try:
-        await journal.remember_post(print_, post_id)
+        await ticket.commit(post_id)
     except JournalError as exc:
-        log.warning("duplicate guard could not remember post %s: %s", post_id, exc)
+        log.error("duplicate guard could not record post %s: %s", post_id, exc)
+
+
+async def _remember(context: AppContext, print_: str, post_id: str) -> None:
+    try:
+        await context.gate.store.commit(
+            "post", print_, owner=None, tool="posts_create", digest=print_, result=post_id
+        )
+    except JournalError as exc:
+        log.error("duplicate guard could not record post %s: %s", post_id, exc)
 
 
 async def create_once(

@@ -2,8 +2,13 @@
 
 A write tool gets an optional `idempotency_key` argument: the same key with the same arguments
 returns the first outcome without sending anything; the same key with other arguments is
-refused. Every write is journaled (time, tool, target ids, argument digest, outcome, request id);
-the content itself and the API key never are.
+refused. The key is reserved before anything is sent, so identical calls racing each other send
+once: the others wait and get the replay. A key whose first call ended with an unknown outcome
+is refused (check first, then use a new key). Every write is journaled (time, tool, target ids,
+argument digest, outcome, request id); the content itself and the API key never are.
+
+Writes need a working journal (it is the net against duplicates): without one they are refused
+before anything is sent; a write that was sent is always reported, even if it cannot be recorded.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
-from late_mcp.journal import Journal, JournalError, digest
+from late_mcp.journal import RETENTION, Journal, JournalError, digest
+from late_mcp.reservations import Gate, InProgress, Ticket
 from late_mcp.tools._confirm import changed_nothing
 
 log = logging.getLogger("late_mcp.journal")
@@ -73,36 +79,79 @@ def first_line(result: CallToolResult) -> str:
 async def guarded_write(
     name: str,
     journal: Journal,
+    gate: Gate,
     request_id: Callable[[], str | None],
     call: Callable[[], Awaitable[CallToolResult]],
     arguments: dict[str, Any],
     key: str | None,
 ) -> CallToolResult:
     """Run one write tool call with its idempotency key honoured and its outcome journaled."""
+    if journal.failure is not None:
+        return journal_unavailable(journal.failure)
     args_digest = digest({"tool": name, "arguments": arguments})
-    if key is not None:
-        try:
-            record = await journal.idempotency_lookup(key)
-        except JournalError as exc:
-            return _refused(f"idempotency_key cannot be checked: {exc}")
-        if record is not None:
-            if record.tool != name or record.args_digest != args_digest:
-                return _refused(
-                    f"idempotency_key {key!r} was already used on {record.at} for {record.tool} with "
-                    "other arguments. Use a new key for a new write."
-                )
-            replay = CallToolResult.model_validate(record.result)
-            text = f"Replayed: this idempotency_key already ran on {record.at}; nothing was sent again."
-            return replay.model_copy(
-                update={"content": [TextContent(type="text", text=text), *replay.content]}
-            )
-    result = await call()
-    if changed_nothing(result) or (result.structured_content or {}).get("error", {}).get("kind") in {
-        "invalid_argument",
-        "confirmation",
-    }:
-        return result  # refused or only previewed before anything was sent: nothing to journal
+    if key is None:
+        return await _journaled(name, journal, request_id, await call(), arguments, args_digest)
     try:
+        async with gate.hold("idempotency", key, tool=name, digest=args_digest, within=RETENTION) as ticket:
+            if not ticket.holding:
+                return _answer_for_key(key, name, args_digest, ticket)
+            result = await call()
+            try:
+                if changed_nothing(result) or _refused_before_sending(result):
+                    await ticket.release(
+                        unknown=False
+                    )  # a preview or a refusal: the key stays free for the real call
+                elif result.is_error:
+                    await ticket.release(unknown=outcome_of(result) == "unknown")
+                else:
+                    await ticket.commit(_stored(result))
+            except JournalError:
+                pass  # journal.failure is set now: _journaled says so in the result
+            return await _journaled(name, journal, request_id, result, arguments, args_digest)
+    except InProgress as exc:
+        return _refused(str(exc), kind="in_progress", retryable=True)
+    except JournalError as exc:  # only before sending: reserving failed
+        return journal_unavailable(exc)
+
+
+def _refused_before_sending(result: CallToolResult) -> bool:
+    kind = (result.structured_content or {}).get("error", {}).get("kind")
+    return kind in {"invalid_argument", "journal_unavailable", "in_progress", "confirmation"}
+
+
+def _answer_for_key(key: str, name: str, args_digest: str, ticket: Ticket) -> CallToolResult:
+    """What a call gets when its key is already taken: the replay, or why not."""
+    claim = ticket.claim
+    if claim.tool != name or claim.digest != args_digest:
+        return _refused(
+            f"idempotency_key {key!r} was already used on {claim.at} for {claim.tool} with "
+            "other arguments. Use a new key for a new write."
+        )
+    if claim.state == "unknown" or claim.result is None:
+        return _refused(
+            f"idempotency_key {key!r} was used on {claim.at} by a {name} call whose outcome is unknown "
+            "(no answer arrived), so nothing was sent now. Check with journal_recent or a list/get tool "
+            "whether it happened; if not, use a new key."
+        )
+    replay = CallToolResult.model_validate_json(claim.result)
+    text = f"Replayed: this idempotency_key already ran on {claim.at}; nothing was sent again."
+    return replay.model_copy(update={"content": [TextContent(type="text", text=text), *replay.content]})
+
+
+async def _journaled(
+    name: str,
+    journal: Journal,
+    request_id: Callable[[], str | None],
+    result: CallToolResult,
+    arguments: dict[str, Any],
+    args_digest: str,
+) -> CallToolResult:
+    """Record the outcome; a write that cannot be recorded is still reported, with a note."""
+    if changed_nothing(result) or _refused_before_sending(result):
+        return result  # previewed, or refused before anything was sent: nothing to journal
+    try:
+        if journal.failure is not None:
+            raise journal.failure  # broke during the call (e.g. the duplicate guard's commit)
         await journal.record(
             tool=name,
             targets=target_ids(arguments, result.structured_content),
@@ -111,19 +160,38 @@ async def guarded_write(
             request_id=request_id(),
             summary=first_line(result),
         )
-        if key is not None and not result.is_error:
-            await journal.idempotency_store(
-                key, tool=name, args_digest=args_digest, result=result.model_dump(mode="json", by_alias=True)
-            )
     except JournalError as exc:
-        log.warning("journal: %s", exc)
+        return _unrecorded(result, exc)
     return result
 
 
-def _refused(message: str) -> CallToolResult:
+def _unrecorded(result: CallToolResult, exc: JournalError) -> CallToolResult:
+    log.error("journal: %s", exc)
+    note = (
+        "Note: the write below was sent, but the journal could not record it, so the duplicate guard "
+        f"and journal_recent will not know about it ({exc}). Further writes are refused until the "
+        "journal works."
+    )
+    return result.model_copy(update={"content": [TextContent(type="text", text=note), *result.content]})
+
+
+def _stored(result: CallToolResult) -> str:
+    return result.model_dump_json(by_alias=True)
+
+
+def journal_unavailable(exc: JournalError) -> CallToolResult:
+    """The refusal every write gets while the journal does not work; nothing was sent."""
+    return _refused(
+        "Refused, nothing was sent: the journal is the safety net against duplicate posts, and writes "
+        f"are refused until it works. Set LATE_JOURNAL_PATH to a writable file and restart late-mcp. ({exc})",
+        kind="journal_unavailable",
+    )
+
+
+def _refused(message: str, *, kind: str = "idempotency", retryable: bool = False) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=message)],
-        structured_content={"error": {"kind": "idempotency", "retryable": False}},
+        structured_content={"error": {"kind": kind, "retryable": retryable}},
         is_error=True,
     )
 

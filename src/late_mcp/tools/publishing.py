@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from late_mcp.late.models import parse_timestamp
 from late_mcp.platforms import MediaType, Platform
 from late_mcp.rules import describe, rule_count
-from late_mcp.tools._common import ID_PATTERN, AppContext, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._common import ID_PATTERN, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._confirm import Confirm, confirm_step
-from late_mcp.tools._once import create_once, earlier_post, fingerprint, remember
-from late_mcp.tools._plan import PostArgs, PostPlan, ProblemView, TargetPlan, plan_post
+from late_mcp.tools._once import create_post_once
+from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
 
@@ -57,21 +57,6 @@ class Validation(BaseModel):
 
 def _args(**values: Any) -> PostArgs:
     return PostArgs(**values)
-
-
-async def _create_guarded(
-    context: AppContext, plan: PostPlan, allow_duplicate: bool
-) -> tuple[Any, str | None]:
-    """Send the create once: the duplicate guard first, lost answers recovered, never resent blindly."""
-    client = context.client
-    print_ = fingerprint(context.settings.base_url, plan.body, plan.mode)
-    if not allow_duplicate:
-        earlier = await earlier_post(context.journal, client, print_, context.settings.duplicate_window)
-        if earlier is not None:
-            return earlier, "duplicate"
-    post, recovered = await create_once(client, plan.body, plan.targets)
-    await remember(context.journal, print_, post.id)
-    return post, "recovered" if recovered else None
 
 
 @tool("posts", "Create a post", "create")
@@ -156,7 +141,9 @@ async def posts_create(
         )
         if stop is not None:
             return stop
-    post, note = await _create_guarded(context, plan, allow_duplicate)
+    post, note = await create_post_once(
+        context, plan.body, plan.targets, plan.mode, allow_duplicate=allow_duplicate
+    )
     shown = view(post, plan.directory)
     when = plan.when_view()
     if plan.mode == "use_queue" and (slot := parse_timestamp(post.scheduled_for)) is not None:
