@@ -18,6 +18,7 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,12 @@ _FORGET = {
     "idempotency": "DELETE FROM idempotency WHERE key = ? AND result = ?",
     "post": "DELETE FROM posts WHERE fingerprint = ? AND post_id = ?",
 }
+
+
+def _contended(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's 'database is locked/busy': another connection holds the file for now."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 class JournalError(Exception):
@@ -185,14 +192,28 @@ class Journal:
             )
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate(conn)
-            self._prune(conn)
+            self._transaction(self._prune)(conn)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    @staticmethod
+    def _wal(conn: sqlite3.Connection) -> None:
+        """Switch to WAL. Two processes opening a new file at once can see 'locked' here without
+        SQLite's busy wait, so the switch is tried again for up to the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _contended(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)  # in the journal's worker thread, never on the event loop
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see the version
@@ -233,6 +254,10 @@ class Journal:
                 self._failure = exc
                 raise
             except (sqlite3.Error, OSError) as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _contended(exc) and self._conn is not None:
+                    # Another process held the file past the busy timeout: this call is refused
+                    # (nothing is sent), but the journal itself is sound and the next call tries again.
+                    raise self._fail(what, exc) from exc
                 self._failure = self._fail(what, exc)
                 raise self._failure from exc
 
@@ -259,7 +284,7 @@ class Journal:
         return await self._run(what, lambda conn: conn.execute(sql, params).fetchall())
 
     async def _write(self, what: str, sql: str, params: Sequence[object]) -> None:
-        await self._run(what, lambda conn: conn.execute(sql, params))
+        await self._run(what, self._transaction(lambda conn: conn.execute(sql, params)))
 
     # -- audit journal ---------------------------------------------------------------------------
 
@@ -292,7 +317,7 @@ class Journal:
             assert cursor.lastrowid is not None
             return JournalEntry(cursor.lastrowid, at, tool, ids, digest, outcome, request_id, summary)
 
-        return await self._run("writing an entry", work)
+        return await self._run("writing an entry", self._transaction(work))
 
     async def recent(
         self, *, since: datetime | None = None, tool: str | None = None, limit: int = 50
