@@ -24,7 +24,7 @@ from late_mcp.tools._safety import call_arguments, guarded_write, journal_unavai
 
 log = logging.getLogger("late_mcp.tools")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
-ToolKind = Literal["read", "create", "update", "delete"]
+ToolKind = Literal["local", "read", "create", "update", "delete"]
 UNKNOWN_OUTCOME_HINT = (
     "The change may have been applied even though no answer arrived. Check with a list or get tool "
     "(e.g. posts_list, journal_recent) before trying again; do not repeat it blindly."
@@ -55,6 +55,9 @@ class ToolInputError(Exception):
 
 # Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
 _ANNOTATIONS: dict[ToolKind, ToolAnnotations] = {
+    "local": ToolAnnotations(  # answers from the server itself, without asking Late
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    ),
     "read": ToolAnnotations(
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
     ),
@@ -91,6 +94,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
 
     def wrap(fn: ToolFn) -> ToolDef:
         name = fn.__name__
+        writes = kind not in {"local", "read"}
 
         async def attempt(kwargs: dict[str, Any]) -> CallToolResult:
             try:
@@ -103,7 +107,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 return journal_unavailable(exc)
             except LateError as exc:
                 log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
-                unknown = kind != "read" and outcome_unknown(exc)
+                unknown = writes and outcome_unknown(exc)
                 if unknown:
                     exc.hint = UNKNOWN_OUTCOME_HINT
                 return error_result(
@@ -118,9 +122,9 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 log.exception("%s crashed", name)
                 return error_result(
                     f"late-mcp hit an internal error ({type(exc).__name__}) in {name}. "
-                    + (UNKNOWN_OUTCOME_HINT if kind != "read" else "Try again; if it repeats, report it."),
+                    + (UNKNOWN_OUTCOME_HINT if writes else "Try again; if it repeats, report it."),
                     kind="internal",
-                    outcome_unknown=kind != "read",
+                    outcome_unknown=writes,
                 )
 
         @functools.wraps(fn)
@@ -129,7 +133,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
             context = app(next(v for v in kwargs.values() if isinstance(v, Context)))
             call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):
-                if kind == "read":
+                if not writes:
                     return await attempt(kwargs)
                 context.client.last_request_id.set(None)
                 return await guarded_write(
@@ -142,7 +146,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                     key,
                 )
 
-        if kind != "read":
+        if writes:
             with_idempotency_key(fn, run)
         return ToolDef(fn=run, name=name, title=title, domain=domain, annotations=_ANNOTATIONS[kind])
 

@@ -27,7 +27,7 @@ class JournalResult(BaseModel):
     journal: str
 
 
-@tool("journal", "What was changed", "read")
+@tool("journal", "What was changed", "local")
 async def journal_recent(
     ctx: Context,
     hours: Annotated[float, Field(description="How far back to look.", gt=0, le=24 * 90)] = 24,
