@@ -25,6 +25,8 @@ def _unpublished(key: str, value: Any) -> bool:
         return True
     if key == "pattern" and value in _UNPUBLISHED_PATTERNS:
         return True
+    if key == "additionalProperties" and value is True:
+        return True  # the default
     return key == "maxLength" and isinstance(value, int) and value >= _LARGE
 
 

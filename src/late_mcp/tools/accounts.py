@@ -69,8 +69,8 @@ async def accounts_disconnect(
     ctx: Context,
     confirm: Confirm = None,
 ) -> CallToolResult:
-    """Disconnect a client's social account from Late; its scheduled posts will no longer publish
-    there and the owner must reconnect it (invite). Answers with a preview and confirm_token first."""
+    """Disconnect a client's account: its scheduled posts stop publishing there until the owner
+    reconnects (invite). Previews and returns confirm_token first."""
     context = app(ctx)
     client = context.client
     directory = await load_directory(client)

@@ -68,9 +68,9 @@ def _view(invite: Invite) -> InviteView:
 
 @tool("invites", "Create a client invite link", "create")
 async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Context) -> CallToolResult:
-    """Create an invite link a client opens to connect their own account on `platform` to the
-    profile (no Late login needed). Valid 7 days. Send the URL to the client; afterwards
-    accounts_list(profile_id) shows the connected account."""
+    """Create an invite link the client opens to connect their own `platform` account to the
+    profile (no Late login; valid 7 days). Send it to the client; then accounts_list(profile_id)
+    shows the account."""
     invite = await app(ctx).client.create_invite(profile_id, platform)
     view = _view(invite)
     return ok(
@@ -109,9 +109,8 @@ async def accounts_connect_link(
         Field(description="Where to send the browser afterwards.", pattern=r"^https?://", max_length=2000),
     ] = None,
 ) -> CallToolResult:
-    """Get an OAuth URL to connect an account on `platform` to the profile yourself (you log in
-    to the platform); for Telegram, an access code and steps instead. For a client's own
-    accounts use invites_create."""
+    """OAuth URL to connect an account on `platform` to the profile yourself (you log in); for
+    Telegram an access code and steps. For a client's own accounts use invites_create."""
     client = app(ctx).client
     if platform == "telegram":
         code = await client.telegram_code(profile_id)

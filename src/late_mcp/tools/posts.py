@@ -139,8 +139,8 @@ async def posts_update(
 
 @tool("posts", "Delete a post", "delete")
 async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
-    """Delete a draft, scheduled or failed post so it never publishes. Answers with a preview and
-    confirm_token first. Published posts cannot be deleted through Late."""
+    """Delete a draft, scheduled or failed post so it never publishes (published posts cannot be
+    deleted). Previews and returns confirm_token first."""
     context = app(ctx)
     client = context.client
     post = await client.get_post(post_id)
@@ -167,8 +167,8 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
 
 @tool("posts", "Retry a failed post", "create")
 async def posts_retry(post_id: PostId, ctx: Context) -> CallToolResult:
-    """Publish a failed or partial post again on the platforms that failed. Check the error with
-    posts_get first; a post that failed for content reasons needs posts_update before."""
+    """Publish a failed or partial post again where it failed. Read the error with posts_get
+    first; content problems need posts_update before."""
     client = app(ctx).client
     post = await client.retry_post(post_id)
     shown = view(post, await load_directory(client))

@@ -93,8 +93,8 @@ class DeletePreview(BaseModel):
 
 @tool("profiles", "Delete a profile", "delete")
 async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
-    """Delete a client's profile (only once no accounts are connected to it: accounts_disconnect
-    first). Answers with a preview and confirm_token first."""
+    """Delete a client's profile once no accounts are connected (accounts_disconnect first).
+    Previews and returns confirm_token first."""
     context = app(ctx)
     client = context.client
     profile = await client.get_profile(profile_id)

@@ -65,8 +65,8 @@ async def posts_create(
     accounts: Annotated[
         _Accounts,
         Field(
-            description="Account ids, '@username', 'platform:@username', or platform names "
-            "(a platform name needs profile_id when there are several clients)."
+            description="Ids, '@user', 'platform:@user' or platform names (a name needs profile_id "
+            "when there are several clients)."
         ),
     ],
     ctx: Context,
@@ -99,10 +99,9 @@ async def posts_create(
     ] = False,
     confirm: Confirm = None,
 ) -> CallToolResult:
-    """Create a post on a client's connected accounts. Exactly one of publish_now, is_draft,
-    use_queue or scheduled_for. Platform rules are checked first (all problems at once, nothing
-    sent); publish_now answers with a preview and confirm_token first. Returns the post id,
-    accounts and local time; check later with posts_get."""
+    """Create a post on a client's accounts: exactly one of publish_now, is_draft, use_queue,
+    scheduled_for. Platform rules are checked first (every problem at once, nothing sent);
+    publish_now previews and returns confirm_token first. Returns post id, accounts, local time."""
     context = app(ctx)
     plan = await plan_post(
         context,
@@ -169,7 +168,7 @@ async def posts_create(
     return ok(ctx, summary, PostResult(post=shown, when=when, warnings=warnings, note=note))
 
 
-@tool("posts", "Check a post without sending it", "read")
+@tool("posts", "Validate a post", "read")
 async def posts_validate(
     content: Annotated[_Content, Field(description=SAME)],
     accounts: Annotated[_Accounts, Field(description=SAME)],
@@ -228,12 +227,12 @@ class PlatformRulesResult(BaseModel):
     details: dict[str, Any]
 
 
-@tool("posts", "Show a platform's rules and options", "read")
+@tool("posts", "Platform rules", "local")
 async def posts_platform_rules(
     platform: Annotated[Platform, Field(description="Platform to describe.")], ctx: Context
 ) -> CallToolResult:
-    """One platform's publishing rules (text limits, media, titles) and the keys posts_create
-    accepts in options[platform], with allowed values. Local, no request to Late."""
+    """A platform's rules (text limits, media, title) and the options keys posts_create takes
+    for it, with allowed values."""
     details = describe(platform)
     return ok(
         ctx,
@@ -249,13 +248,13 @@ class Now(BaseModel):
     zone_source: str
 
 
-@tool("posts", "Current date and time", "read")
+@tool("posts", "Current date and time", "local")
 async def time_now(
     ctx: Context,
     timezone: Annotated[_Zone, Field(description="IANA zone; default: the server's configured zone.")] = None,
 ) -> CallToolResult:
-    """The current date and time (UTC and local with weekday), to turn 'tomorrow 9:00' into
-    scheduled_for. Local, no request to Late."""
+    """Current date and time, UTC and local with weekday: turns 'tomorrow 9:00' into
+    scheduled_for."""
     zone = pick_zone(timezone, app(ctx).settings, needed=False)
     now = datetime.now(UTC)
     data = Now(
