@@ -95,6 +95,7 @@ async def test_accounts_list_health_disconnect(mcp: Client) -> None:
     nordic = await ok(mcp, "accounts_list", profile_id=SEED_PROFILE_NORDIC)
     assert len(nordic["accounts"]) == 4
     assert all(a["profile_id"] == SEED_PROFILE_NORDIC for a in nordic["accounts"])
+    assert {a["profile_name"] for a in nordic["accounts"]} == {"Nordic Outdoor"}
     twitter = await ok(mcp, "accounts_list", profile_id=SEED_PROFILE_NORDIC, platform="twitter")
     assert {a["username"].lstrip("@") for a in twitter["accounts"]} == {"nordicoutdoor", "nordic_deals"}
     health = await ok(mcp, "accounts_health", profile_id=SEED_PROFILE_NORDIC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
@@ -65,6 +65,12 @@ class Account(LateModel):
     @classmethod
     def _populated_profile(cls, data: Any) -> Any:
         return _split_reference(data, "profileId", "profile")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def profile_name(self) -> str | None:
+        """The client the account belongs to, when Late sent the profile along."""
+        return self.profile.name if self.profile else None
 
     def label(self) -> str:
         """`twitter @acme`: how a person recognises the account (its display name without a handle)."""
