@@ -103,6 +103,10 @@ def test_call_parses_values_as_json_and_prints_structured_results() -> None:
     assert post["content"] == "Fresh croissants" and post["status"] == "draft"
     from_json = late_mcp("--sandbox", "call", "profiles_create", "--args", '{"name": "007"}', "--json")
     assert json.loads(from_json.stdout)["profile"]["name"] == "007"
+    bare = late_mcp("--sandbox", "call", "profiles_create", '{"name": "Bare", "color": "#123456"}', "--json")
+    assert json.loads(bare.stdout)["profile"]["color"] == "#123456"
+    not_json = late_mcp("--sandbox", "call", "profiles_create", "--args", "{name: x}")
+    assert not_json.returncode == 2 and "the arguments object is not valid JSON" in not_json.stderr
 
 
 def test_call_reports_a_tool_error_on_stderr_and_fails() -> None:

@@ -68,17 +68,22 @@ def print_tools(toolsets: Sequence[str], *, read_only: bool = False) -> int:
 
 
 def parse_arguments(pairs: Sequence[str], args_json: str | None) -> dict[str, Any]:
-    """`--args '{...}'` merged with key=value pairs; a value is JSON when it parses, else text."""
+    """`--args '{...}'` (or a bare '{...}') merged with key=value pairs; a value is JSON when it
+    parses, else text."""
     arguments: dict[str, Any] = {}
-    if args_json is not None:
+    objects = [args_json] if args_json is not None else []
+    objects += [pair for pair in pairs if pair.lstrip().startswith("{")]  # a bare '{...}' works too
+    for raw in objects:
         try:
-            loaded = json.loads(args_json)
+            loaded = json.loads(raw)
         except ValueError as exc:
-            raise UsageError(f"--args is not valid JSON ({exc}).") from None
+            raise UsageError(f"the arguments object is not valid JSON ({exc}).") from None
         if not isinstance(loaded, dict):
-            raise UsageError('--args must be a JSON object, such as \'{"name": "Bakery"}\'.')
+            raise UsageError('the arguments must be a JSON object, such as \'{"name": "Bakery"}\'.')
         arguments.update(loaded)
     for pair in pairs:
+        if pair.lstrip().startswith("{"):
+            continue
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"expected key=value, got {pair!r} (e.g. name=Bakery or limit=5).")
