@@ -142,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     transport: Transport = "http" if args.transport == "streamable-http" else args.transport
     settings = dataclasses.replace(
         settings,
+        # `call` runs on the user's own machine, like stdio: its time zone is the user's.
         transport="stdio" if args.command == "call" else transport,
         read_only=read_only,
         log_level=level,
