@@ -11,46 +11,75 @@ benchmarks/minimal_server.py (one tool on the same SDK) the same way, for compar
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 
+class ServerFailed(Exception):
+    """The server under test ended or closed stdout before answering tools/list."""
+
+
+def check_imports() -> None:
+    """Fail early, with the real reason, when this interpreter cannot import the server."""
+    for module in ("mcp", "late_mcp"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            sys.exit(
+                f"cold_start.py: {sys.executable} cannot import {module} ({exc}). Run it with the "
+                "project's virtualenv: .venv/bin/python benchmarks/cold_start.py"
+            )
+
+
 def one_run(command: list[str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdin and proc.stdout
-    messages = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "bench", "version": "1"},
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        assert proc.stdin and proc.stdout
+        messages = [
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "bench", "version": "1"},
+                },
             },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
-    ]
-    proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
-    proc.stdin.flush()
-    size = 0
-    for line in proc.stdout:
-        message = json.loads(line)
-        if message.get("id") == 2:
-            elapsed = time.perf_counter() - start
-            size = len(json.dumps(message["result"], separators=(",", ":")).encode())
-            break
-    proc.stdin.close()
-    proc.wait(timeout=20)
-    return elapsed, size
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+        ]
+        answer: tuple[float, int] | None = None
+        try:
+            proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+            proc.stdin.flush()
+            for line in proc.stdout:
+                message = json.loads(line)
+                if message.get("id") == 2:
+                    elapsed = time.perf_counter() - start
+                    answer = elapsed, len(json.dumps(message["result"], separators=(",", ":")).encode())
+                    break
+        except (BrokenPipeError, ValueError):
+            pass  # the server died or wrote something that is not JSON-RPC: reported below
+        if proc.stdin:
+            proc.stdin.close()
+        code = proc.wait(timeout=20)
+        if answer is None:
+            stderr.seek(0)
+            raise ServerFailed(
+                f"{' '.join(command)} exited with status {code} before answering tools/list. "
+                f"Its stderr:\n{stderr.read().strip() or '(empty)'}"
+            )
+        return answer
 
 
 def report(label: str, command: list[str], runs: int) -> None:
@@ -64,6 +93,7 @@ def report(label: str, command: list[str], runs: int) -> None:
 
 
 def main() -> None:
+    check_imports()
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--baseline", action="store_true", help="also measure the one-tool server")
@@ -76,4 +106,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ServerFailed as exc:
+        sys.exit(f"cold_start.py: {exc}")

@@ -16,7 +16,7 @@ import time
 
 import anyio
 
-from late_mcp.sandbox.drill import LOST_10, TRANSIENT_20, create_drill, read_drill
+from drill import LOST_10, TRANSIENT_20, create_drill, read_drill
 
 
 async def main(reads: int, posts: int, seed: int) -> None:

@@ -1,7 +1,8 @@
 """Shared fixtures: a real MCP client session → late-mcp → HTTP → the Late sandbox.
 
 Every request the server sends is checked against Late's OpenAPI spec on the way (when
-../shared/late-api/openapi.yaml is present); a request the spec rejects fails the test.
+../shared/late-api/openapi.yaml is present, and in CI it must be); a request the spec rejects fails
+the test.
 """
 
 from __future__ import annotations

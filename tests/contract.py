@@ -2,7 +2,8 @@
 
 Validates outgoing Late API requests (path, query, JSON body) against the Late OpenAPI 3.1 spec at
 ``../shared/late-api/openapi.yaml`` (override with ``LATE_OPENAPI_SPEC``). The spec is never copied
-into the repo; when it is absent the checker is disabled and :func:`skip_reason` says why.
+into the repo; when it is absent the checker is disabled and :func:`skip_reason` says why, except in
+CI (``CI=true``), where a missing spec fails the run.
 """
 
 from __future__ import annotations
@@ -58,15 +59,47 @@ def skip_reason(path: Path | None = None) -> str | None:
 
 
 _warned = False
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+class SpecMissingInCI(AssertionError):
+    """CI must check the contract: a missing spec there fails the run instead of skipping it."""
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in TRUE_WORDS
+
+
+def missing_in_ci_reason(path: Path | None = None) -> str:
+    reason = (skip_reason(path) or "contract check skipped").replace("contract check skipped: ", "")
+    return (
+        f"contract check required in CI (CI={os.environ.get('CI', '')}), but {reason}: provide Late's "
+        f"OpenAPI spec at {_DEFAULT_DISPLAY} or set {ENV_VAR}"
+    )
 
 
 def load_or_warn(path: Path | None = None) -> OpenAPIContract | None:
-    """Load the contract; when the spec is missing, emit the skip reason as a warning once per process."""
+    """Load the contract; when the spec is missing, emit the skip reason as a warning once per process.
+    In CI (``CI=true``) a missing spec raises :class:`SpecMissingInCI` instead."""
     global _warned
     contract = OpenAPIContract.load(path)
+    if contract is None and in_ci():
+        raise SpecMissingInCI(missing_in_ci_reason(path))
     if contract is None and not _warned:
         _warned = True
         warnings.warn(skip_reason(path) or "contract check skipped", UserWarning, stacklevel=2)
+    return contract
+
+
+def load_or_skip(path: Path | None = None) -> OpenAPIContract:
+    """For tests that need the contract itself: skip without the spec, fail in CI."""
+    import pytest
+
+    contract = OpenAPIContract.load(path)
+    if contract is None:
+        if in_ci():
+            pytest.fail(missing_in_ci_reason(path))
+        pytest.skip(skip_reason(path) or "contract check skipped")
     return contract
 
 

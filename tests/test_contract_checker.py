@@ -17,6 +17,8 @@ from contract import (
     ContractCheckingTransport,
     ContractViolation,
     OpenAPIContract,
+    SpecMissingInCI,
+    load_or_skip,
     load_or_warn,
     skip_reason,
     spec_path,
@@ -32,10 +34,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def contract() -> OpenAPIContract:
-    loaded = OpenAPIContract.load()
-    if loaded is None:
-        pytest.skip(skip_reason() or "contract check skipped")
-    return loaded
+    return load_or_skip()
 
 
 def post_body(**overrides: Any) -> dict[str, Any]:
@@ -183,11 +182,32 @@ def test_missing_spec_disables_checker(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_load_or_warn_warns_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(contract_module, "_warned", False)
+    monkeypatch.delenv("CI", raising=False)
     missing = tmp_path / "nope.yaml"
     with pytest.warns(UserWarning, match="contract check skipped: .*nope.yaml not found"):
         assert load_or_warn(missing) is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        assert load_or_warn(missing) is None
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_a_missing_spec_fails_in_ci_instead_of_skipping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    monkeypatch.setattr(contract_module, "_warned", False)
+    monkeypatch.setenv("CI", ci)
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(SpecMissingInCI) as failed:
+        load_or_warn(missing)
+    assert str(failed.value) == (
+        f"contract check required in CI (CI={ci}), but {missing} not found: provide Late's OpenAPI spec "
+        "at ../shared/late-api/openapi.yaml or set LATE_OPENAPI_SPEC"
+    )
+    with pytest.raises(pytest.fail.Exception, match="contract check required in CI"):
+        load_or_skip(missing)
+    monkeypatch.setenv("CI", "false")
+    with pytest.warns(UserWarning, match="contract check skipped"):
         assert load_or_warn(missing) is None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from late_mcp.sandbox.drill import create_drill, read_drill
+from drill import create_drill, read_drill
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,12 @@
-"""The `late-mcp` command: parse arguments, read settings, run the server on a transport.
+"""The `late-mcp` command: one parser, a subcommand per job, the bare command serves.
 
-stdout belongs to JSON-RPC in stdio mode, so everything human goes to stderr.
+    late-mcp [--transport stdio|http|sse]   serve (what MCP clients start)
+    late-mcp tools [--toolset DOMAIN ...]   list the tools
+    late-mcp call TOOL key=value ...        run one tool in-process
+    late-mcp doctor                         check the installation, key and connection
+
+stdout belongs to JSON-RPC when serving over stdio, so everything human goes to stderr there.
+Bad settings end with one line on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,73 +20,140 @@ from collections.abc import Sequence
 from typing import Literal
 
 from late_mcp import __version__
-from late_mcp.config import ConfigError, Settings
+from late_mcp.config import LOG_LEVELS, ConfigError, Settings, read_log_level, read_switch
+
+EXIT_USAGE = 2
+Transport = Literal["stdio", "sse", "http"]
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="late-mcp",
-        description="MCP server for the Late social media API (getlate.dev). "
-        "Reads LATE_API_KEY and LATE_BASE_URL from the environment.",
-    )
+def _log_level(value: str) -> str:
+    try:
+        return read_log_level({"--log-level": value}, "--log-level")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options every subcommand takes; on subcommands they only override what was given before."""
+    default: object = None if top else argparse.SUPPRESS
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        default=None,
-        help="use the built-in Late stand-in with demo data; no API key needed (also LATE_SANDBOX=1)",
+        default=default,
+        help="use the built-in Late stand-in with demo data; no API key needed (also LATE_SANDBOX=on)",
     )
-    parser.add_argument(
-        "--transport",
-        choices=("stdio", "sse", "http", "streamable-http"),
-        default="stdio",
-        help="how clients connect (default: stdio, what Claude Desktop starts; "
-        "http is streamable HTTP, also called streamable-http)",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="bind address for sse/streamable-http")
-    parser.add_argument("--port", type=int, default=8000, help="port for sse/streamable-http")
     parser.add_argument(
         "--read-only",
         action="store_true",
-        help="offer only tools that change nothing (also LATE_READ_ONLY=1)",
+        default=default,
+        help="offer only tools that change nothing (also LATE_READ_ONLY=on)",
     )
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("LATE_LOG_LEVEL", "WARNING"),
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        help="stderr log level",
+        type=_log_level,
+        default=default,
+        metavar="LEVEL",
+        help=f"stderr log level: {', '.join(LOG_LEVELS)}, any case (also LATE_LOG_LEVEL; default WARNING)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="late-mcp",
+        description="MCP server for the Late social media API (getlate.dev). Without a subcommand it "
+        "serves MCP (stdio by default, what Claude Desktop starts). Reads LATE_API_KEY, LATE_BASE_URL "
+        "and the other LATE_* variables from the environment.",
+    )
+    _common(parser, top=True)
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http", "streamable-http", "sse"),
+        default="stdio",
+        help="how clients connect (default: stdio; http is streamable HTTP, also called streamable-http)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address for http/sse (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port for http/sse (default 8000)")
     parser.add_argument("--version", action="version", version=f"late-mcp {__version__}")
-    return parser.parse_args(argv)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tools = sub.add_parser("tools", help="list the tools: name, read-only or write, what it does")
+    _common(tools, top=False)
+    tools.add_argument(
+        "--toolset",
+        action="append",
+        metavar="DOMAIN",
+        help="only tools of this domain (repeatable), e.g. posts; the list shows each tool's domain",
+    )
+
+    call = sub.add_parser(
+        "call",
+        help="run one tool in-process and print its answer",
+        description="Run one tool through the same server MCP clients get (same checks, same journal). "
+        "Arguments are key=value; a value is read as JSON when it parses (5, true, "
+        '["a","b"]) and as text otherwise. Example: late-mcp --sandbox call profiles_create name=Bakery',
+    )
+    _common(call, top=False)
+    call.add_argument("tool", help="tool name (see: late-mcp tools)")
+    call.add_argument("arguments", nargs="*", metavar="key=value", help="tool arguments")
+    call.add_argument(
+        "--args",
+        dest="args_json",
+        metavar="JSON",
+        help='all arguments as one JSON object, e.g. --args \'{"name": "Bakery"}\'',
+    )
+    call.add_argument(
+        "--json", action="store_true", help="print the structured result as JSON instead of the human line"
+    )
+
+    doctor = sub.add_parser("doctor", help="check Python, the key, the connection to Late and the journal")
+    _common(doctor, top=False)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "call" and not any(token.startswith("-") for token in extra):
+        args.arguments += extra  # key=value pairs given after an option such as --json
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        level = args.log_level or read_log_level(os.environ)
+        read_only = bool(args.read_only) or read_switch(os.environ, "LATE_READ_ONLY", False)
+    except ConfigError as exc:
+        print(f"late-mcp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "tools":
+        from late_mcp.toolcall import print_tools
+
+        return print_tools(args.toolset or [], read_only=read_only)
+    if args.command == "doctor":
+        from late_mcp.doctor import run_doctor
+
+        return run_doctor(sandbox=args.sandbox)
     try:
         settings = Settings.from_env(sandbox=args.sandbox)
     except ConfigError as exc:
         print(f"late-mcp: {exc}", file=sys.stderr)
-        return 2
-    transport: Literal["stdio", "sse", "http"] = (
-        "http" if args.transport == "streamable-http" else args.transport
+        return EXIT_USAGE
+    transport: Transport = "http" if args.transport == "streamable-http" else args.transport
+    settings = dataclasses.replace(
+        settings,
+        # `call` runs on the user's own machine, like stdio: its time zone is the user's.
+        transport="stdio" if args.command == "call" else transport,
+        read_only=read_only,
+        log_level=level,
     )
-    settings = dataclasses.replace(settings, transport=transport)
-    read_only = args.read_only or os.environ.get("LATE_READ_ONLY", "").lower() in {"1", "true", "yes"}
+    if args.command == "call":
+        from late_mcp.toolcall import run_call
 
-    from late_mcp.server import build_server  # the SDK import is the slow part; after the checks
+        return run_call(settings, args.tool, args.arguments, args.args_json, as_json=args.json)
+    from late_mcp.serving import serve
 
-    server = build_server(settings, read_only=read_only)
-    if transport == "stdio":
-        server.run("stdio")
-    elif transport == "sse":
-        print(f"late-mcp: SSE on http://{args.host}:{args.port}/sse", file=sys.stderr)
-        server.run("sse", host=args.host, port=args.port)
-    else:
-        print(f"late-mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr)
-        server.run("streamable-http", host=args.host, port=args.port)
-    return 0
+    return serve(settings, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

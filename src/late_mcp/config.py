@@ -1,4 +1,8 @@
-"""Settings read from the environment (and the command line, which overrides it)."""
+"""Settings read from the environment (and the command line, which overrides it).
+
+Every variable goes through one of the readers below, so the same words mean the same thing
+everywhere and every refusal names the variable and what it accepts.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,103 @@ API_KEY_HELP = (
     'LATE_API_KEY in the server\'s environment (for Claude Desktop: the "env" block of '
     "claude_desktop_config.json). To try late-mcp without a key, run it with --sandbox."
 )
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
     """The configuration cannot start a server; the message says what to set."""
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+class MissingKeyError(ConfigError):
+    """LATE_API_KEY is absent outside the sandbox (doctor reports it instead of stopping)."""
+
+
+# -- one reader per kind of value ---------------------------------------------------------------
+
+
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip()
+    return value or None
+
+
+def read_switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """On/off: 1/true/yes/on or 0/false/no/off, any case; unset or empty gives `default`."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be on or off (also true/false, yes/no, 1/0); got {raw!r}.")
+
+
+def read_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration in seconds, greater than 0 (fractions allowed)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(
+            f"{name} must be a number of seconds greater than 0, such as {default:g}; got {raw!r}."
+        )
+    return value
+
+
+def read_count(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    """A whole number of at least `minimum` (no fractions: 0.5 attempts means nothing)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(
+            f"{name} must be a whole number of at least {minimum}, such as {default}; got {raw!r}."
+        )
+    return value
+
+
+def read_log_level(env: Mapping[str, str], name: str = "LATE_LOG_LEVEL", default: str = "WARNING") -> str:
+    """A logging level name, any case (WARN is taken for WARNING)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    level = "WARNING" if raw.upper() == "WARN" else raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)} (any case); got {raw!r}.")
+    return level
+
+
+def read_timezone(env: Mapping[str, str], name: str = "LATE_TIMEZONE") -> str | None:
+    raw = _raw(env, name)
+    if raw is None:
+        return None
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone name such as Europe/Amsterdam; got {raw!r}."
+        ) from None
+    return raw
+
+
+def read_url(env: Mapping[str, str], name: str, default: str) -> str:
+    url = (_raw(env, name) or default).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be a URL starting with http:// or https://; got {url!r}.")
+    return url
+
+
+# -- the settings -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -50,21 +143,21 @@ class Settings:
     confirm: bool = True
     # How clients reach this process; over HTTP the machine's zone says nothing about the user's.
     transport: Literal["stdio", "sse", "http"] = "stdio"
+    # Offer only tools that change nothing (LATE_READ_ONLY, or --read-only).
+    read_only: bool = False
+    # stderr log level (LATE_LOG_LEVEL, or --log-level).
+    log_level: str = "WARNING"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
         env = os.environ if env is None else env
-        is_sandbox = _truthy(env.get("LATE_SANDBOX")) if sandbox is None else sandbox
-        api_key = (env.get("LATE_API_KEY") or "").strip() or None
-        base_url = (env.get("LATE_BASE_URL") or "").strip().rstrip("/")
-        if is_sandbox:
-            # The sandbox serves in-process unless LATE_BASE_URL points at a stand-in over HTTP.
-            base_url = base_url or SANDBOX_BASE_URL
-        else:
-            if api_key is None:
-                raise ConfigError(API_KEY_HELP)
-            base_url = base_url or DEFAULT_BASE_URL
-        faults = (env.get("LATE_SANDBOX_FAULTS") or "").strip() or None
+        is_sandbox = read_switch(env, "LATE_SANDBOX", False) if sandbox is None else sandbox
+        api_key = _raw(env, "LATE_API_KEY")
+        if api_key is None and not is_sandbox:
+            raise MissingKeyError(API_KEY_HELP)
+        # The sandbox serves in-process unless LATE_BASE_URL points at a stand-in over HTTP.
+        base_url = read_url(env, "LATE_BASE_URL", SANDBOX_BASE_URL if is_sandbox else DEFAULT_BASE_URL)
+        faults = _raw(env, "LATE_SANDBOX_FAULTS")
         if faults and is_sandbox:
             from late_mcp.sandbox.faults import FaultPlan
 
@@ -72,64 +165,27 @@ class Settings:
                 FaultPlan.parse(faults)
             except ValueError as exc:
                 raise ConfigError(f"LATE_SANDBOX_FAULTS: {exc}") from None
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"LATE_BASE_URL must start with http:// or https:// (got {base_url!r}).")
         return cls(
             api_key=api_key,
             base_url=base_url,
             sandbox=is_sandbox,
-            connect_timeout=_float(env, "LATE_CONNECT_TIMEOUT", 10.0),
-            read_timeout=_float(env, "LATE_READ_TIMEOUT", 30.0),
-            upload_timeout=_float(env, "LATE_UPLOAD_TIMEOUT", 600.0),
-            retry_attempts=int(_float(env, "LATE_RETRY_ATTEMPTS", 6)),
-            call_deadline=_float(env, "LATE_CALL_DEADLINE", 60.0),
+            connect_timeout=read_seconds(env, "LATE_CONNECT_TIMEOUT", 10.0),
+            read_timeout=read_seconds(env, "LATE_READ_TIMEOUT", 30.0),
+            upload_timeout=read_seconds(env, "LATE_UPLOAD_TIMEOUT", 600.0),
+            retry_attempts=read_count(env, "LATE_RETRY_ATTEMPTS", 6),
+            call_deadline=read_seconds(env, "LATE_CALL_DEADLINE", 60.0),
             journal_path=_journal_path(env, is_sandbox),
-            duplicate_window=_float(env, "LATE_DUPLICATE_WINDOW", 1800.0),
+            duplicate_window=read_seconds(env, "LATE_DUPLICATE_WINDOW", 1800.0),
             sandbox_faults=faults if is_sandbox else None,
-            timezone=_timezone(env),
-            confirm=_switch(env, "LATE_CONFIRM", True),
+            timezone=read_timezone(env),
+            confirm=read_switch(env, "LATE_CONFIRM", True),
+            read_only=read_switch(env, "LATE_READ_ONLY", False),
+            log_level=read_log_level(env),
         )
 
 
-def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be on or off (also true/false, yes/no, 1/0); got {raw!r}.")
-
-
-def _timezone(env: Mapping[str, str]) -> str | None:
-    raw = (env.get("LATE_TIMEZONE") or "").strip()
-    if not raw:
-        return None
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"LATE_TIMEZONE must be an IANA time zone name such as Europe/Amsterdam (got {raw!r})."
-        ) from None
-    return raw
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds (got {raw!r}).") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0 (got {raw!r}).")
-    return value
-
-
 def _journal_path(env: Mapping[str, str], sandbox: bool) -> Path | None:
-    raw = (env.get("LATE_JOURNAL_PATH") or "").strip()
+    raw = _raw(env, "LATE_JOURNAL_PATH")
     if raw:
         return Path(raw).expanduser()
     if sandbox:

@@ -81,6 +81,8 @@ class LateClient:
         self.gate = RateGate()
         # The request id of the last write answered in this task: the journal keeps it.
         self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
+        # The Date header of Late's latest answer: `late-mcp doctor` checks the clock against it.
+        self.server_date: str | None = None
         self._http = httpx2.AsyncClient(
             base_url=settings.base_url + "/",
             auth=ScopedBearerAuth(settings.api_key, settings.base_url),
@@ -180,6 +182,7 @@ class LateClient:
         except httpx2.TransportError as exc:
             raise transport_error(exc, f"Late for {where}", request_id) from None
         self.gate.observe(response.headers)
+        self.server_date = response.headers.get("Date", self.server_date)
         request_id = response.headers.get("X-Request-Id", request_id)
         if response.status_code >= 400:
             raise status_error(response, where, request_id)

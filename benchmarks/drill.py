@@ -1,6 +1,7 @@
 """Fault drills: many tool calls through a real MCP session against a sandbox that misbehaves.
 
-Used by tests/test_fault_drill.py (small, asserting) and benchmarks/faults.py (large, reporting).
+Used by tests/test_fault_drill.py (small, asserting) and benchmarks/faults.py (large, reporting);
+not shipped in the package (pytest finds it through `pythonpath` in pyproject.toml).
 Each drill builds its own sandbox, fault transport and server, so figures are reproducible for a
 seed.
 """

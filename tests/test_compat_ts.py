@@ -1,0 +1,87 @@
+"""An independent client: the official TypeScript SDK against `late-mcp --sandbox`, stdio and HTTP.
+
+tests/compat_ts/compat.mjs lists tools, calls a read tool and a write tool and checks an error
+result. `npm install` puts the SDK in tests/compat_ts/node_modules (git-ignored). Without node or
+npm, or when the npm registry cannot be reached, the test skips and says why; in CI (CI=true)
+it fails instead, since CI has both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contract import in_ci
+from test_http_transports import serve
+
+HERE = Path(__file__).parent / "compat_ts"
+
+
+def unavailable(reason: str) -> None:
+    message = f"TypeScript SDK compatibility check not run: {reason}"
+    print(message, file=sys.stderr)
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        unavailable(f"{'node' if node is None else 'npm'} is not installed (Node 18+ with npm is needed)")
+    assert node is not None and npm is not None
+    try:
+        installed = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        unavailable("`npm install` in tests/compat_ts did not finish in 10 minutes")
+    if installed.returncode != 0:
+        unavailable(f"`npm install` in tests/compat_ts failed: {installed.stderr.strip()[-600:]}")
+    return node
+
+
+def run_compat(node: str, *args: str) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
+    proc = subprocess.run(
+        [node, "compat.mjs", *args],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_typescript_sdk_over_stdio(node: str) -> None:
+    seen = run_compat(node, "stdio", sys.executable, "-m", "late_mcp", "--sandbox")
+    assert seen["tools"] == 23 and isinstance(seen["profileId"], str)
+    assert str(seen["error"]).startswith("'twitter' matches 3 twitter accounts")
+
+
+@pytest.fixture
+def http_server() -> Iterator[int]:
+    yield from serve("http")
+
+
+def test_typescript_sdk_over_streamable_http(node: str, http_server: int) -> None:
+    seen = run_compat(node, "http", f"http://127.0.0.1:{http_server}/mcp")
+    assert seen["tools"] == 23 and isinstance(seen["profileId"], str)
+    assert str(seen["error"]).startswith("'twitter' matches 3 twitter accounts")

@@ -1,0 +1,37 @@
+"""What the package declares: the imports it ships with, and keys that keep `uvx --from` fresh."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_uvx_rebuilds_when_the_shipped_sources_change() -> None:
+    keys = PYPROJECT["tool"]["uv"]["cache-keys"]
+    assert {"file": "pyproject.toml"} in keys and {"file": "src/**/*.py"} in keys
+    shipped = [p for p in (ROOT / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert all(p.suffix == ".py" for p in shipped), "a shipped non-Python file needs its own cache key"
+
+
+def test_every_third_party_import_of_the_package_is_declared() -> None:
+    declared = {
+        re.split(r"[<>=;\[ ]", dep, maxsplit=1)[0].lower() for dep in PYPROJECT["project"]["dependencies"]
+    }
+    imported = set()
+    for path in (ROOT / "src" / "late_mcp").rglob("*.py"):
+        imported |= set(re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.MULTILINE))
+    third_party = {name for name in imported if name not in {"late_mcp", "__future__"}} - set(
+        sys.stdlib_module_names
+    )
+    aliases = {"mcp_types": "mcp"}  # shipped inside the mcp distribution
+    assert {aliases.get(name, name) for name in third_party} <= declared
+
+
+def test_fault_drills_are_not_shipped() -> None:
+    assert not (ROOT / "src" / "late_mcp" / "sandbox" / "drill.py").exists()
+    assert (ROOT / "benchmarks" / "drill.py").exists()
