@@ -115,7 +115,7 @@ def test_call_reports_a_tool_error_on_stderr_and_fails() -> None:
     )
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert "'twitter' matches 3 twitter accounts" in proc.stderr
+    assert "'twitter' does not say whose twitter account" in proc.stderr and "profile_id" in proc.stderr
 
 
 def test_call_refuses_a_malformed_command_line() -> None:

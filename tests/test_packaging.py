@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import tomllib
@@ -22,9 +23,13 @@ def test_every_third_party_import_of_the_package_is_declared() -> None:
     declared = {
         re.split(r"[<>=;\[ ]", dep, maxsplit=1)[0].lower() for dep in PYPROJECT["project"]["dependencies"]
     }
-    imported = set()
+    imported: set[str] = set()
     for path in (ROOT / "src" / "late_mcp").rglob("*.py"):
-        imported |= set(re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.MULTILINE))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
     third_party = {name for name in imported if name not in {"late_mcp", "__future__"}} - set(
         sys.stdlib_module_names
     )

@@ -18,6 +18,7 @@ import uvicorn
 
 from conftest import TEST_KEY
 from late_mcp.sandbox import create_sandbox_app
+from late_mcp.tools import ALL_TOOLS
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_stdout_carries_only_json_rpc(http_sandbox: str, tmp_path: Path) -> None
     assert init["result"]["serverInfo"]["name"] == "late-mcp"
     session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
     tools = session.request(2, "tools/list", {})["result"]["tools"]
-    assert len(tools) == 26
+    assert len(tools) == len(ALL_TOOLS)
     profiles = session.request(3, "tools/call", {"name": "profiles_list", "arguments": {}})["result"]
     assert not profiles.get("isError") and "Acme Bakery" in profiles["content"][0]["text"]
     ambiguous = session.request(

@@ -153,12 +153,12 @@ async def check_late(settings: Settings) -> list[Check]:
 
 
 async def check_journal(settings: Settings) -> Check:
-    """Write and read through the journal's own API (a marker the duplicate guard never matches)."""
+    """Open the journal and prove it takes a write (written, then rolled back), then read it."""
     if settings.journal_path is None:
         return Check("ok", "journal", "in memory (sandbox mode; set LATE_JOURNAL_PATH to keep one)")
     journal = Journal(settings.journal_path)
     try:
-        await journal.remember_post("late-mcp-doctor", "writable")
+        await journal.check()
         await journal.recent(limit=1)
     except JournalError as exc:
         return Check("FAIL", "journal", str(exc))

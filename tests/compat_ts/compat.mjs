@@ -52,7 +52,7 @@ try {
     arguments: { content: "hi", accounts: ["twitter"], publish_now: true },
   });
   check(refused.isError === true, "an ambiguous posts_create was not refused");
-  check(text(refused).includes("'twitter' matches"), `refusal says: ${text(refused)}`);
+  check(text(refused).includes("'twitter' does not say whose twitter account"), `refusal says: ${text(refused)}`);
 
   console.log(JSON.stringify({ mode, tools: names.length, profileId, error: text(refused).slice(0, 60) }));
   await client.close();
