@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import httpx2
 import mcp_types as types
 import pytest
@@ -309,3 +310,36 @@ def machine_zone_from_the_environment() -> Any:
     """tzlocal caches the computer's zone; a test that sets TZ must not leak it into others."""
     yield
     tzlocal.reload_localzone()
+
+
+async def test_one_token_confirmed_ten_times_at_once_publishes_once(mcp: Client, state: SandboxState) -> None:
+    preview = await ok(mcp, "posts_create", **PUBLISH)
+    results: list[Any] = []
+
+    async def confirm_once() -> None:
+        results.append(await call(mcp, "posts_create", **PUBLISH, confirm=preview["confirm_token"]))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(confirm_once)
+    assert len(state.posts) == 1 and creates(state) == 1
+    assert all(not r.is_error for r in results), [text(r) for r in results if r.is_error]
+    assert sum("Replayed" in text(r) for r in results) == 9  # a confirmed call runs once
+    assert len({str(r.structured_content) for r in results}) == 1
+
+
+async def test_ten_confirmed_deletes_at_once_delete_once(mcp: Client, state: SandboxState) -> None:
+    draft = await ok(mcp, "posts_create", content="Once", accounts=[SEED_ACCOUNT_ACME_TWITTER], is_draft=True)
+    post_id = draft["post"]["id"]
+    preview = await ok(mcp, "posts_delete", post_id=post_id)
+    results: list[Any] = []
+
+    async def confirm_once() -> None:
+        results.append(await call(mcp, "posts_delete", post_id=post_id, confirm=preview["confirm_token"]))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(confirm_once)
+    deletes = [p for m, p in state.requests if m == "DELETE" and p.endswith(post_id)]
+    assert post_id not in state.posts and len(deletes) == 1
+    assert all(not r.is_error for r in results) and sum("Replayed" in text(r) for r in results) == 9

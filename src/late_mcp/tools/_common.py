@@ -130,6 +130,10 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
         @functools.wraps(fn)
         async def run(**kwargs: Any) -> CallToolResult:
             key = kwargs.pop("idempotency_key", None)
+            if key is None and kwargs.get("confirm"):
+                # A confirmed call runs once: repeats of it (a retry, a double submit) wait for the
+                # first and get its result, exactly as with an idempotency key.
+                key = f"confirm:{kwargs['confirm']}"
             context = app(next(v for v in kwargs.values() if isinstance(v, Context)))
             call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):
