@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 
 from conftest import confirmed, fails, ok
+from late_mcp.platforms import PLATFORMS
 from late_mcp.rules import rule_count
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_PROFILE_ACME
@@ -24,21 +25,7 @@ EXTENSIONS = {"image": "jpg", "video": "mp4", "gif": "gif", "document": "pdf"}
 def lab(state: SandboxState) -> str:
     """A client profile with one connected account on every platform; returns its id."""
     profile = state.create_profile({"name": "Rules Lab"})
-    for platform in (
-        "twitter",
-        "instagram",
-        "facebook",
-        "linkedin",
-        "tiktok",
-        "youtube",
-        "pinterest",
-        "reddit",
-        "bluesky",
-        "threads",
-        "googlebusiness",
-        "telegram",
-        "snapchat",
-    ):
+    for platform in PLATFORMS:
         state._add_account(profile["_id"], platform, f"lab_{platform}", f"Lab {platform}")
     return str(profile["_id"])
 

@@ -55,10 +55,6 @@ class Validation(BaseModel):
     late: dict[str, Any] | None = None
 
 
-def _args(**values: Any) -> PostArgs:
-    return PostArgs(**values)
-
-
 @tool("posts", "Create a post", "create")
 async def posts_create(
     content: Annotated[_Content, Field(description="Text of the post.")],
@@ -103,24 +99,7 @@ async def posts_create(
     scheduled_for. Platform rules are checked first (every problem at once, nothing sent);
     publish_now previews and returns confirm_token first. Returns post id, accounts, local time."""
     context = app(ctx)
-    plan = await plan_post(
-        context,
-        _args(
-            content=content,
-            accounts=accounts,
-            profile_id=profile_id,
-            publish_now=publish_now,
-            is_draft=is_draft,
-            use_queue=use_queue,
-            scheduled_for=scheduled_for,
-            timezone=timezone,
-            media_urls=media_urls,
-            media_type=media_type,
-            title=title,
-            options=options,
-            custom_content=custom_content,
-        ),
-    )
+    plan = await plan_post(context, PostArgs.of(locals()))
     if plan.problems and plan.mode != "is_draft":
         raise ToolInputError(
             f"Nothing was sent: {plural(len(plan.problems), 'platform rule')} broken. "
@@ -189,24 +168,7 @@ async def posts_validate(
     """Run posts_create's checks (accounts, time, platform rules, options) without creating
     anything. Returns every problem with its fix and each account's final text."""
     context = app(ctx)
-    plan = await plan_post(
-        context,
-        _args(
-            content=content,
-            accounts=accounts,
-            profile_id=profile_id,
-            publish_now=publish_now,
-            is_draft=is_draft,
-            use_queue=use_queue,
-            scheduled_for=scheduled_for,
-            timezone=timezone,
-            media_urls=media_urls,
-            media_type=media_type,
-            title=title,
-            options=options,
-            custom_content=custom_content,
-        ),
-    )
+    plan = await plan_post(context, PostArgs.of(locals()))
     late = await context.client.validate_post(plan.body) if late_check else None
     valid = not plan.problems and (late is None or late.get("valid") is not False)
     result = Validation(
