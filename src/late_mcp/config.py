@@ -6,6 +6,7 @@ everywhere and every refusal names the variable and what it accepts.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,6 +117,18 @@ def read_url(env: Mapping[str, str], name: str, default: str) -> str:
     return url
 
 
+def read_redis_url(env: Mapping[str, str], name: str = "LATE_MCP_REDIS_URL") -> str | None:
+    url = _raw(env, name)
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"{name} must be a Redis URL such as redis://localhost:6379/0 (or rediss://, unix://); "
+            "the value was not shown because it may hold a password."
+        )
+    if url is not None and importlib.util.find_spec("redis") is None:
+        raise ConfigError(f"{name} needs the Redis client: pip install 'late-mcp[redis]'.")
+    return url
+
+
 # -- the settings -------------------------------------------------------------------------------
 
 
@@ -147,6 +160,8 @@ class Settings:
     read_only: bool = False
     # stderr log level (LATE_LOG_LEVEL, or --log-level).
     log_level: str = "WARNING"
+    # Replicas share the journal, the reservations and Late's rate budget here (LATE_MCP_REDIS_URL).
+    redis_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
@@ -181,6 +196,7 @@ class Settings:
             confirm=read_switch(env, "LATE_CONFIRM", True),
             read_only=read_switch(env, "LATE_READ_ONLY", False),
             log_level=read_log_level(env),
+            redis_url=read_redis_url(env),
         )
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 import anyio
 
 from late_mcp.config import SANDBOX_BASE_URL, ConfigError, MissingKeyError, Settings
-from late_mcp.journal import Journal, JournalError
+from late_mcp.journal import JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import AuthenticationError, LateError, PermissionDeniedError, TransportError
 
@@ -154,9 +154,11 @@ async def check_late(settings: Settings) -> list[Check]:
 
 async def check_journal(settings: Settings) -> Check:
     """Open the journal and prove it takes a write (written, then rolled back), then read it."""
-    if settings.journal_path is None:
+    if settings.journal_path is None and not settings.redis_url:
         return Check("ok", "journal", "in memory (sandbox mode; set LATE_JOURNAL_PATH to keep one)")
-    journal = Journal(settings.journal_path)
+    from late_mcp.server import make_journal
+
+    journal = make_journal(settings)
     try:
         await journal.check()
         await journal.recent(limit=1)
@@ -164,7 +166,7 @@ async def check_journal(settings: Settings) -> Check:
         return Check("FAIL", "journal", str(exc))
     finally:
         await journal.aclose()
-    return Check("ok", "journal", f"writable: {settings.journal_path}")
+    return Check("ok", "journal", f"writable: {journal.where}")
 
 
 async def diagnose(sandbox: bool | None) -> list[Check]:

@@ -126,11 +126,19 @@ class JournalEntry:
     summary: str | None
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     """ISO 8601 in UTC, seconds precision; a naive datetime is taken to be UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def flat_summary(summary: str | None) -> str | None:
+    """A result's summary as one line of at most 200 characters."""
+    if summary is None:
+        return None
+    summary = " ".join(summary.split())
+    return summary if len(summary) <= SUMMARY_MAX else summary[: SUMMARY_MAX - 1] + "…"
 
 
 def _entry(row: sqlite3.Row) -> JournalEntry:
@@ -148,6 +156,10 @@ class Journal:
         self._closed = False
         self._failure: JournalError | None = None
         self._since_prune = 0
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path is not None else "in memory (sandbox)"
 
     @property
     def failure(self) -> JournalError | None:
@@ -172,7 +184,7 @@ class Journal:
     # -- plumbing --------------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return _iso(self._clock())
+        return iso(self._clock())
 
     def _fail(self, what: str, detail: object) -> JournalError:
         where = str(self.path) if self.path is not None else "(in memory)"
@@ -233,7 +245,7 @@ class Journal:
             raise
 
     def _prune(self, conn: sqlite3.Connection) -> None:
-        cutoff = _iso(self._clock() - RETENTION)
+        cutoff = iso(self._clock() - RETENTION)
         conn.execute("DELETE FROM idempotency WHERE at < ?", (cutoff,))
         conn.execute("DELETE FROM posts WHERE created_at < ?", (cutoff,))
         conn.execute("DELETE FROM reservations WHERE at < ?", (cutoff,))
@@ -299,10 +311,7 @@ class Journal:
         summary: str | None = None,
     ) -> JournalEntry:
         """Append one entry; ``summary`` is flattened to one line of at most 200 characters."""
-        if summary is not None:
-            summary = " ".join(summary.split())
-            if len(summary) > SUMMARY_MAX:
-                summary = summary[: SUMMARY_MAX - 1] + "…"
+        summary = flat_summary(summary)
         at, ids = self._now(), [str(t) for t in targets]
 
         def work(conn: sqlite3.Connection) -> JournalEntry:
@@ -324,7 +333,7 @@ class Journal:
     ) -> list[JournalEntry]:
         """Entries newest first, optionally only those at or after ``since`` and for one ``tool``."""
         sql = "SELECT * FROM entries WHERE (? IS NULL OR at >= ?) AND (? IS NULL OR tool = ?)"
-        after = None if since is None else _iso(since)
+        after = None if since is None else iso(since)
         params = (after, after, tool, tool, max(0, limit))
         rows = await self._fetch("reading entries", sql + " ORDER BY at DESC, id DESC LIMIT ?", params)
         return [_entry(row) for row in rows]
@@ -346,7 +355,7 @@ class Journal:
     ) -> Claim:
         """Claim ``key`` for ``owner`` unless a live call holds it or a result within ``within`` exists."""
         now = self._clock()
-        at, cutoff, expires = _iso(now), _iso(now - within), _iso(now + timedelta(seconds=ttl))
+        at, cutoff, expires = iso(now), iso(now - within), iso(now + timedelta(seconds=ttl))
 
         def work(conn: sqlite3.Connection) -> Claim:
             if forget is not None:

@@ -1,7 +1,7 @@
 """Exactly once, even when identical calls race: reserve a key before sending, then commit or release.
 
 A store (:class:`Reservations`) decides atomically who may go ahead: the SQLite journal for one
-machine (``late_mcp.journal.Journal``), a shared backend for several replicas later. :class:`Gate`
+machine (``late_mcp.journal.Journal``), Redis for replicas (``late_mcp.redis_journal``). :class:`Gate`
 adds what every store needs on top: one in-process lock per key (so calls in this process queue
 instead of polling), waiting for a call that holds the key elsewhere, and the call's deadline.
 """
@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Literal, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import anyio
 
 from late_mcp.late.retry import call_time_left
+
+if TYPE_CHECKING:
+    from late_mcp.journal import JournalEntry, JournalError
 
 log = logging.getLogger("late_mcp.reservations")
 Scope = Literal["idempotency", "post"]
@@ -76,6 +79,40 @@ class Reservations(Protocol):
     async def release(self, scope: Scope, key: str, *, owner: str, unknown: bool = False) -> None:
         """End ``owner``'s reservation; ``unknown`` keeps a marker so the next call checks first."""
         ...
+
+
+class JournalStore(Reservations, Protocol):
+    """The journal a server writes to: the audit log plus the reservations, in SQLite
+    (``late_mcp.journal.Journal``) or in Redis (``late_mcp.redis_journal.RedisJournal``)."""
+
+    @property
+    def where(self) -> str:
+        """Where it lives, for people: a file, "(in memory)" or a Redis URL without password."""
+        ...
+
+    @property
+    def failure(self) -> JournalError | None:
+        """The error that broke it, if one did: writes are refused while it is set."""
+        ...
+
+    async def check(self) -> None: ...
+
+    async def record(
+        self,
+        *,
+        tool: str,
+        targets: Sequence[str],
+        digest: str,
+        outcome: str,
+        request_id: str | None = None,
+        summary: str | None = None,
+    ) -> JournalEntry: ...
+
+    async def recent(
+        self, *, since: datetime | None = None, tool: str | None = None, limit: int = 50
+    ) -> list[JournalEntry]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class InProgress(Exception):

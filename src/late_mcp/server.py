@@ -17,7 +17,7 @@ from late_mcp import __version__
 from late_mcp.config import SANDBOX_BASE_URL, Settings
 from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
-from late_mcp.reservations import Gate
+from late_mcp.reservations import Gate, JournalStore
 from late_mcp.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
@@ -69,10 +69,19 @@ class LateMCPServer(MCPServer[AppContext]):
             raise
 
 
-async def open_journal(settings: Settings) -> Journal:
-    """Open the journal and prove it takes a write. A broken one does not stop the server: it logs
-    one line and stays broken, so every write tool refuses while reads go on working."""
-    journal = Journal(settings.journal_path)
+def make_journal(settings: Settings) -> JournalStore:
+    """The journal these settings name: Redis with LATE_MCP_REDIS_URL, else the SQLite file."""
+    if settings.redis_url:
+        from late_mcp.redis_journal import RedisJournal
+
+        return RedisJournal(settings.redis_url)
+    return Journal(settings.journal_path)
+
+
+async def open_journal(settings: Settings) -> JournalStore:
+    """Open the journal and prove it takes a write. A broken one does not stop the server: it
+    logs one line and stays broken, so every write tool refuses while reads go on working."""
+    journal = make_journal(settings)
     try:
         await journal.check()
     except JournalError as exc:

@@ -49,7 +49,7 @@ from late_mcp.late.models import (
     TelegramCode,
     UsageStats,
 )
-from late_mcp.late.ratelimit import RateGate
+from late_mcp.late.ratelimit import RateGate, SharedBudget
 from late_mcp.late.retry import IDEMPOTENT_METHODS, RetryPolicy, may_retry, outcome_unknown
 from late_mcp.late.wire import (
     ModelT,
@@ -78,7 +78,7 @@ class LateClient:
             max_delay=settings.retry_max_delay,
             deadline=settings.call_deadline,
         )
-        self.gate = RateGate()
+        self.gate = RateGate(shared=_shared_budget(settings))
         # The request id of the last write answered in this task: the journal keeps it.
         self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
         # The Date header of Late's latest answer: `late-mcp doctor` checks the clock against it.
@@ -94,6 +94,8 @@ class LateClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self.gate.shared is not None:
+            await self.gate.shared.aclose()
 
     async def __aenter__(self) -> LateClient:
         return self
@@ -182,6 +184,7 @@ class LateClient:
         except httpx2.TransportError as exc:
             raise transport_error(exc, f"Late for {where}", request_id) from None
         self.gate.observe(response.headers)
+        await self.gate.share(response.headers)
         self.server_date = response.headers.get("Date", self.server_date)
         request_id = response.headers.get("X-Request-Id", request_id)
         if response.status_code >= 400:
@@ -355,6 +358,14 @@ class LateClient:
 
     async def usage_stats(self) -> UsageStats:
         return await self._get_model(UsageStats, "GET", "v1/usage-stats", None)
+
+
+def _shared_budget(settings: Settings) -> SharedBudget | None:
+    if not settings.redis_url:
+        return None
+    from late_mcp.redis_budget import RedisRateBudget
+
+    return RedisRateBudget(settings.redis_url)
 
 
 def _seg(value: str) -> str:

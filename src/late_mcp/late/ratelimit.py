@@ -8,16 +8,36 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import anyio
 
 MAX_WAIT = 65.0  # a window is one minute; never wait longer on a header's word
 
 
+class SharedBudget(Protocol):
+    """The window shared with other replicas (late_mcp.redis_budget.RedisRateBudget)."""
+
+    async def take(self) -> float:
+        """Count one request against the shared window; seconds to wait first (0: go now)."""
+        ...
+
+    async def learn(self, remaining: int, reset_at: float | None) -> None:
+        """What Late said is left, and when the window resets (epoch seconds)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 class RateGate:
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        shared: SharedBudget | None = None,
     ) -> None:
+        self.shared = shared
         self._clock = clock
         self._wall = wall
         self._remaining: int | None = None
@@ -38,6 +58,18 @@ class RateGate:
                 self._remaining = None
             if self._remaining is not None:
                 self._remaining -= 1
+        if self.shared is not None:
+            wait = min(await self.shared.take(), MAX_WAIT)
+            if wait > 0:
+                self.waited += wait
+                await anyio.sleep(wait)
+
+    async def share(self, headers: Mapping[str, str]) -> None:
+        """Tell the other replicas what Late said is left in the window."""
+        remaining = _int(headers.get("X-RateLimit-Remaining"))
+        if self.shared is not None and remaining is not None:
+            reset = _int(headers.get("X-RateLimit-Reset"))
+            await self.shared.learn(remaining, float(reset) if reset is not None else None)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn from an answer's X-RateLimit-Remaining / X-RateLimit-Reset headers."""

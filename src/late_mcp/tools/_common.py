@@ -14,11 +14,11 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from late_mcp.config import Settings
-from late_mcp.journal import Journal, JournalError
+from late_mcp.journal import JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
-from late_mcp.reservations import Gate, InProgress
+from late_mcp.reservations import Gate, InProgress, JournalStore
 from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
 from late_mcp.tools._safety import call_arguments, guarded_write, journal_unavailable, with_idempotency_key
 
@@ -44,7 +44,7 @@ class AppContext:
 
     client: LateClient
     settings: Settings
-    journal: Journal
+    journal: JournalStore
     gate: Gate
     confirm_gate: ConfirmGate = field(default_factory=ConfirmGate)
 

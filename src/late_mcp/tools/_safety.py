@@ -22,8 +22,8 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
-from late_mcp.journal import RETENTION, Journal, JournalError, digest
-from late_mcp.reservations import Gate, InProgress, Ticket
+from late_mcp.journal import RETENTION, JournalError, digest
+from late_mcp.reservations import Gate, InProgress, JournalStore, Ticket
 from late_mcp.tools._confirm import changed_nothing
 
 log = logging.getLogger("late_mcp.journal")
@@ -78,7 +78,7 @@ def first_line(result: CallToolResult) -> str:
 
 async def guarded_write(
     name: str,
-    journal: Journal,
+    journal: JournalStore,
     gate: Gate,
     request_id: Callable[[], str | None],
     call: Callable[[], Awaitable[CallToolResult]],
@@ -140,7 +140,7 @@ def _answer_for_key(key: str, name: str, args_digest: str, ticket: Ticket) -> Ca
 
 async def _journaled(
     name: str,
-    journal: Journal,
+    journal: JournalStore,
     request_id: Callable[[], str | None],
     result: CallToolResult,
     arguments: dict[str, Any],

@@ -44,7 +44,7 @@ async def journal_recent(
         entries = await journal.recent(since=since, tool=tool_name, limit=limit)
     except JournalError as exc:
         raise ToolInputError(str(exc)) from None
-    where = str(journal.path) if journal.path else "in memory (sandbox)"
+    where = journal.where
     views = [
         EntryView(
             at=e.at,
