@@ -20,8 +20,11 @@ def test_uvx_rebuilds_when_the_shipped_sources_change() -> None:
 
 
 def test_every_third_party_import_of_the_package_is_declared() -> None:
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    features = [dep for name, deps in extras.items() if name not in {"test", "dev"} for dep in deps]
     declared = {
-        re.split(r"[<>=;\[ ]", dep, maxsplit=1)[0].lower() for dep in PYPROJECT["project"]["dependencies"]
+        re.split(r"[<>=;\[ ]", dep, maxsplit=1)[0].lower()
+        for dep in [*PYPROJECT["project"]["dependencies"], *features]  # an extra's import is lazy
     }
     imported: set[str] = set()
     for path in (ROOT / "src" / "late_mcp").rglob("*.py"):
@@ -40,3 +43,8 @@ def test_every_third_party_import_of_the_package_is_declared() -> None:
 def test_fault_drills_are_not_shipped() -> None:
     assert not (ROOT / "src" / "late_mcp" / "sandbox" / "drill.py").exists()
     assert (ROOT / "benchmarks" / "drill.py").exists()
+
+
+def test_ci_runs_exactly_the_test_command_the_readme_shows() -> None:
+    command = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert f"```bash\n{command}\n```" in (ROOT / "README.md").read_text()
