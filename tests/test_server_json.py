@@ -36,10 +36,11 @@ def test_server_json_offers_stdio_and_streamable_http() -> None:
     assert {"type": "named", "name": "--transport", "value": "http"} in http["packageArguments"]
 
 
-def test_server_json_lists_every_setting_and_only_the_key_is_secret() -> None:
+def test_server_json_lists_every_setting_and_only_credentials_are_secret() -> None:
     read = set(re.findall(r'"(LATE_[A-Z_]+)"', (ROOT / "src/late_mcp/config.py").read_text()))
     for package in load()["packages"]:
         variables = {v["name"]: v for v in package["environmentVariables"]}
         assert set(variables) == read
         assert all(v["description"] for v in variables.values())
-        assert [name for name, v in variables.items() if v["isSecret"]] == ["LATE_API_KEY"]
+        secret = {name for name, v in variables.items() if v["isSecret"]}
+        assert secret == {"LATE_API_KEY", "LATE_MCP_REDIS_URL"}  # the key, and a URL that may hold a password
