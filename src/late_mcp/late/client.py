@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 import httpx2
@@ -53,6 +53,7 @@ from late_mcp.late.ratelimit import RateGate
 from late_mcp.late.retry import IDEMPOTENT_METHODS, RetryPolicy, may_retry, outcome_unknown
 from late_mcp.late.wire import (
     ModelT,
+    Progress,
     ScopedBearerAuth,
     api_message,
     file_chunks,
@@ -329,20 +330,31 @@ class LateClient:
             body["size"] = size
         return await self._get_model(PresignedUpload, "POST", "v1/media/presign", None, json=body)
 
-    async def upload_file(self, upload_url: str, path: Path, content_type: str, size: int) -> None:
-        """Stream `path` to a presigned URL with a PUT; the file is never held in memory whole."""
+    async def upload_file(
+        self,
+        upload_url: str,
+        source: Path | BinaryIO,
+        content_type: str,
+        size: int,
+        *,
+        name: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Stream a file (a path, or an open handle the caller closes) to a presigned URL with a
+        PUT; the file is never held in memory whole. `progress` hears the bytes sent so far."""
+        name = name or (source.name if isinstance(source, Path) else "the file")
         try:
             response = await self._http.put(
                 upload_url,
-                content=file_chunks(path),
+                content=file_chunks(source, progress),
                 headers={"Content-Type": content_type, "Content-Length": str(size)},
                 timeout=httpx2.Timeout(self.settings.upload_timeout, connect=self.settings.connect_timeout),
             )
         except httpx2.TransportError as exc:
-            raise transport_error(exc, f"the storage service for {path.name}", None) from None
+            raise transport_error(exc, f"the storage service for {name}", None) from None
         if response.status_code >= 300:
             raise error_class_for_status(response.status_code)(
-                f"The storage service refused the upload of {path.name} (HTTP {response.status_code}).",
+                f"The storage service refused the upload of {name} (HTTP {response.status_code}).",
                 status=response.status_code,
                 api_message=api_message(response),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",

@@ -6,9 +6,9 @@ import email.utils
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import anyio
 import httpx2
@@ -142,7 +142,20 @@ def query_value(value: str | int | bool) -> str | int:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-async def file_chunks(path: Path) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(UPLOAD_CHUNK):
+Progress = Callable[[int], Awaitable[None]]  # bytes sent so far
+
+
+async def file_chunks(source: Path | BinaryIO, progress: Progress | None = None) -> AsyncIterator[bytes]:
+    """The file in 1 MiB chunks, read in a worker thread; an open handle is read from where it is
+    and left open (its owner closes it). `progress` hears the running total after each chunk."""
+    sent = 0
+    handle = open(source, "rb") if isinstance(source, Path) else source  # noqa: SIM115, ASYNC230
+    try:
+        while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK):
             yield chunk
+            sent += len(chunk)
+            if progress is not None:
+                await progress(sent)
+    finally:
+        if isinstance(source, Path):
+            handle.close()

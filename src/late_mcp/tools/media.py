@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
+import anyio
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -13,7 +20,14 @@ from late_mcp.mediafile import MediaFileError, inspect_media_file
 from late_mcp.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
 from late_mcp.tools._common import ToolInputError, app, ok, tool
 
+log = logging.getLogger(__name__)
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
+ROOTS_TIMEOUT = 5.0
+HTTP_WITHOUT_FOLDERS = (
+    "media_upload_file is off over HTTP: the server's disk is not the user's. Use "
+    "media_browser_upload_start (the person uploads in a browser) or media_upload_link; the server's "
+    "operator can allow folders on the server with LATE_MEDIA_DIRS."
+)
 
 
 class UploadLink(BaseModel):
@@ -30,6 +44,37 @@ class Uploaded(BaseModel):
     content_type: str
     size_bytes: int
     filename: str
+
+
+async def client_roots(ctx: Context) -> list[Path]:
+    """The local folders the client offers as MCP roots (file:// URIs), or [] when it offers none."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return []
+    try:
+        with warnings.catch_warnings(), anyio.fail_after(ROOTS_TIMEOUT):
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots: deprecated from 2026-07-28
+            listed = await ctx.session.list_roots()
+    except Exception as exc:  # a client that declares roots but cannot list them offers none
+        log.info("the client did not list its roots (%s)", type(exc).__name__)
+        return []
+    folders = []
+    for root in listed.roots:
+        uri = urlsplit(str(root.uri))
+        if uri.scheme == "file" and uri.netloc in {"", "localhost"}:
+            folders.append(Path(url2pathname(unquote(uri.path))))
+    return folders
+
+
+async def allowed_folders(ctx: Context) -> tuple[list[Path], bool]:
+    """Where media_upload_file may read, and whether a refusal may name those folders:
+    LATE_MEDIA_DIRS; else over stdio the client's roots, else the user's home folder."""
+    settings = app(ctx).settings
+    if settings.media_dirs:
+        return list(settings.media_dirs), settings.transport == "stdio"
+    if settings.transport != "stdio":
+        raise ToolInputError(HTTP_WITHOUT_FOLDERS)
+    return (await client_roots(ctx)) or [Path.home()], True
 
 
 @tool("media", "Get an upload link", "create")
@@ -85,13 +130,19 @@ async def media_upload_file(
 ) -> CallToolResult:
     """Upload an image, video or PDF from this computer to Late (streamed, up to 5 GB). Returns
     the public_url for posts_create(media_urls=[...])."""
+    folders, show_folders = await allowed_folders(ctx)
     try:
-        media = await inspect_media_file(path)
+        media = await inspect_media_file(path, folders, show_folders=show_folders)
     except MediaFileError as exc:
         raise ToolInputError(str(exc)) from None
     client = app(ctx).client
-    link = await client.presign(media.path.name, media.content_type, media.size)
-    await client.upload_file(link.upload_url, media.path, media.content_type, media.size)
+    try:
+        link = await client.presign(media.path.name, media.content_type, media.size)
+        await client.upload_file(
+            link.upload_url, media.handle, media.content_type, media.size, name=media.path.name
+        )
+    finally:
+        media.close()
     return ok(
         ctx,
         f"Uploaded {media.path.name} ({media.size} bytes): {link.public_url}",
