@@ -36,6 +36,7 @@ from late_mcp.late.errors import (
     RateLimitedError,
     error_class_for_status,
 )
+from late_mcp.late.logscrub import redact_in_http_logs
 from late_mcp.late.models import (
     Account,
     ConnectLink,
@@ -55,6 +56,7 @@ from late_mcp.late.wire import (
     ModelT,
     Progress,
     ScopedBearerAuth,
+    Scrubber,
     api_message,
     file_chunks,
     new_request_id,
@@ -62,7 +64,6 @@ from late_mcp.late.wire import (
     query_value,
     status_error,
     transport_error,
-    without_lone_surrogates,
 )
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ class LateClient:
             deadline=settings.call_deadline,
         )
         self.gate = RateGate()
+        # Everything derived from Late's answers goes through this before anyone sees it.
+        self.scrub = Scrubber(settings.api_key)
+        redact_in_http_logs(settings.api_key, settings.base_url)
         # The request id of the last write answered in this task: the journal keeps it.
         self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
         # The Date header of Late's latest answer: `late-mcp doctor` checks the clock against it.
@@ -183,18 +187,18 @@ class LateClient:
         except httpx2.TransportError as exc:
             raise transport_error(exc, f"Late for {where}", request_id) from None
         self.gate.observe(response.headers)
-        self.server_date = response.headers.get("Date", self.server_date)
-        request_id = response.headers.get("X-Request-Id", request_id)
+        self.server_date = self.scrub.header(response, "Date") or self.server_date
+        request_id = (self.scrub.header(response, "X-Request-Id") or request_id)[:200]
         if response.status_code >= 400:
-            raise status_error(response, where, request_id)
+            raise status_error(response, where, request_id, self.scrub)
         if response.status_code == 204 or not response.content:
             return {}
         try:
-            return without_lone_surrogates(response.json())
+            return self.scrub.body(response.json())
         except ValueError:
             raise MalformedResponseError(
                 f"Late answered {where} with something that is not JSON "
-                f"({response.headers.get('Content-Type', 'no content type')}).",
+                f"({self.scrub.header(response, 'Content-Type') or 'no content type'}).",
                 status=response.status_code,
                 request_id=request_id,
             ) from None
@@ -356,7 +360,7 @@ class LateClient:
             raise error_class_for_status(response.status_code)(
                 f"The storage service refused the upload of {name} (HTTP {response.status_code}).",
                 status=response.status_code,
-                api_message=api_message(response),
+                api_message=api_message(response, self.scrub),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",
             )
 

@@ -80,7 +80,38 @@ def retry_after(response: httpx2.Response) -> float | None:
     return None
 
 
-def api_message(response: httpx2.Response) -> str | None:
+class Scrubber:
+    """Takes the API key out of whatever comes back from Late (error texts, parsed bodies, header
+    values) before it can reach tool results, the journal or logs, and repairs lone surrogates.
+    Everything derived from an answer passes through here; nothing else needs to care."""
+
+    def __init__(self, secret: str | None) -> None:
+        self._secret = secret if secret and len(secret) >= 8 else None
+
+    def text(self, value: str) -> str:
+        if self._secret and self._secret in value:
+            value = value.replace(self._secret, REDACTED)
+        return value
+
+    def body(self, value: Any) -> Any:
+        """Parsed JSON with the key redacted and lone surrogates replaced, keys included."""
+        if isinstance(value, str):
+            return self.text(without_lone_surrogates(value))
+        if isinstance(value, dict):
+            return {self.body(k): self.body(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.body(item) for item in value]
+        return value
+
+    def header(self, response: httpx2.Response, name: str) -> str | None:
+        value = response.headers.get(name)
+        return None if value is None else self.text(value)
+
+
+REDACTED = "[redacted]"
+
+
+def api_message(response: httpx2.Response, scrub: Scrubber) -> str | None:
     try:
         body = response.json()
     except ValueError:
@@ -89,15 +120,15 @@ def api_message(response: httpx2.Response) -> str | None:
         for key in ("error", "message", "detail"):
             value = body.get(key)
             if isinstance(value, str) and value:
-                return value[:500]
+                return scrub.body(value)[:500]  # type: ignore[no-any-return]
     return None
 
 
-def status_error(response: httpx2.Response, where: str, request_id: str) -> LateAPIError:
+def status_error(response: httpx2.Response, where: str, request_id: str, scrub: Scrubber) -> LateAPIError:
     status = response.status_code
     cls = error_class_for_status(status)
-    said = api_message(response)
-    message = f"Late refused {where}: {said or response.reason_phrase or 'error'}."
+    said = api_message(response, scrub)
+    message = f"Late refused {where}: {said or scrub.text(response.reason_phrase or '') or 'error'}."
     if cls is RateLimitedError:
         return RateLimitedError(
             message,
