@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
-import anyio
 from mcp.server.mcpserver import Context
-from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.mediafile import MediaFileError, inspect_media_file
 from late_mcp.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
-from late_mcp.tools._common import ToolInputError, app, ok, tool
+from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
+from late_mcp.tools._media_folders import HTTP_WITHOUT_FOLDERS, allowed_folders
+from late_mcp.tools._uploads import FileOutcome, Watcher, upload_many, upload_one
 
-log = logging.getLogger(__name__)
+__all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
-ROOTS_TIMEOUT = 5.0
-HTTP_WITHOUT_FOLDERS = (
-    "media_upload_file is off over HTTP: the server's disk is not the user's. Use "
-    "media_browser_upload_start (the person uploads in a browser) or media_upload_link; the server's "
-    "operator can allow folders on the server with LATE_MEDIA_DIRS."
-)
+MAX_FILES = 20
+_UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (schema.py)
 
 
 class UploadLink(BaseModel):
@@ -38,60 +29,27 @@ class UploadLink(BaseModel):
     expires_at: str
 
 
-class Uploaded(BaseModel):
-    public_url: str
-    media_type: str
-    content_type: str
-    size_bytes: int
-    filename: str
-
-
-async def client_roots(ctx: Context) -> list[Path]:
-    """The local folders the client offers as MCP roots (file:// URIs), or [] when it offers none."""
-    capabilities = ctx.client_capabilities
-    if capabilities is None or capabilities.roots is None:
-        return []
-    try:
-        with warnings.catch_warnings(), anyio.fail_after(ROOTS_TIMEOUT):
-            warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots: deprecated from 2026-07-28
-            listed = await ctx.session.list_roots()
-    except Exception as exc:  # a client that declares roots but cannot list them offers none
-        log.info("the client did not list its roots (%s)", type(exc).__name__)
-        return []
-    folders = []
-    for root in listed.roots:
-        uri = urlsplit(str(root.uri))
-        if uri.scheme == "file" and uri.netloc in {"", "localhost"}:
-            folders.append(Path(url2pathname(unquote(uri.path))))
-    return folders
-
-
-async def allowed_folders(ctx: Context) -> tuple[list[Path], bool]:
-    """Where media_upload_file may read, and whether a refusal may name those folders:
-    LATE_MEDIA_DIRS; else over stdio the client's roots, else the user's home folder."""
-    settings = app(ctx).settings
-    if settings.media_dirs:
-        return list(settings.media_dirs), settings.transport == "stdio"
-    if settings.transport != "stdio":
-        raise ToolInputError(HTTP_WITHOUT_FOLDERS)
-    return (await client_roots(ctx)) or [Path.home()], True
+class UploadedFiles(BaseModel):
+    uploaded: int
+    failed: int
+    files: list[FileOutcome]
 
 
 @tool("media", "Get an upload link", "create")
 async def media_upload_link(
-    filename: Annotated[
-        str, Field(description="File name with extension, e.g. launch.mp4.", min_length=1, max_length=255)
-    ],
+    filename: Annotated[str, Field(description="Name with extension, e.g. launch.mp4.", min_length=1)],
     ctx: Context,
     content_type: Annotated[
-        str | None, Field(description="MIME type; guessed from filename if omitted.", max_length=100)
+        str | None, Field(description="MIME type (default: from filename).", max_length=_UNPUBLISHED)
     ] = None,
     size_bytes: Annotated[
         int | None, Field(description="File size, checked up front.", ge=1, le=MAX_UPLOAD_BYTES)
     ] = None,
 ) -> CallToolResult:
-    """Get a presigned URL (valid 1 hour) to PUT a file to, plus the public_url to use in
-    posts_create(media_urls=...). For a file on this computer use media_upload_file instead."""
+    """Presigned URL (1 hour) to PUT a file to, plus its public_url for posts_create(media_urls).
+    Local files: media_upload_file."""
+    if len(filename) > 255:
+        raise ToolInputError("filename is longer than 255 characters; shorten it.")
     if "/" in filename or "\\" in filename:
         raise ToolInputError("filename must be a bare file name without folders, e.g. launch.mp4.")
     kind = content_type or content_type_for(filename)
@@ -116,44 +74,46 @@ async def media_upload_link(
     )
 
 
-@tool("media", "Upload a local file", "create")
+_Path = Annotated[str, Field(max_length=4096)]
+
+
+@tool("media", "Upload local files", "create")
 async def media_upload_file(
     path: Annotated[
-        str,
-        Field(
-            description="Absolute path of an image, video or PDF on this computer.",
-            min_length=1,
-            max_length=4096,
-        ),
+        _Path | Annotated[list[_Path], Field(min_length=1, max_length=MAX_FILES)],
+        Field(description="Absolute path, or a list of up to 20."),
     ],
     ctx: Context,
 ) -> CallToolResult:
-    """Upload an image, video or PDF from this computer to Late (streamed, up to 5 GB). Returns
-    the public_url for posts_create(media_urls=[...])."""
+    """Upload images, videos or PDFs from this computer (streamed, up to 5 GB each, with progress).
+    Returns each public_url for posts_create(media_urls=[...])."""
     folders, show_folders = await allowed_folders(ctx)
+    if isinstance(path, list):
+        return _many(ctx, await upload_many(ctx, path, folders, show_folders))
     try:
         media = await inspect_media_file(path, folders, show_folders=show_folders)
     except MediaFileError as exc:
         raise ToolInputError(str(exc)) from None
-    client = app(ctx).client
-    try:
-        link = await client.presign(media.path.name, media.content_type, media.size)
-        await client.upload_file(
-            link.upload_url, media.handle, media.content_type, media.size, name=media.path.name
-        )
-    finally:
-        media.close()
+    uploaded = await upload_one(ctx, media, Watcher(ctx, media.size))
     return ok(
-        ctx,
-        f"Uploaded {media.path.name} ({media.size} bytes): {link.public_url}",
-        Uploaded(
-            public_url=link.public_url,
-            media_type=media.media_type,
-            content_type=media.content_type,
-            size_bytes=media.size,
-            filename=media.path.name,
-        ),
+        ctx, f"Uploaded {uploaded.filename} ({uploaded.size_bytes} bytes): {uploaded.public_url}", uploaded
     )
+
+
+def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
+    done = [o.uploaded for o in outcomes if o.uploaded is not None]
+    failed = [o for o in outcomes if o.uploaded is None]
+    if not done:
+        raise ToolInputError(
+            f"None of the {plural(len(outcomes), 'file')} was uploaded. "
+            + " ".join(f"{o.path}: {o.error}" for o in failed)
+        )
+    summary = f"Uploaded {len(done)} of {plural(len(outcomes), 'file')}: " + ", ".join(
+        f"{u.filename} {u.public_url}" for u in done
+    )
+    if failed:
+        summary += f". {len(failed)} failed (files[].error says why): " + ", ".join(o.path for o in failed)
+    return ok(ctx, summary, UploadedFiles(uploaded=len(done), failed=len(failed), files=outcomes))
 
 
 TOOLS = (media_upload_link, media_upload_file)
