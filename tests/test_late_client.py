@@ -239,6 +239,8 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "posts_delete": {"post_id": "x1"},
     "posts_retry": {"post_id": "x1"},
     "media_upload_link": {"filename": "a.png"},
+    "media_browser_upload_start": {},
+    "media_browser_upload_status": {"token": "t1"},
     "queue_next_slot": {"profile_id": "p1"},
     "usage_stats": {},
 }

@@ -48,6 +48,8 @@ from late_mcp.late.models import (
     Profile,
     QueueSlot,
     TelegramCode,
+    UploadToken,
+    UploadTokenStatus,
     UsageStats,
 )
 from late_mcp.late.ratelimit import RateGate
@@ -363,6 +365,16 @@ class LateClient:
                 api_message=api_message(response, self.scrub),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",
             )
+
+    async def create_upload_token(self) -> UploadToken:
+        """A browser upload page for a person (Late's upload-token flow). Retried like a read: an
+        extra unused token is harmless and expires by itself."""
+        return await self._get_model(UploadToken, "POST", "v1/media/upload-token", None, idempotent=True)
+
+    async def upload_token_status(self, token: str) -> UploadTokenStatus:
+        return await self._get_model(
+            UploadTokenStatus, "GET", "v1/media/upload-token", None, params={"token": token}
+        )
 
     async def next_queue_slot(self, profile_id: str) -> QueueSlot:
         return await self._get_model(

@@ -1,4 +1,4 @@
-"""Media: upload local files for the user, or hand out a presigned upload link."""
+"""Media: upload local files, hand out a presigned upload link, or let a person upload in a browser."""
 
 from __future__ import annotations
 
@@ -29,6 +29,27 @@ class UploadLink(BaseModel):
     expires_at: str
 
 
+class BrowserUpload(BaseModel):
+    token: str
+    upload_url: str
+    expires_at: str | None = None
+
+
+class BrowserFile(BaseModel):
+    public_url: str
+    filename: str | None = None
+    content_type: str | None = None
+    media_type: str | None = None
+    size_bytes: int | None = None
+
+
+class BrowserUploadStatus(BaseModel):
+    token: str
+    status: str
+    files: list[BrowserFile] = []
+    expires_at: str | None = None
+
+
 class UploadedFiles(BaseModel):
     uploaded: int
     failed: int
@@ -46,8 +67,8 @@ async def media_upload_link(
         int | None, Field(description="File size, checked up front.", ge=1, le=MAX_UPLOAD_BYTES)
     ] = None,
 ) -> CallToolResult:
-    """Presigned URL (1 hour) to PUT a file to, plus its public_url for posts_create(media_urls).
-    Local files: media_upload_file."""
+    """A URL (1 hour) to PUT a file to, and its public_url for posts_create. Local files:
+    media_upload_file."""
     if len(filename) > 255:
         raise ToolInputError("filename is longer than 255 characters; shorten it.")
     if "/" in filename or "\\" in filename:
@@ -85,8 +106,8 @@ async def media_upload_file(
     ],
     ctx: Context,
 ) -> CallToolResult:
-    """Upload images, videos or PDFs from this computer (streamed, up to 5 GB each, with progress).
-    Returns each public_url for posts_create(media_urls=[...])."""
+    """Upload images, videos or PDFs from this computer (streamed, up to 5 GB each, with progress);
+    returns each public_url for posts_create(media_urls)."""
     folders, show_folders = await allowed_folders(ctx)
     if isinstance(path, list):
         return _many(ctx, await upload_many(ctx, path, folders, show_folders))
@@ -116,4 +137,51 @@ def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
     return ok(ctx, summary, UploadedFiles(uploaded=len(done), failed=len(failed), files=outcomes))
 
 
-TOOLS = (media_upload_link, media_upload_file)
+# "read": it changes nothing the user owns (an unused link just expires), so clients may allow it
+# without asking, and read-only mode keeps it.
+@tool("media", "Browser upload", "read")
+async def media_browser_upload_start(ctx: Context) -> CallToolResult:
+    """A link for the person to upload files in a browser; then media_browser_upload_status."""
+    started = await app(ctx).client.create_upload_token()
+    return ok(
+        ctx,
+        f"Ask the person to open {started.upload_url} and upload their files"
+        + (f" before {started.expires_at}" if started.expires_at else "")
+        + "; when they say done, call media_browser_upload_status with the token.",
+        BrowserUpload(token=started.token, upload_url=started.upload_url, expires_at=started.expires_at),
+    )
+
+
+@tool("media", "Browser upload status", "read")
+async def media_browser_upload_status(
+    token: Annotated[str, Field(description="From media_browser_upload_start.", max_length=_UNPUBLISHED)],
+    ctx: Context,
+) -> CallToolResult:
+    """Pending, completed (each file's public_url, name, type, size) or expired."""
+    if not token.strip():
+        raise ToolInputError("token is empty; pass the token media_browser_upload_start returned.")
+    found = await app(ctx).client.upload_token_status(token)
+    files = [
+        BrowserFile(
+            public_url=f.url,
+            filename=f.filename,
+            content_type=f.mime_type,
+            media_type=f.type,
+            size_bytes=f.size,
+        )
+        for f in found.files
+    ]
+    if found.status == "completed":
+        summary = f"{plural(len(files), 'file')} uploaded; use each public_url in posts_create(media_urls)."
+    elif found.status == "expired":
+        summary = "The upload link expired; start a new one with media_browser_upload_start."
+    else:
+        summary = "Nothing uploaded yet; ask the person to finish on the page, then check again."
+    return ok(
+        ctx,
+        summary,
+        BrowserUploadStatus(token=token, status=found.status, files=files, expires_at=found.expires_at),
+    )
+
+
+TOOLS = (media_upload_link, media_upload_file, media_browser_upload_start, media_browser_upload_status)
