@@ -7,6 +7,7 @@ depend on the path.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
@@ -21,6 +23,7 @@ from mcp import Client
 from conftest import fails, make_settings, ok
 from contract import ContractCheckingTransport
 from late_mcp.config import ConfigError, Settings
+from late_mcp.mediafile import open_below, open_media_file
 from late_mcp.mediasniff import sniff
 from late_mcp.sandbox import SandboxState
 from late_mcp.server import build_server
@@ -204,3 +207,64 @@ def test_late_media_dirs_is_read_by_the_settings_parser(tmp_path: Path) -> None:
     for bad in (str(tmp_path / "missing"), "relative/folder"):
         with pytest.raises(ConfigError, match="LATE_MEDIA_DIRS"):
             Settings.from_env({"LATE_SANDBOX": "on", "LATE_MEDIA_DIRS": bad})
+
+
+def test_the_checked_handle_is_the_one_streamed(tmp_path: Path) -> None:
+    """Swapping the file for a link after the check changes nothing: the open handle is streamed."""
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"SECRET" * 100)
+    (tmp_path / "album").mkdir()
+    image = tmp_path / "album" / "photo.png"
+    image.write_bytes(PNG)
+    media = open_media_file(str(image), [tmp_path / "album"], show_folders=True)
+    try:
+        image.unlink()
+        image.symlink_to(secret)  # swapped between the check and the upload
+        assert media.handle.read() == PNG
+    finally:
+        media.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="needs O_NOFOLLOW")
+def test_the_walk_down_follows_no_link(tmp_path: Path) -> None:
+    """A folder swapped for a link after the path was resolved is not followed on the way down."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(PNG)
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "sub").symlink_to(outside, target_is_directory=True)
+    (allowed / "last.png").symlink_to(outside / "secret.png")
+    for parts in (["sub", "secret.png"], ["last.png"]):
+        with pytest.raises(OSError):
+            os.close(open_below(str(allowed), parts))
+
+
+async def test_concurrent_uploads_each_get_their_own_file(
+    mcp: Client, state: SandboxState, tmp_path: Path
+) -> None:
+    images = []
+    for i in range(6):
+        image = tmp_path / f"img{i}.png"
+        image.write_bytes(PNG + bytes([i]) * (1000 * (i + 1)))
+        images.append(image)
+    results: dict[str, dict[str, Any]] = {}
+    refusals: list[str] = []
+
+    async def upload(image: Path) -> None:
+        results[image.name] = await ok(mcp, "media_upload_file", path=str(image))
+
+    async def refused() -> None:
+        refusals.append(await fails(mcp, "media_upload_file", path="/etc/passwd"))
+
+    async with anyio.create_task_group() as tg:
+        for image in images:
+            tg.start_soon(upload, image)
+        tg.start_soon(refused)
+    assert {name: r["size_bytes"] for name, r in results.items()} == {
+        i.name: i.stat().st_size for i in images
+    }
+    assert sorted(u["sha256"] for u in state.uploads.values()) == sorted(
+        hashlib.sha256(i.read_bytes()).hexdigest() for i in images
+    )
+    assert refusals and refusals[0].startswith(REFUSED)

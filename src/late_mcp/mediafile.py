@@ -133,7 +133,7 @@ def _locate(raw_path: str, folders: Sequence[Path], outside: OutsideAllowedFolde
     raise outside
 
 
-def _open_below(folder: str, parts: list[str]) -> int:
+def open_below(folder: str, parts: list[str]) -> int:
     """Open folder/parts... read-only, following no link on the way (where the OS allows)."""
     if not _WALK:  # no dir_fd/O_NOFOLLOW (Windows): the realpath checks above are what we have
         return os.open(os.path.join(folder, *parts), os.O_RDONLY | _BINARY | _NONBLOCK)
@@ -154,7 +154,7 @@ def open_media_file(raw_path: str, folders: Sequence[Path], *, show_folders: boo
     folder, parts = _locate(raw_path, folders, outside)
     shown = Path(os.path.expanduser(raw_path.strip()))
     try:
-        fd = _open_below(folder, parts)
+        fd = open_below(folder, parts)
     except FileNotFoundError:
         raise MediaFileError(
             f"No file at {shown}. Check the path (ask the user where the file is)."
