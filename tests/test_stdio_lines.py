@@ -113,16 +113,25 @@ class RawStdio:
         return self.proc.stderr.read().decode("utf-8", "replace")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RawStdio]:
+def started(tmp_path: Path, capabilities: dict[str, Any]) -> RawStdio:
     session = RawStdio(tmp_path)
     init = session.request(
         1,
         "initialize",
-        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+        {
+            "protocolVersion": "2025-06-18",
+            "capabilities": capabilities,
+            "clientInfo": {"name": "t", "version": "1"},
+        },
     )
     assert init["result"]["serverInfo"]["name"] == "late-mcp"
     session.send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
+    return session
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RawStdio]:
+    session = started(tmp_path, {})
     yield session
     stderr = session.close()
     assert "Traceback" not in stderr, stderr
@@ -152,6 +161,23 @@ def test_blank_lines_are_ignored_and_good_lines_after_them_answered(server: RawS
     assert server.request(5, "ping")["result"] == {}
 
 
+def test_the_servers_requests_and_the_clients_answers_pass_through(tmp_path: Path) -> None:
+    """media_upload_file asks the client for its roots over stdio; the answer comes back in."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(500))
+    session = started(tmp_path, {"roots": {"listChanged": False}})
+    session.send(call(2, "media_upload_file", json.dumps({"path": str(project / "a.png")})))
+    asked = session.receive()
+    assert asked["method"] == "roots/list", asked
+    answer = {"jsonrpc": "2.0", "id": asked["id"], "result": {"roots": [{"uri": project.as_uri()}]}}
+    session.send(json.dumps(answer).encode())
+    result = session.receive()
+    assert result["id"] == 2 and not result["result"].get("isError"), result
+    assert result["result"]["structuredContent"]["size_bytes"] == 508
+    assert "Traceback" not in session.close()
+
+
 def test_check_line_limits() -> None:
     ok_depth = b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":' + b"[" * 50 + b"]" * 50 + b"}}"
     assert not isinstance(check_line(ok_depth), list)
@@ -165,6 +191,9 @@ def test_check_line_limits() -> None:
     emoji = b'{"jsonrpc":"2.0","id":3,"method":"x","params":{"a":"\\ud83d\\ude00 ok"}}'
     assert not isinstance(check_line(emoji), list)  # a complete surrogate pair is a character
     assert check_line(b"  \n") is None
+    client_error = b'{"jsonrpc":"2.0","id":null,"error":{"code":-1,"message":"no roots"}}'
+    assert not isinstance(check_line(client_error), list)  # a valid response, passed on
+    assert check_line(b'{"jsonrpc":"2.0","id":7,"result":5}') == []  # a malformed response: not answered
 
 
 def test_the_sdks_transport_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:

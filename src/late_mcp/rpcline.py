@@ -42,7 +42,8 @@ def error_response(request_id: types.RequestId | None, code: int, message: str) 
 
 
 def check_line(raw: bytes) -> types.JSONRPCMessage | list[types.JSONRPCError] | None:
-    """The message on this line, or the error responses to send for it (None: a blank line)."""
+    """The message on this line, or the error responses to send for it (None: a blank line; []:
+    a malformed response from the client, which JSON-RPC never answers)."""
     if not raw.strip():
         return None
     try:
@@ -61,6 +62,11 @@ def check_line(raw: bytes) -> types.JSONRPCMessage | list[types.JSONRPCError] | 
         return [error_response(_recover_id(text), refusal.code, refusal.message)]
     if isinstance(data, list):
         return _refuse_batch(data)
+    if isinstance(data, dict) and "method" not in data and ("result" in data or "error" in data):
+        try:  # a response to one of our requests: never answered, even when it is malformed
+            return types.jsonrpc_message_adapter.validate_json(raw, by_name=False)
+        except ValidationError:
+            return []
     request_id = _id_of(data)
     try:
         if _has_surrogate(data):

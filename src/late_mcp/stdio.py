@@ -79,7 +79,7 @@ async def checked_streams(
                 if checked is None:
                     continue
                 if isinstance(checked, list):
-                    log.info("answered an unusable stdin line with %s", [e.error.code for e in checked])
+                    log.info("unusable stdin line; answered with %s", [e.error.code for e in checked])
                     for error in checked:
                         await replies.send(SessionMessage(error))
                     continue
