@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -73,8 +74,9 @@ def make_settings(api_key: str | None = TEST_KEY, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def mcp(late_transport: ContractCheckingTransport) -> AsyncIterator[Client]:
-    server = build_server(make_settings(), transport=late_transport)
+async def mcp(late_transport: ContractCheckingTransport, tmp_path: Path) -> AsyncIterator[Client]:
+    """A session whose media_upload_file may read the test's own tmp_path (LATE_MEDIA_DIRS)."""
+    server = build_server(make_settings(media_dirs=(tmp_path,)), transport=late_transport)
     async with Client(server, mode="legacy") as client:
         yield client
 

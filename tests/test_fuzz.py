@@ -163,7 +163,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     (media / "notes.txt").write_bytes(PNG)  # genuine bytes, unsupported extension
     app = create_sandbox_app(api_key=TEST_KEY)
     transport = FuzzTransport(httpx2.ASGITransport(app=app), load_or_warn())
-    server = build_server(make_settings(), transport=transport)
+    server = build_server(make_settings(media_dirs=(media,)), transport=transport)
     with (
         start_blocking_portal(backend="asyncio") as portal,
         portal.wrap_async_context_manager(Client(server, mode="legacy")) as client,  # one task in and out

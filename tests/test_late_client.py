@@ -239,6 +239,8 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "posts_delete": {"post_id": "x1"},
     "posts_retry": {"post_id": "x1"},
     "media_upload_link": {"filename": "a.png"},
+    "media_browser_upload_start": {},
+    "media_browser_upload_status": {"token": "t1"},
     "queue_next_slot": {"profile_id": "p1"},
     "usage_stats": {},
 }
@@ -251,7 +253,8 @@ async def test_every_tool_turns_a_refused_key_into_an_actionable_error(
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
     arguments = {**SAMPLE_ARGUMENTS, "media_upload_file": {"path": str(image)}}
     server = build_server(
-        make_settings(api_key="sk_" + "1" * 64), transport=httpx2.ASGITransport(app=sandbox)
+        make_settings(api_key="sk_" + "1" * 64, media_dirs=(tmp_path,)),
+        transport=httpx2.ASGITransport(app=sandbox),
     )
     async with Client(server, mode="legacy") as client:
         local = {"journal_recent", "time_now", "posts_platform_rules"}  # answer without Late

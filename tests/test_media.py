@@ -43,13 +43,15 @@ async def test_upload_refusals_happen_before_any_request(
     notes.write_text("hello")
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
+    album = tmp_path / "album.png"
+    album.mkdir()
     cases = {
         str(tmp_path / "missing.png"): "No file",
         str(notes): "not a supported media file",
         str(secret): "only genuine media files",
         str(empty): "empty",
         "croissant.png": "relative",
-        str(tmp_path): "not a regular file",
+        str(album): "not a regular file",
     }
     for path, expected in cases.items():
         assert expected in await fails(mcp, "media_upload_file", path=path), path

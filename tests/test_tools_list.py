@@ -39,6 +39,8 @@ EXPECTED = {
     "posts_retry",
     "media_upload_link",
     "media_upload_file",
+    "media_browser_upload_start",
+    "media_browser_upload_status",
     "queue_next_slot",
     "usage_stats",
     "journal_recent",
@@ -61,6 +63,7 @@ REQUIRED = {
     "posts_retry": ["post_id"],
     "media_upload_link": ["filename"],
     "media_upload_file": ["path"],
+    "media_browser_upload_status": ["token"],
     "queue_next_slot": ["profile_id"],
 }
 

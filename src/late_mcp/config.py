@@ -110,6 +110,26 @@ def read_timezone(env: Mapping[str, str], name: str = "LATE_TIMEZONE") -> str | 
     return raw
 
 
+def read_folders(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """Folders separated by os.pathsep (':' on macOS/Linux, ';' on Windows), each absolute or ~/...;
+    a folder that does not exist is refused, so a typo cannot silently allow nothing."""
+    raw = _raw(env, name)
+    if raw is None:
+        return ()
+    folders: list[Path] = []
+    for part in (p.strip() for p in raw.split(os.pathsep)):
+        if not part:
+            continue
+        folder = Path(part).expanduser()
+        if not folder.is_absolute() or not folder.is_dir():
+            raise ConfigError(
+                f"{name} must list existing folders by full path, separated by {os.pathsep!r}; "
+                f"{part!r} is not one."
+            )
+        folders.append(folder)
+    return tuple(folders)
+
+
 def read_url(env: Mapping[str, str], name: str, default: str) -> str:
     url = (_raw(env, name) or default).rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -162,6 +182,8 @@ class Settings:
     log_level: str = "WARNING"
     # Replicas share the journal, the reservations and Late's rate budget here (LATE_MCP_REDIS_URL).
     redis_url: str | None = field(default=None, repr=False)
+    # The only folders media_upload_file may read (LATE_MEDIA_DIRS); empty: roots or home (stdio only).
+    media_dirs: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
@@ -197,6 +219,7 @@ class Settings:
             read_only=read_switch(env, "LATE_READ_ONLY", False),
             log_level=read_log_level(env),
             redis_url=read_redis_url(env),
+            media_dirs=read_folders(env, "LATE_MEDIA_DIRS"),
         )
 
 

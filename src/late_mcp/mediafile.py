@@ -1,17 +1,28 @@
-"""Checks on a local file before it is uploaded: where it is, how big, and what it really is.
+"""Open a local file for upload: only inside the allowed folders, once, and only genuine media.
 
-The content check matters for safety: an assistant can be talked into uploading any path it
-names. Only files whose first bytes match a supported image, video or PDF format leave the
-machine, so `~/.ssh/id_rsa` renamed to `.jpg` is refused.
+An assistant can be talked into uploading any path it names, and an upload is public. So:
+- the path must lie inside an allowed folder, both as written (no `..`) and after resolving
+  links (no symlink leading out), with no hidden (dot) folder or file on the way;
+- the file is opened once, walking down from the allowed folder one component at a time without
+  following links (O_NOFOLLOW), and that same handle is checked and then streamed, so nothing can
+  be swapped in between the check and the upload;
+- anything outside gets one refusal whose text does not depend on the path, so it tells nothing
+  about which paths exist;
+- the content must be what the name says (mediasniff), so `~/.ssh/id_rsa` renamed `.jpg` stays.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 
+from late_mcp.mediasniff import sniff
 from late_mcp.platforms import (
     CONTENT_TYPES,
     MAX_UPLOAD_BYTES,
@@ -20,22 +31,11 @@ from late_mcp.platforms import (
     supported_extensions,
 )
 
-
-class MediaFileError(Exception):
-    """The file cannot be uploaded; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class MediaFile:
-    path: Path
-    content_type: str
-    media_type: MediaType
-    size: int
-
-
-def _is_iso_media(head: bytes) -> bool:
-    return head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
-
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang the open
+_BINARY = getattr(os, "O_BINARY", 0)
+_WALK = os.open in os.supports_dir_fd and bool(_NOFOLLOW)
 
 _SIGNATURES: dict[str, str] = {
     "image/jpeg": "jpeg",
@@ -52,69 +52,152 @@ _SIGNATURES: dict[str, str] = {
 }
 
 
-def sniff(head: bytes) -> str | None:
-    """Name the format the first bytes of a file show, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "avi"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm"
-    if head.startswith((b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")):
-        return "mpeg"
-    if _is_iso_media(head):
-        return "iso"
-    return None
+class MediaFileError(Exception):
+    """The file cannot be uploaded; the message says why and what to do."""
 
 
-async def inspect_media_file(raw_path: str) -> MediaFile:
-    """Resolve and check `raw_path` without blocking; raise MediaFileError with a clear reason."""
+class OutsideAllowedFolders(MediaFileError):
+    """The path is not one media_upload_file may read. Its text never depends on the path."""
+
+
+@dataclass
+class MediaFile:
+    """An open, checked media file. Stream `handle` (positioned at 0), then close it."""
+
+    path: Path
+    handle: BinaryIO
+    content_type: str
+    media_type: MediaType
+    size: int
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def outside_message(folders: Sequence[Path] | None) -> str:
+    where = f" ({', '.join(map(str, folders))})" if folders else ""
+    return (
+        f"Not an allowed file: media_upload_file reads only files inside the allowed folders{where}, "
+        "not in hidden (dot) folders and not through links leading elsewhere. Ask the user for a file "
+        "there, or use media_browser_upload_start so they upload it in a browser."
+    )
+
+
+def _real_folders(folders: Sequence[Path]) -> list[str]:
+    real = []
+    for folder in folders:
+        try:
+            resolved = os.path.realpath(os.path.expanduser(folder), strict=True)
+        except (OSError, RuntimeError, ValueError):
+            continue  # a folder that is gone allows nothing
+        if os.path.isdir(resolved):
+            real.append(resolved)
+    return real
+
+
+def _parts_below(real: str, folder: str) -> list[str] | None:
+    """The components of `real` below `folder`, or None when it is not inside it."""
+    try:
+        relative = os.path.relpath(real, folder)
+    except ValueError:  # another drive on Windows
+        return None
+    if relative == os.curdir or relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative.split(os.sep)
+
+
+def _locate(raw_path: str, folders: Sequence[Path], outside: OutsideAllowedFolders) -> tuple[str, list[str]]:
+    """(allowed folder, components below it) for `raw_path`, or raise `outside`."""
     if "\x00" in raw_path:
-        raise MediaFileError("path contains a NUL character; give the plain path of the file.")
+        raise outside
     try:
-        path = Path(await anyio.Path(raw_path.strip()).expanduser())
-    except RuntimeError:  # no home directory to expand ~ into
-        raise MediaFileError(f"Cannot expand {raw_path!r}; give the full path of the file.") from None
-    if not path.is_absolute():
+        path = os.path.expanduser(raw_path.strip())
+    except RuntimeError:  # no home folder to expand ~ into
+        raise outside from None
+    if not os.path.isabs(path):
         raise MediaFileError(
-            f"path {raw_path!r} is relative; give the full path, e.g. /Users/me/Pictures/photo.jpg "
-            "or ~/Pictures/photo.jpg."
+            f"path {raw_path!r} is relative; give the full path, e.g. ~/Pictures/photo.jpg or "
+            "/Users/me/Pictures/photo.jpg."
         )
-    apath = anyio.Path(path)
+    written = path.replace("\\", "/").split("/")
+    if any(part == ".." or (part.startswith(".") and part != ".") for part in written):
+        raise outside
     try:
-        stat = await apath.stat()
+        real = os.path.realpath(path)
+    except (OSError, RuntimeError, ValueError):
+        raise outside from None
+    for folder in _real_folders(folders):
+        parts = _parts_below(real, folder)
+        if parts is not None and not any(part.startswith(".") for part in parts):
+            return folder, parts
+    raise outside
+
+
+def open_below(folder: str, parts: list[str]) -> int:
+    """Open folder/parts... read-only, following no link on the way (where the OS allows)."""
+    if not _WALK:  # no dir_fd/O_NOFOLLOW (Windows): the realpath checks above are what we have
+        return os.open(os.path.join(folder, *parts), os.O_RDONLY | _BINARY | _NONBLOCK)
+    directory = os.open(folder, os.O_RDONLY | _DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=directory)
+            os.close(directory)
+            directory = inner
+        return os.open(parts[-1], os.O_RDONLY | _NOFOLLOW | _NONBLOCK, dir_fd=directory)
+    finally:
+        os.close(directory)
+
+
+def open_media_file(raw_path: str, folders: Sequence[Path], *, show_folders: bool) -> MediaFile:
+    """Open and check `raw_path` (blocking: run it in a worker thread). Raises MediaFileError."""
+    outside = OutsideAllowedFolders(outside_message(folders if show_folders else None))
+    folder, parts = _locate(raw_path, folders, outside)
+    shown = Path(os.path.expanduser(raw_path.strip()))
+    try:
+        fd = open_below(folder, parts)
     except FileNotFoundError:
-        raise MediaFileError(f"No file at {path}. Check the path (ask the user where the file is).") from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise MediaFileError(f"Cannot read {path}: {reason}.") from None
-    if not await apath.is_file():
-        raise MediaFileError(f"{path} is not a regular file.")
+        raise MediaFileError(
+            f"No file at {shown}. Check the path (ask the user where the file is)."
+        ) from None
+    except OSError:  # a link, or something swapped in after the checks (ELOOP, ENOTDIR, EACCES...)
+        raise outside from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MediaFileError(f"{shown} is not a regular file.")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        return _check(handle, shown)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _check(handle: BinaryIO, path: Path) -> MediaFile:
+    info = os.fstat(handle.fileno())
     content_type = content_type_for(path.name)
     if content_type is None:
         raise MediaFileError(
             f"{path.name} is not a supported media file; supported extensions: {supported_extensions()}."
         )
-    if stat.st_size == 0:
+    if info.st_size == 0:
         raise MediaFileError(f"{path} is empty.")
-    if stat.st_size > MAX_UPLOAD_BYTES:
+    if info.st_size > MAX_UPLOAD_BYTES:
         raise MediaFileError(
-            f"{path.name} is {stat.st_size / 1024**3:.1f} GB; Late accepts files up to 5 GB."
+            f"{path.name} is {info.st_size / 1024**3:.1f} GB; Late accepts files up to 5 GB."
         )
+
+    def read_at(offset: int, count: int) -> bytes:
+        handle.seek(offset)
+        return handle.read(count)
+
     try:
-        async with await anyio.open_file(path, "rb") as handle:
-            head = await handle.read(16)
+        found = sniff(read_at, info.st_size)
+        handle.seek(0)
     except OSError as exc:
         raise MediaFileError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from None
-    found = sniff(head)
     if found is None or found != _SIGNATURES.get(content_type):
         raise MediaFileError(
             f"{path.name} is named like {content_type} but its content is "
@@ -122,5 +205,18 @@ async def inspect_media_file(raw_path: str) -> MediaFile:
             "only genuine media files are uploaded. Rename it to its real type or pick another file."
         )
     return MediaFile(
-        path=path, content_type=content_type, media_type=CONTENT_TYPES[content_type], size=stat.st_size
+        path=path,
+        handle=handle,
+        content_type=content_type,
+        media_type=CONTENT_TYPES[content_type],
+        size=info.st_size,
+    )
+
+
+async def inspect_media_file(
+    raw_path: str, folders: Sequence[Path], *, show_folders: bool = True
+) -> MediaFile:
+    """`open_media_file` without blocking the event loop."""
+    return await anyio.to_thread.run_sync(
+        lambda: open_media_file(raw_path, folders, show_folders=show_folders)
     )

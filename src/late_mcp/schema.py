@@ -3,8 +3,9 @@
 Pydantic's schemas carry titles and spell optional arguments as `anyOf: [X, null]`. The
 compacted schema drops the titles and publishes an optional argument as plain X (it is simply
 not required); the server still accepts an explicit null. It also leaves out what only the
-server needs to check (id and key patterns, length limits of 1000 and more): the server keeps
-validating against the full model. Types, enums, other limits, defaults and descriptions stay.
+server needs to check (id and key patterns, an idempotency key's length, length limits of 1000
+and more): the server keeps validating against the full model. Types, enums, other limits,
+defaults and descriptions stay.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if _unpublished(key, value):
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: compact_schema(_drop_null(prop)) for name, prop in value.items()}
+            out[key] = {
+                name: compact_schema(_key_only(name, _drop_null(prop))) for name, prop in value.items()
+            }
         elif isinstance(value, dict):
             out[key] = compact_schema(value)
         elif isinstance(value, list):
@@ -44,6 +47,14 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _key_only(name: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """An idempotency key is published as a described string: its limits (8-128 characters, the
+    pattern) are the server's to check, and the same 30 bytes on every write tool add up."""
+    if name != "idempotency_key":
+        return prop
+    return {k: v for k, v in prop.items() if k not in {"minLength", "maxLength", "pattern"}}
 
 
 def _drop_null(prop: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Serve the server on a transport, with the courtesies people need around it.
 
-- stdio: started by hand in a terminal it says, on stderr, that it waits for an MCP client and
+- stdio: our own transport (late_mcp.stdio) answers every line, even one the SDK cannot parse;
+  started by hand in a terminal it says, on stderr, that it waits for an MCP client and
   how to try it instead; Ctrl-C ends it at once with status 130 and no traceback.
 - streamable HTTP: the SDK's own Starlette app (`streamable_http_app()`, with its host checks)
   served by uvicorn, plus a short HTML page for a browser that opens the endpoint.
@@ -38,7 +39,9 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
         signal.signal(signal.SIGINT, _stop_at_once)
         if sys.stdin.isatty():
             print(TERMINAL_HINT, file=sys.stderr, flush=True)
-        server.run("stdio")
+        from late_mcp.stdio import run_stdio  # every line answered, invalid UTF-8 refused
+
+        run_stdio(server)
     elif settings.transport == "sse":
         print(f"late-mcp: SSE on http://{host}:{port}/sse", file=sys.stderr, flush=True)
         server.run("sse", host=host, port=port)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 import httpx2
@@ -36,6 +36,7 @@ from late_mcp.late.errors import (
     RateLimitedError,
     error_class_for_status,
 )
+from late_mcp.late.logscrub import redact_in_http_logs
 from late_mcp.late.models import (
     Account,
     ConnectLink,
@@ -47,13 +48,17 @@ from late_mcp.late.models import (
     Profile,
     QueueSlot,
     TelegramCode,
+    UploadToken,
+    UploadTokenStatus,
     UsageStats,
 )
 from late_mcp.late.ratelimit import RateGate, SharedBudget
 from late_mcp.late.retry import IDEMPOTENT_METHODS, RetryPolicy, may_retry, outcome_unknown
 from late_mcp.late.wire import (
     ModelT,
+    Progress,
     ScopedBearerAuth,
+    Scrubber,
     api_message,
     file_chunks,
     new_request_id,
@@ -61,7 +66,6 @@ from late_mcp.late.wire import (
     query_value,
     status_error,
     transport_error,
-    without_lone_surrogates,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,9 @@ class LateClient:
             deadline=settings.call_deadline,
         )
         self.gate = RateGate(shared=_shared_budget(settings))
+        # Everything derived from Late's answers goes through this before anyone sees it.
+        self.scrub = Scrubber(settings.api_key)
+        redact_in_http_logs(settings.api_key, settings.base_url)
         # The request id of the last write answered in this task: the journal keeps it.
         self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
         # The Date header of Late's latest answer: `late-mcp doctor` checks the clock against it.
@@ -185,18 +192,18 @@ class LateClient:
             raise transport_error(exc, f"Late for {where}", request_id) from None
         self.gate.observe(response.headers)
         await self.gate.share(response.headers)
-        self.server_date = response.headers.get("Date", self.server_date)
-        request_id = response.headers.get("X-Request-Id", request_id)
+        self.server_date = self.scrub.header(response, "Date") or self.server_date
+        request_id = (self.scrub.header(response, "X-Request-Id") or request_id)[:200]
         if response.status_code >= 400:
-            raise status_error(response, where, request_id)
+            raise status_error(response, where, request_id, self.scrub)
         if response.status_code == 204 or not response.content:
             return {}
         try:
-            return without_lone_surrogates(response.json())
+            return self.scrub.body(response.json())
         except ValueError:
             raise MalformedResponseError(
                 f"Late answered {where} with something that is not JSON "
-                f"({response.headers.get('Content-Type', 'no content type')}).",
+                f"({self.scrub.header(response, 'Content-Type') or 'no content type'}).",
                 status=response.status_code,
                 request_id=request_id,
             ) from None
@@ -332,24 +339,45 @@ class LateClient:
             body["size"] = size
         return await self._get_model(PresignedUpload, "POST", "v1/media/presign", None, json=body)
 
-    async def upload_file(self, upload_url: str, path: Path, content_type: str, size: int) -> None:
-        """Stream `path` to a presigned URL with a PUT; the file is never held in memory whole."""
+    async def upload_file(
+        self,
+        upload_url: str,
+        source: Path | BinaryIO,
+        content_type: str,
+        size: int,
+        *,
+        name: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Stream a file (a path, or an open handle the caller closes) to a presigned URL with a
+        PUT; the file is never held in memory whole. `progress` hears the bytes sent so far."""
+        name = name or (source.name if isinstance(source, Path) else "the file")
         try:
             response = await self._http.put(
                 upload_url,
-                content=file_chunks(path),
+                content=file_chunks(source, progress),
                 headers={"Content-Type": content_type, "Content-Length": str(size)},
                 timeout=httpx2.Timeout(self.settings.upload_timeout, connect=self.settings.connect_timeout),
             )
         except httpx2.TransportError as exc:
-            raise transport_error(exc, f"the storage service for {path.name}", None) from None
+            raise transport_error(exc, f"the storage service for {name}", None) from None
         if response.status_code >= 300:
             raise error_class_for_status(response.status_code)(
-                f"The storage service refused the upload of {path.name} (HTTP {response.status_code}).",
+                f"The storage service refused the upload of {name} (HTTP {response.status_code}).",
                 status=response.status_code,
-                api_message=api_message(response),
+                api_message=api_message(response, self.scrub),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",
             )
+
+    async def create_upload_token(self) -> UploadToken:
+        """A browser upload page for a person (Late's upload-token flow). Retried like a read: an
+        extra unused token is harmless and expires by itself."""
+        return await self._get_model(UploadToken, "POST", "v1/media/upload-token", None, idempotent=True)
+
+    async def upload_token_status(self, token: str) -> UploadTokenStatus:
+        return await self._get_model(
+            UploadTokenStatus, "GET", "v1/media/upload-token", None, params={"token": token}
+        )
 
     async def next_queue_slot(self, profile_id: str) -> QueueSlot:
         return await self._get_model(

@@ -201,6 +201,32 @@ class PresignedUpload(LateModel):
     type: str | None = None
 
 
+class UploadedFile(LateModel):
+    """A file a person uploaded through Late's browser upload page."""
+
+    url: str
+    filename: str | None = None
+    type: str | None = None
+    size: int | None = None
+    mime_type: str | None = Field(None, validation_alias=AliasChoices("mimeType", "mime_type"))
+
+
+class UploadToken(LateModel):
+    """`POST /v1/media/upload-token`: the page a person opens to upload files, and its token."""
+
+    token: str
+    upload_url: str = Field(validation_alias=AliasChoices("uploadUrl", "upload_url"))
+    expires_at: str | None = Field(None, validation_alias=AliasChoices("expiresAt", "expires_at"))
+
+
+class UploadTokenStatus(LateModel):
+    """`GET /v1/media/upload-token?token=...`: pending, completed (with the files) or expired."""
+
+    status: str
+    files: list[UploadedFile] = []
+    expires_at: str | None = Field(None, validation_alias=AliasChoices("expiresAt", "expires_at"))
+
+
 class QueueSlot(LateModel):
     profile_id: str | None = Field(None, validation_alias="profileId")
     next_slot: str = Field(validation_alias="nextSlot")

@@ -6,9 +6,9 @@ import email.utils
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import anyio
 import httpx2
@@ -80,7 +80,38 @@ def retry_after(response: httpx2.Response) -> float | None:
     return None
 
 
-def api_message(response: httpx2.Response) -> str | None:
+class Scrubber:
+    """Takes the API key out of whatever comes back from Late (error texts, parsed bodies, header
+    values) before it can reach tool results, the journal or logs, and repairs lone surrogates.
+    Everything derived from an answer passes through here; nothing else needs to care."""
+
+    def __init__(self, secret: str | None) -> None:
+        self._secret = secret if secret and len(secret) >= 8 else None
+
+    def text(self, value: str) -> str:
+        if self._secret and self._secret in value:
+            value = value.replace(self._secret, REDACTED)
+        return value
+
+    def body(self, value: Any) -> Any:
+        """Parsed JSON with the key redacted and lone surrogates replaced, keys included."""
+        if isinstance(value, str):
+            return self.text(without_lone_surrogates(value))
+        if isinstance(value, dict):
+            return {self.body(k): self.body(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.body(item) for item in value]
+        return value
+
+    def header(self, response: httpx2.Response, name: str) -> str | None:
+        value = response.headers.get(name)
+        return None if value is None else self.text(value)
+
+
+REDACTED = "[redacted]"
+
+
+def api_message(response: httpx2.Response, scrub: Scrubber) -> str | None:
     try:
         body = response.json()
     except ValueError:
@@ -89,15 +120,15 @@ def api_message(response: httpx2.Response) -> str | None:
         for key in ("error", "message", "detail"):
             value = body.get(key)
             if isinstance(value, str) and value:
-                return value[:500]
+                return scrub.body(value)[:500]  # type: ignore[no-any-return]
     return None
 
 
-def status_error(response: httpx2.Response, where: str, request_id: str) -> LateAPIError:
+def status_error(response: httpx2.Response, where: str, request_id: str, scrub: Scrubber) -> LateAPIError:
     status = response.status_code
     cls = error_class_for_status(status)
-    said = api_message(response)
-    message = f"Late refused {where}: {said or response.reason_phrase or 'error'}."
+    said = api_message(response, scrub)
+    message = f"Late refused {where}: {said or scrub.text(response.reason_phrase or '') or 'error'}."
     if cls is RateLimitedError:
         return RateLimitedError(
             message,
@@ -142,7 +173,20 @@ def query_value(value: str | int | bool) -> str | int:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-async def file_chunks(path: Path) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(UPLOAD_CHUNK):
+Progress = Callable[[int], Awaitable[None]]  # bytes sent so far
+
+
+async def file_chunks(source: Path | BinaryIO, progress: Progress | None = None) -> AsyncIterator[bytes]:
+    """The file in 1 MiB chunks, read in a worker thread; an open handle is read from where it is
+    and left open (its owner closes it). `progress` hears the running total after each chunk."""
+    sent = 0
+    handle = open(source, "rb") if isinstance(source, Path) else source  # noqa: SIM115, ASYNC230
+    try:
+        while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK):
             yield chunk
+            sent += len(chunk)
+            if progress is not None:
+                await progress(sent)
+    finally:
+        if isinstance(source, Path):
+            handle.close()

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from late_mcp.sandbox import upload_tokens
 from late_mcp.sandbox.common import SandboxError
 from late_mcp.sandbox.state import SandboxState
 from late_mcp.sandbox.validate import validate_post as check_post
@@ -332,10 +333,14 @@ def _routes() -> list[Route]:
         ("/api/v1/posts/{postId}/retry", "POST", retry_post),
         ("/api/v1/tools/validate/post", "POST", validate_post),
         ("/api/v1/media/presign", "POST", presign),
+        ("/api/v1/media/upload-token", "POST", upload_tokens.create_upload_token),
+        ("/api/v1/media/upload-token", "GET", upload_tokens.upload_token_status),
         ("/api/v1/queue/next-slot", "GET", next_slot),
         ("/api/v1/usage-stats", "GET", usage_stats),
         ("/sandbox/oauth/{platform}", "GET", oauth_page),
         ("/sandbox-uploads/{key:path}", "PUT", upload),
+        ("/sandbox/upload/{token}", "GET", upload_tokens.upload_page),
+        ("/sandbox/upload/{token}", "POST", upload_tokens.upload_through_page),
         ("/sandbox-media/{key:path}", "GET", media),
     ]
     paths: dict[str, list[tuple[str, Handler]]] = {}

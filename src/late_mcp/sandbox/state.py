@@ -4,7 +4,8 @@ Pure Python, no HTTP: `app.py` maps requests onto these methods. Public methods 
 JSON-ready copies (changing them never changes the store) and raise `SandboxError`, which
 carries the HTTP status and a message naming the field and what is allowed. Posts and queues
 live in `posts.py` (`PostsMixin`), media uploads and usage in `media.py` (`MediaMixin`),
-platform invites in `invites.py` (`InvitesMixin`); shared helpers and constants in `common.py`.
+platform invites in `invites.py` (`InvitesMixin`), browser uploads in `upload_tokens.py`
+(`UploadTokensMixin`); shared helpers and constants in `common.py`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from late_mcp.sandbox.common import (
 from late_mcp.sandbox.invites import InvitesMixin
 from late_mcp.sandbox.media import MediaMixin
 from late_mcp.sandbox.posts import PostsMixin
+from late_mcp.sandbox.upload_tokens import UploadTokensMixin
 
 __all__ = [
     "SANDBOX_USER_ID",
@@ -98,7 +100,7 @@ _SEED_ACCOUNTS: tuple[tuple[str, str, str, str, str, str | None], ...] = (
 _WEEKDAY_SLOTS: list[Json] = [{"dayOfWeek": d, "time": t} for d in range(1, 6) for t in ("09:00", "15:00")]
 
 
-class SandboxState(PostsMixin, MediaMixin, InvitesMixin):
+class SandboxState(PostsMixin, MediaMixin, InvitesMixin, UploadTokensMixin):
     """One Late user's data held in memory: profiles, accounts, invites, posts, queues, uploads.
 
     `clock` returns the current time (aware, any zone); inject a fixed one to make tests exact.
@@ -116,6 +118,7 @@ class SandboxState(PostsMixin, MediaMixin, InvitesMixin):
         self.presigned = {}
         self.uploads = {}  # key -> {size, sha256, contentType}
         self.uploads_used = 0
+        self.upload_tokens: dict[str, Json] = {}  # browser uploads (upload_tokens.py)
         self.token_expiry: dict[str, datetime] = {}
         self.invites = {}
         self.connect_sessions: dict[str, Json] = {}

@@ -1,4 +1,4 @@
-"""Media: upload local files for the user, or hand out a presigned upload link."""
+"""Media: upload local files, hand out a presigned upload link, or let a person upload in a browser."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ from pydantic import BaseModel, Field
 
 from late_mcp.mediafile import MediaFileError, inspect_media_file
 from late_mcp.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
-from late_mcp.tools._common import ToolInputError, app, ok, tool
+from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
+from late_mcp.tools._media_folders import HTTP_WITHOUT_FOLDERS, allowed_folders
+from late_mcp.tools._uploads import FileOutcome, Watcher, upload_many, upload_one
 
+__all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
+MAX_FILES = 20
+_UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (schema.py)
 
 
 class UploadLink(BaseModel):
@@ -24,29 +29,48 @@ class UploadLink(BaseModel):
     expires_at: str
 
 
-class Uploaded(BaseModel):
+class BrowserUpload(BaseModel):
+    token: str
+    upload_url: str
+    expires_at: str | None = None
+
+
+class BrowserFile(BaseModel):
     public_url: str
-    media_type: str
-    content_type: str
-    size_bytes: int
-    filename: str
+    filename: str | None = None
+    content_type: str | None = None
+    media_type: str | None = None
+    size_bytes: int | None = None
+
+
+class BrowserUploadStatus(BaseModel):
+    token: str
+    status: str
+    files: list[BrowserFile] = []
+    expires_at: str | None = None
+
+
+class UploadedFiles(BaseModel):
+    uploaded: int
+    failed: int
+    files: list[FileOutcome]
 
 
 @tool("media", "Get an upload link", "create")
 async def media_upload_link(
-    filename: Annotated[
-        str, Field(description="File name with extension, e.g. launch.mp4.", min_length=1, max_length=255)
-    ],
+    filename: Annotated[str, Field(description="Name with extension, e.g. launch.mp4.", min_length=1)],
     ctx: Context,
     content_type: Annotated[
-        str | None, Field(description="MIME type; guessed from filename if omitted.", max_length=100)
+        str | None, Field(description="MIME type (default: from filename).", max_length=_UNPUBLISHED)
     ] = None,
     size_bytes: Annotated[
         int | None, Field(description="File size, checked up front.", ge=1, le=MAX_UPLOAD_BYTES)
     ] = None,
 ) -> CallToolResult:
-    """Get a presigned URL (valid 1 hour) to PUT a file to, plus the public_url to use in
-    posts_create(media_urls=...). For a file on this computer use media_upload_file instead."""
+    """A URL (1 hour) to PUT a file to, and its public_url for posts_create. Local files:
+    media_upload_file."""
+    if len(filename) > 255:
+        raise ToolInputError("filename is longer than 255 characters; shorten it.")
     if "/" in filename or "\\" in filename:
         raise ToolInputError("filename must be a bare file name without folders, e.g. launch.mp4.")
     kind = content_type or content_type_for(filename)
@@ -71,38 +95,93 @@ async def media_upload_link(
     )
 
 
-@tool("media", "Upload a local file", "create")
+_Path = Annotated[str, Field(max_length=4096)]
+
+
+@tool("media", "Upload local files", "create")
 async def media_upload_file(
     path: Annotated[
-        str,
-        Field(
-            description="Absolute path of an image, video or PDF on this computer.",
-            min_length=1,
-            max_length=4096,
-        ),
+        _Path | Annotated[list[_Path], Field(min_length=1, max_length=MAX_FILES)],
+        Field(description="Absolute path, or a list of up to 20."),
     ],
     ctx: Context,
 ) -> CallToolResult:
-    """Upload an image, video or PDF from this computer to Late (streamed, up to 5 GB). Returns
-    the public_url for posts_create(media_urls=[...])."""
+    """Upload images, videos or PDFs from this computer (streamed, up to 5 GB each, with progress);
+    returns each public_url for posts_create(media_urls)."""
+    folders, show_folders = await allowed_folders(ctx)
+    if isinstance(path, list):
+        return _many(ctx, await upload_many(ctx, path, folders, show_folders))
     try:
-        media = await inspect_media_file(path)
+        media = await inspect_media_file(path, folders, show_folders=show_folders)
     except MediaFileError as exc:
         raise ToolInputError(str(exc)) from None
-    client = app(ctx).client
-    link = await client.presign(media.path.name, media.content_type, media.size)
-    await client.upload_file(link.upload_url, media.path, media.content_type, media.size)
+    uploaded = await upload_one(ctx, media, Watcher(ctx, media.size))
     return ok(
-        ctx,
-        f"Uploaded {media.path.name} ({media.size} bytes): {link.public_url}",
-        Uploaded(
-            public_url=link.public_url,
-            media_type=media.media_type,
-            content_type=media.content_type,
-            size_bytes=media.size,
-            filename=media.path.name,
-        ),
+        ctx, f"Uploaded {uploaded.filename} ({uploaded.size_bytes} bytes): {uploaded.public_url}", uploaded
     )
 
 
-TOOLS = (media_upload_link, media_upload_file)
+def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
+    done = [o.uploaded for o in outcomes if o.uploaded is not None]
+    failed = [o for o in outcomes if o.uploaded is None]
+    if not done:
+        raise ToolInputError(
+            f"None of the {plural(len(outcomes), 'file')} was uploaded. "
+            + " ".join(f"{o.path}: {o.error}" for o in failed)
+        )
+    summary = f"Uploaded {len(done)} of {plural(len(outcomes), 'file')}: " + ", ".join(
+        f"{u.filename} {u.public_url}" for u in done
+    )
+    if failed:
+        summary += f". {len(failed)} failed (files[].error says why): " + ", ".join(o.path for o in failed)
+    return ok(ctx, summary, UploadedFiles(uploaded=len(done), failed=len(failed), files=outcomes))
+
+
+# "read": it changes nothing the user owns (an unused link just expires), so clients may allow it
+# without asking, and read-only mode keeps it.
+@tool("media", "Browser upload", "read")
+async def media_browser_upload_start(ctx: Context) -> CallToolResult:
+    """A link for the person to upload files in a browser; then media_browser_upload_status."""
+    started = await app(ctx).client.create_upload_token()
+    return ok(
+        ctx,
+        f"Ask the person to open {started.upload_url} and upload their files"
+        + (f" before {started.expires_at}" if started.expires_at else "")
+        + "; when they say done, call media_browser_upload_status with the token.",
+        BrowserUpload(token=started.token, upload_url=started.upload_url, expires_at=started.expires_at),
+    )
+
+
+@tool("media", "Browser upload status", "read")
+async def media_browser_upload_status(
+    token: Annotated[str, Field(description="From media_browser_upload_start.", max_length=_UNPUBLISHED)],
+    ctx: Context,
+) -> CallToolResult:
+    """Pending, completed (each file's public_url, name, type, size) or expired."""
+    if not token.strip():
+        raise ToolInputError("token is empty; pass the token media_browser_upload_start returned.")
+    found = await app(ctx).client.upload_token_status(token)
+    files = [
+        BrowserFile(
+            public_url=f.url,
+            filename=f.filename,
+            content_type=f.mime_type,
+            media_type=f.type,
+            size_bytes=f.size,
+        )
+        for f in found.files
+    ]
+    if found.status == "completed":
+        summary = f"{plural(len(files), 'file')} uploaded; use each public_url in posts_create(media_urls)."
+    elif found.status == "expired":
+        summary = "The upload link expired; start a new one with media_browser_upload_start."
+    else:
+        summary = "Nothing uploaded yet; ask the person to finish on the page, then check again."
+    return ok(
+        ctx,
+        summary,
+        BrowserUploadStatus(token=token, status=found.status, files=files, expires_at=found.expires_at),
+    )
+
+
+TOOLS = (media_upload_link, media_upload_file, media_browser_upload_start, media_browser_upload_status)

@@ -1,0 +1,132 @@
+"""Uploading local files people can watch: several per call, with MCP progress notifications.
+
+Every file is opened and checked first (so the total is known), then streamed one after the other.
+When the client asked for progress (a progress token on the call), it hears the bytes sent so
+far against the total, at most about once per percent, with the current file's name. One file
+failing does not stop or hide the others: each gets its own result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel
+
+from late_mcp.late.errors import LateError
+from late_mcp.mediafile import MediaFile, MediaFileError, inspect_media_file
+from late_mcp.tools._common import app
+
+log = logging.getLogger(__name__)
+
+
+class Uploaded(BaseModel):
+    public_url: str
+    media_type: str
+    content_type: str
+    size_bytes: int
+    filename: str
+
+
+class FileOutcome(BaseModel):
+    """One path's result: the upload, or why it failed."""
+
+    path: str
+    uploaded: Uploaded | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+class Watcher:
+    """Sends `notifications/progress` for the call (a no-op when the client gave no token)."""
+
+    def __init__(self, ctx: Context, total: int) -> None:
+        self.ctx = ctx
+        self.total = total
+        self.finished = 0  # bytes of the files already done (or given up)
+        self.reported = -1
+        self.step = max(total // 100, 1)
+
+    async def report(self, done: int, message: str) -> None:
+        if done - self.reported < self.step and done != self.total:
+            return
+        self.reported = done
+        try:
+            await self.ctx.report_progress(done, self.total, message)
+        except Exception as exc:  # a progress message must never break the upload it reports on
+            log.debug("progress notification not sent: %s", type(exc).__name__)
+
+    def for_file(self, media: MediaFile) -> Callable[[int], Awaitable[None]]:
+        async def on_bytes(sent: int) -> None:
+            name = media.path.name
+            await self.report(self.finished + sent, f"{name}: {_mb(sent)} of {_mb(media.size)}")
+
+        return on_bytes
+
+
+async def upload_one(ctx: Context, media: MediaFile, watcher: Watcher) -> Uploaded:
+    """Presign and stream one opened file; closes it. Raises LateError."""
+    client = app(ctx).client
+    try:
+        link = await client.presign(media.path.name, media.content_type, media.size)
+        await client.upload_file(
+            link.upload_url,
+            media.handle,
+            media.content_type,
+            media.size,
+            name=media.path.name,
+            progress=watcher.for_file(media),
+        )
+    finally:
+        media.close()
+        watcher.finished += media.size
+    return Uploaded(
+        public_url=link.public_url,
+        media_type=media.media_type,
+        content_type=media.content_type,
+        size_bytes=media.size,
+        filename=media.path.name,
+    )
+
+
+async def open_all(
+    paths: Sequence[str], folders: Sequence[Path], show_folders: bool
+) -> list[MediaFile | FileOutcome]:
+    """Each path opened and checked, or its refusal."""
+    opened: list[MediaFile | FileOutcome] = []
+    for path in paths:
+        try:
+            opened.append(await inspect_media_file(path, folders, show_folders=show_folders))
+        except MediaFileError as exc:
+            opened.append(FileOutcome(path=path, error=str(exc), error_kind="invalid_argument"))
+    return opened
+
+
+async def upload_many(
+    ctx: Context, paths: Sequence[str], folders: Sequence[Path], show_folders: bool
+) -> list[FileOutcome]:
+    """Upload every path; each result separate, in the order given."""
+    opened = await open_all(paths, folders, show_folders)
+    watcher = Watcher(ctx, sum(m.size for m in opened if isinstance(m, MediaFile)))
+    outcomes: list[FileOutcome] = []
+    try:
+        for path, item in zip(paths, opened, strict=True):
+            if isinstance(item, FileOutcome):
+                outcomes.append(item)
+                continue
+            try:
+                outcomes.append(FileOutcome(path=path, uploaded=await upload_one(ctx, item, watcher)))
+            except LateError as exc:
+                log.info("upload of one file failed: %s (status %s)", exc.kind, exc.status)
+                outcomes.append(FileOutcome(path=path, error=exc.describe(), error_kind=exc.kind))
+    finally:
+        for item in opened:
+            if isinstance(item, MediaFile):
+                item.close()  # those not reached because of a cancellation
+    return outcomes
