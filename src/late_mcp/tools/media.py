@@ -139,7 +139,7 @@ def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
 
 # "read": it changes nothing the user owns (an unused link just expires), so clients may allow it
 # without asking, and read-only mode keeps it.
-@tool("media", "Browser upload", "read")
+@tool("media", "Browser upload", "create")
 async def media_browser_upload_start(ctx: Context) -> CallToolResult:
     """A link for the person to upload files in a browser; then media_browser_upload_status."""
     started = await app(ctx).client.create_upload_token()
