@@ -239,6 +239,14 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "posts_delete": {"post_id": "x1"},
     "posts_retry": {"post_id": "x1"},
     "media_upload_link": {"filename": "a.png"},
+    "posts_logs": {"post_id": "x1"},
+    "queue_slots_get": {"profile_id": "p1"},
+    "queue_slots_set": {
+        "profile_id": "p1",
+        "timezone": "UTC",
+        "slots": [{"day_of_week": 1, "time": "09:00"}],
+    },
+    "queue_preview": {"profile_id": "p1"},
     "queue_next_slot": {"profile_id": "p1"},
     "usage_stats": {},
 }

@@ -39,6 +39,10 @@ EXPECTED = {
     "posts_retry",
     "media_upload_link",
     "media_upload_file",
+    "posts_logs",
+    "queue_slots_get",
+    "queue_slots_set",
+    "queue_preview",
     "queue_next_slot",
     "usage_stats",
     "journal_recent",
@@ -61,6 +65,10 @@ REQUIRED = {
     "posts_retry": ["post_id"],
     "media_upload_link": ["filename"],
     "media_upload_file": ["path"],
+    "posts_logs": ["post_id"],
+    "queue_slots_get": ["profile_id"],
+    "queue_slots_set": ["profile_id", "timezone", "slots"],
+    "queue_preview": ["profile_id"],
     "queue_next_slot": ["profile_id"],
 }
 
@@ -104,7 +112,7 @@ async def test_tools_list_matches_snapshot(mcp: Client) -> None:
         SNAPSHOT.write_text(current, encoding="utf-8")
     assert SNAPSHOT.exists(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1 and review the file"
     assert current == SNAPSHOT.read_text(encoding="utf-8"), "tools/list changed: review, UPDATE_SNAPSHOTS=1"
-    assert len(json.dumps({"tools": tools}, separators=(",", ":"))) < 20_000
+    assert len(json.dumps({"tools": tools}, separators=(",", ":"))) <= 26_000
 
 
 async def test_read_only_mode_keeps_only_read_only_tools() -> None:

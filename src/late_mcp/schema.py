@@ -30,7 +30,29 @@ def _unpublished(key: str, value: Any) -> bool:
     return key == "maxLength" and isinstance(value, int) and value >= _LARGE
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace local `$ref`s (pydantic's `$defs` for a list of small objects) by their definition,
+    so every tool schema stays flat: some clients do not follow references."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return {**walk(defs[ref.removeprefix("#/$defs/")]), **walk(rest)}
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    if "$defs" in schema:
+        schema = inline_refs(schema)
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if _unpublished(key, value):

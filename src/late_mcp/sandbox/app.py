@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from late_mcp.sandbox.after_routes import ROUTES
 from late_mcp.sandbox.common import SandboxError
 from late_mcp.sandbox.state import SandboxState
 from late_mcp.sandbox.validate import validate_post as check_post
@@ -334,6 +335,7 @@ def _routes() -> list[Route]:
         ("/api/v1/media/presign", "POST", presign),
         ("/api/v1/queue/next-slot", "GET", next_slot),
         ("/api/v1/usage-stats", "GET", usage_stats),
+        *ROUTES,
         ("/sandbox/oauth/{platform}", "GET", oauth_page),
         ("/sandbox-uploads/{key:path}", "PUT", upload),
         ("/sandbox-media/{key:path}", "GET", media),

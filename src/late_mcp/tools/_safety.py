@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from late_mcp.journal import RETENTION, Journal, JournalError, digest
 from late_mcp.reservations import Gate, InProgress, Ticket
@@ -38,6 +38,7 @@ IdempotencyKey = Annotated[
 ]
 ID_KEYS = ("id", "profile_id", "account_id", "post_id", "invite_id", "deleted", "revoked", "disconnected")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
+_PLAIN: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def with_idempotency_key(fn: ToolFn, run: ToolFn) -> None:
@@ -200,7 +201,7 @@ def call_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
     """What identifies a call: its arguments without the context, the idempotency key and the
     confirmation token (a confirmed call is the same call as its preview)."""
     return {
-        k: v
+        k: _PLAIN.dump_python(v, mode="json")  # lists of small models (queue slots) become plain JSON
         for k, v in kwargs.items()
         if not isinstance(v, Context) and k not in {"idempotency_key", "confirm"}
     }

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.late.insights import PostLogEntry
 from late_mcp.late.models import Post, parse_timestamp
 from late_mcp.platforms import Platform
 from late_mcp.rules import MediaKind, check_target
@@ -79,7 +80,32 @@ async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     client = app(ctx).client
     post = await client.get_post(post_id)
     shown = view(post, await load_directory(client))
-    return ok(ctx, f"Post {post.id}: {post.status}, to {accounts_text(shown)}.", PostResult(post=shown))
+    summary = f"Post {post.id}: {post.status}, to {accounts_text(shown)}."
+    if post.status in {"failed", "partial"}:
+        summary += f" posts_logs(post_id={post.id}) shows Late's publishing log (why it failed)."
+    return ok(ctx, summary, PostResult(post=shown))
+
+
+class LogResult(BaseModel):
+    post_id: str
+    logs: list[PostLogEntry]
+
+
+@tool("posts", "Publishing log", "read")
+async def posts_logs(
+    post_id: PostId,
+    ctx: Context,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+) -> CallToolResult:
+    """Late's publishing log of a post, newest first: each attempt per platform with status,
+    platform status code and error. Use it to find out why a post failed."""
+    logs = (await app(ctx).client.post_logs(post_id, limit)).logs
+    failed = [entry for entry in logs if entry.status == "failed"]
+    summary = f"{len(logs)} log entr{'y' if len(logs) == 1 else 'ies'} for post {post_id}"
+    if failed:
+        last = failed[0]
+        summary += f"; latest failure on {last.platform}: {last.error_message or 'no message'}"
+    return ok(ctx, summary + ".", LogResult(post_id=post_id, logs=logs))
 
 
 @tool("posts", "Edit a post", "update")
@@ -199,4 +225,4 @@ def edit_problems(post: Post, content: str | None, title: str | None) -> list[st
     return found
 
 
-TOOLS = (posts_list, posts_get, posts_update, posts_delete, posts_retry)
+TOOLS = (posts_list, posts_get, posts_logs, posts_update, posts_delete, posts_retry)

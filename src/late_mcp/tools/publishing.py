@@ -10,6 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
 from late_mcp.platforms import MediaType, Platform
 from late_mcp.rules import describe, rule_count
@@ -19,6 +20,7 @@ from late_mcp.tools._once import create_post_once
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
+from late_mcp.tools.queue import queue_hint
 
 # Constraints only; each tool adds its own description (posts_validate's are short on purpose).
 _Content = Annotated[str, Field(max_length=100_000)]
@@ -140,9 +142,12 @@ async def posts_create(
         )
         if stop is not None:
             return stop
-    post, note = await create_post_once(
-        context, plan.body, plan.targets, plan.mode, allow_duplicate=allow_duplicate
-    )
+    try:
+        post, note = await create_post_once(
+            context, plan.body, plan.targets, plan.mode, allow_duplicate=allow_duplicate
+        )
+    except LateAPIError as exc:
+        raise queue_hint(exc) if plan.mode == "use_queue" else exc from None
     shown = view(post, plan.directory)
     when = plan.when_view()
     if plan.mode == "use_queue" and (slot := parse_timestamp(post.scheduled_for)) is not None:
