@@ -16,8 +16,9 @@ WEEKDAYS_9 = [{"day_of_week": d, "time": "09:00"} for d in range(1, 6)]
 async def test_new_profile_queue_setup_then_use_queue(mcp: Client, state: SandboxState) -> None:
     profile = (await ok(mcp, "profiles_create", name="Corner Cafe"))["profile"]["id"]
     account = state._add_account(profile, "twitter", "cornercafe", "Corner Cafe")["_id"]
-    before = await fails(mcp, "queue_next_slot", profile_id=profile)
+    before = await fails(mcp, "queue_preview", profile_id=profile, count=1)
     assert "queue_slots_set" in before and "Check the id" not in before
+    assert "queue_slots_set" in await fails(mcp, "queue_preview", profile_id=profile)
     empty = await ok(mcp, "queue_slots_get", profile_id=profile)
     assert empty["exists"] is False
     refused = await fails(

@@ -23,6 +23,11 @@ API_KEY_HELP = (
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Tool domains (each tool declares one); a toolset selection is a set of them.
+TOOLSETS = ("profiles", "invites", "accounts", "posts", "media", "queue", "analytics", "comments", "journal")
+# The agency workflow (profiles -> invites -> accounts -> media -> posts) plus the queue; analytics,
+# comments and the journal are there when asked for (they cost context on every request).
+DEFAULT_TOOLSETS = ("profiles", "invites", "accounts", "posts", "media", "queue")
 
 
 class ConfigError(Exception):
@@ -109,6 +114,24 @@ def read_timezone(env: Mapping[str, str], name: str = "LATE_TIMEZONE") -> str | 
     return raw
 
 
+def read_toolsets(env: Mapping[str, str], name: str = "LATE_TOOLSETS") -> tuple[str, ...] | None:
+    """Comma-separated domains, `all` or `default`; unset gives None (the caller's default)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return None
+    words = [w.strip().lower() for w in raw.split(",") if w.strip()]
+    unknown = [w for w in words if w not in (*TOOLSETS, "all", "default")]
+    if unknown or not words:
+        raise ConfigError(
+            f"{name} must be a comma-separated list of {', '.join(TOOLSETS)}, or all or default; "
+            f"got {raw!r}" + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+        )
+    chosen: set[str] = set()
+    for word in words:
+        chosen.update(TOOLSETS if word == "all" else DEFAULT_TOOLSETS if word == "default" else (word,))
+    return tuple(t for t in TOOLSETS if t in chosen)
+
+
 def read_url(env: Mapping[str, str], name: str, default: str) -> str:
     url = (_raw(env, name) or default).rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -147,6 +170,8 @@ class Settings:
     read_only: bool = False
     # stderr log level (LATE_LOG_LEVEL, or --log-level).
     log_level: str = "WARNING"
+    # The tool domains offered (LATE_TOOLSETS, or --toolsets); None: DEFAULT_TOOLSETS.
+    toolsets: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
@@ -181,6 +206,7 @@ class Settings:
             confirm=read_switch(env, "LATE_CONFIRM", True),
             read_only=read_switch(env, "LATE_READ_ONLY", False),
             log_level=read_log_level(env),
+            toolsets=read_toolsets(env),
         )
 
 

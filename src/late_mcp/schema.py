@@ -3,8 +3,10 @@
 Pydantic's schemas carry titles and spell optional arguments as `anyOf: [X, null]`. The
 compacted schema drops the titles and publishes an optional argument as plain X (it is simply
 not required); the server still accepts an explicit null. It also leaves out what only the
-server needs to check (id and key patterns, length limits of 1000 and more): the server keeps
-validating against the full model. Types, enums, other limits, defaults and descriptions stay.
+server needs to check (id and key patterns, string length limits: a model does not write 64
+characters of time zone, and a longer value gets a clear error) and `default: false` (what an
+unset switch means anyway); the server keeps validating against the full model. Types, enums,
+number and item limits, other defaults and descriptions stay.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 _UNPUBLISHED_PATTERNS = {
     r"^[A-Za-z0-9_-]{1,64}$",  # ids: the model copies them from other results
     r"^[A-Za-z0-9_.:-]+$",  # idempotency keys
+    r"^([01]\d|2[0-3]):[0-5]\d$",  # HH:MM: the description says it
 }
-_LARGE = 1000  # limits this large never bind what a model writes; the server still enforces them
 
 
 def _unpublished(key: str, value: Any) -> bool:
@@ -27,7 +29,9 @@ def _unpublished(key: str, value: Any) -> bool:
         return True
     if key == "additionalProperties" and value is True:
         return True  # the default
-    return key == "maxLength" and isinstance(value, int) and value >= _LARGE
+    if key == "default" and value in (False, None):  # an unset switch or filter: nothing to say
+        return True
+    return key in {"maxLength", "minLength"} and isinstance(value, int)
 
 
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:

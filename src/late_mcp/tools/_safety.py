@@ -29,8 +29,9 @@ from late_mcp.tools._confirm import changed_nothing
 log = logging.getLogger("late_mcp.journal")
 IdempotencyKey = Annotated[
     str | None,
+    # No description: the name says it all (a standard concept, like page and limit), and the
+    # 50 bytes it would cost repeat on every write tool in tools/list.
     Field(
-        description="Repeating a key returns the first result.",
         min_length=8,
         max_length=128,
         pattern=r"^[A-Za-z0-9_.:-]+$",

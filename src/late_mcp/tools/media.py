@@ -35,18 +35,18 @@ class Uploaded(BaseModel):
 @tool("media", "Get an upload link", "create")
 async def media_upload_link(
     filename: Annotated[
-        str, Field(description="File name with extension, e.g. launch.mp4.", min_length=1, max_length=255)
+        str, Field(description="Name with extension, e.g. a.mp4.", min_length=1, max_length=255)
     ],
     ctx: Context,
     content_type: Annotated[
-        str | None, Field(description="MIME type; guessed from filename if omitted.", max_length=100)
+        str | None, Field(description="MIME type; default from filename.", max_length=100)
     ] = None,
     size_bytes: Annotated[
         int | None, Field(description="File size, checked up front.", ge=1, le=MAX_UPLOAD_BYTES)
     ] = None,
 ) -> CallToolResult:
-    """Get a presigned URL (valid 1 hour) to PUT a file to, plus the public_url to use in
-    posts_create(media_urls=...). For a file on this computer use media_upload_file instead."""
+    """Presigned URL (1 hour) to PUT a file to, and the public_url for posts_create. Local
+    files: media_upload_file."""
     if "/" in filename or "\\" in filename:
         raise ToolInputError("filename must be a bare file name without folders, e.g. launch.mp4.")
     kind = content_type or content_type_for(filename)
@@ -76,15 +76,15 @@ async def media_upload_file(
     path: Annotated[
         str,
         Field(
-            description="Absolute path of an image, video or PDF on this computer.",
+            description="Absolute path on this computer.",
             min_length=1,
             max_length=4096,
         ),
     ],
     ctx: Context,
 ) -> CallToolResult:
-    """Upload an image, video or PDF from this computer to Late (streamed, up to 5 GB). Returns
-    the public_url for posts_create(media_urls=[...])."""
+    """Upload an image, video or PDF from this computer (up to 5 GB); returns public_url for
+    posts_create."""
     try:
         media = await inspect_media_file(path)
     except MediaFileError as exc:

@@ -1,4 +1,4 @@
-"""A profile's posting queue (weekly slots), its next free times, and the account's plan usage."""
+"""A profile's posting queue (weekly slots) and its next free times; also the plan's usage."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.late.errors import LateAPIError
-from late_mcp.late.models import QueueSlot, QueueState, parse_timestamp
+from late_mcp.late.models import QueueState, parse_timestamp
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._when import local_text, zone_named
 
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # checked here, not published (schema.py)
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # Late counts 0 = Sunday
 NO_QUEUE_HINT = "This profile has no queue yet: set its weekly slots with queue_slots_set first."
 
 
 class Slot(BaseModel):
     day_of_week: int = Field(ge=0, le=6, description="0=Sunday ... 6=Saturday.")
-    time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour.")
+    time: str = Field(pattern=TIME_PATTERN, description="HH:MM.")
 
 
 class QueueView(BaseModel):
@@ -38,10 +39,6 @@ class QueueSetPreview(BaseModel):
     keeps: list[str]
     adds: list[str]
     effect: str
-
-
-class SlotResult(BaseModel):
-    slot: QueueSlot
 
 
 def _label(day: int, time: str) -> str:
@@ -76,8 +73,8 @@ def view(profile_id: str, state: QueueState) -> QueueView:
 
 @tool("queue", "Queue slots", "read")
 async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
-    """Show a profile's weekly queue slots, time zone and next free times. A new client's
-    profile has none: set them with queue_slots_set."""
+    """A profile's weekly queue slots, zone and next free times (a new client has none:
+    queue_slots_set)."""
     shown = view(profile_id, await app(ctx).client.queue_slots(profile_id))
     if not shown.exists:
         return ok(ctx, f"Profile {profile_id} has no queue yet; queue_slots_set creates it.", shown)
@@ -88,15 +85,13 @@ async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult
 @tool("queue", "Set queue slots", "update")
 async def queue_slots_set(
     profile_id: ProfileId,
-    timezone: Annotated[
-        str, Field(description="IANA zone of the times, e.g. Europe/Amsterdam.", max_length=64)
-    ],
+    timezone: Annotated[str, Field(description="IANA zone of the times.", max_length=64)],
     slots: Annotated[list[Slot], Field(description="Weekly posting times.", min_length=1, max_length=100)],
     ctx: Context,
     confirm: Confirm = None,
 ) -> CallToolResult:
-    """Replace a profile's weekly queue (posts_create use_queue fills it). Dropping existing slots
-    (or changing the zone) previews and returns confirm_token first."""
+    """Replace a profile's weekly queue, which use_queue fills. Dropping slots or changing the
+    zone previews, returns confirm_token."""
     context = app(ctx)
     zone_named(timezone)
     wanted = sorted({(s.day_of_week, s.time) for s in slots})
@@ -130,43 +125,36 @@ class PreviewResult(BaseModel):
     profile_id: str
     timezone: str | None
     slots: list[str]
+    utc: list[str]
 
 
 @tool("queue", "Preview queue", "read")
 async def queue_preview(
     profile_id: ProfileId,
     ctx: Context,
-    count: Annotated[int, Field(ge=1, le=50, description="How many times.")] = 5,
+    count: Annotated[int, Field(ge=1, le=50, description="How many.")] = 5,
 ) -> CallToolResult:
-    """The profile's next free queue times, local to its zone (what use_queue would take, in order)."""
+    """Next free queue times in the profile's zone; use_queue takes the first."""
     client = app(ctx).client
-    state = await client.queue_slots(profile_id)
-    if state.schedule is None:
-        raise ToolInputError(f"Profile {profile_id} has no queue. {NO_QUEUE_HINT}")
     try:
-        preview = await client.queue_preview(profile_id, count)
+        if count == 1:  # Late's next-slot answer carries the zone: one request
+            slot = await client.next_queue_slot(profile_id)
+            stamps, zone = [slot.next_slot], slot.timezone
+        else:
+            state = await client.queue_slots(profile_id)
+            if state.schedule is None:
+                raise ToolInputError(f"Profile {profile_id} has no queue. {NO_QUEUE_HINT}")
+            stamps, zone = (await client.queue_preview(profile_id, count)).slots, state.schedule.timezone
     except LateAPIError as exc:
         raise queue_hint(exc) from None
-    zone = state.schedule.timezone
-    times = _local(preview.slots, zone)
-    return ok(ctx, f"{plural(len(times), 'free slot')}: {'; '.join(times[:3])}.", PreviewResult(
-        profile_id=profile_id, timezone=zone, slots=times))  # fmt: skip
+    times = _local(stamps, zone)
+    result = PreviewResult(profile_id=profile_id, timezone=zone, slots=times, utc=stamps)
+    return ok(ctx, f"{plural(len(times), 'free slot')}: {'; '.join(times[:3])}.", result)
 
 
-@tool("queue", "Next queue slot", "read")
-async def queue_next_slot(profile_id: ProfileId, ctx: Context) -> CallToolResult:
-    """Show when the profile's queue would publish next. To post there, call
-    posts_create(use_queue=true) rather than scheduling at this time yourself."""
-    try:
-        slot = await app(ctx).client.next_queue_slot(profile_id)
-    except LateAPIError as exc:
-        raise queue_hint(exc) from None
-    return ok(ctx, f"Next free slot: {slot.next_slot} ({slot.timezone or 'UTC'}).", SlotResult(slot=slot))
-
-
-@tool("queue", "Plan usage", "read")
+@tool("accounts", "Plan usage", "read")
 async def usage_stats(ctx: Context) -> CallToolResult:
-    """Show the Late plan, its limits and what has been used (uploads, profiles)."""
+    """Late plan, limits and usage (uploads, profiles)."""
     stats = await app(ctx).client.usage_stats()
     return ok(
         ctx,
@@ -176,4 +164,6 @@ async def usage_stats(ctx: Context) -> CallToolResult:
     )
 
 
-TOOLS = (queue_slots_get, queue_slots_set, queue_preview, queue_next_slot, usage_stats)
+TOOLS = (queue_slots_get, queue_slots_set, queue_preview)
+# The Late account's plan and usage: registered with the accounts toolset.
+USAGE_TOOLS = (usage_stats,)
