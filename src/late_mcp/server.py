@@ -27,8 +27,10 @@ log = logging.getLogger("late_mcp")
 INSTRUCTIONS = (
     "Late social media tools. Agency flow: profiles_create (one per client) -> invites_create per "
     "platform (send the link to the client) -> accounts_list to see connected accounts -> "
-    "media_upload_file for local images/videos -> posts_create. Posts go to real public accounts: "
-    "confirm text, accounts and time with the user before publishing."
+    "queue_slots_set for the client's posting times -> media_upload_file for local images/videos -> "
+    "posts_create. Posts go to real public accounts: confirm text, accounts and time with the user "
+    "before publishing. Write tools take idempotency_key: the same key with the same arguments "
+    "returns the first result and sends nothing again."
 )
 
 
