@@ -37,7 +37,7 @@ READS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("accounts_list", {"profile_id": SEED_PROFILE_ACME}),
     ("accounts_health", {}),
     ("posts_list", {"limit": 5}),
-    ("queue_next_slot", {"profile_id": SEED_PROFILE_ACME}),
+    ("queue_preview", {"profile_id": SEED_PROFILE_ACME, "count": 1}),
     ("invites_list", {}),
     ("usage_stats", {}),
 )

@@ -19,7 +19,7 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
 from contract import ContractCheckingTransport, OpenAPIContract, load_or_warn
-from late_mcp.config import Settings
+from late_mcp.config import TOOLSETS, Settings
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.server import build_server
 
@@ -68,8 +68,13 @@ def late_transport(sandbox: Any, contract: OpenAPIContract | None) -> Iterator[C
 
 
 def make_settings(api_key: str | None = TEST_KEY, **overrides: Any) -> Settings:
-    """Settings for tests: retries wait milliseconds, not seconds."""
-    values: dict[str, Any] = {"retry_base_delay": 0.001, "retry_max_delay": 0.005, **overrides}
+    """Settings for tests: retries wait milliseconds, not seconds; every toolset offered."""
+    values: dict[str, Any] = {
+        "retry_base_delay": 0.001,
+        "retry_max_delay": 0.005,
+        "toolsets": TOOLSETS,  # every tool; tests of the default selection pass toolsets=None
+        **overrides,
+    }
     return Settings(api_key=api_key, base_url=API_BASE, **values)
 
 

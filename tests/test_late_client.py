@@ -241,7 +241,21 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "media_upload_link": {"filename": "a.png"},
     "media_browser_upload_start": {},
     "media_browser_upload_status": {"token": "t1"},
-    "queue_next_slot": {"profile_id": "p1"},
+    "posts_logs": {"post_id": "x1"},
+    "queue_slots_get": {"profile_id": "p1"},
+    "queue_slots_set": {
+        "profile_id": "p1",
+        "timezone": "UTC",
+        "slots": [{"day_of_week": 1, "time": "09:00"}],
+    },
+    "queue_preview": {"profile_id": "p1"},
+    "analytics_posts": {},
+    "analytics_best_times": {},
+    "accounts_followers": {},
+    "analytics_report": {"profile_id": "p1", "from_date": "2026-01-01", "to_date": "2026-01-31"},
+    "comments_list": {"account_id": "a1"},
+    "comments_reply": {"post_id": "x1", "comment_id": "c1", "text": "t", "account_id": "a1"},
+    "comments_hide": {"post_id": "x1", "comment_id": "c1", "account_id": "a1"},
     "usage_stats": {},
 }
 

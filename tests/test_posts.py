@@ -88,7 +88,7 @@ async def test_explicit_offset_wins_over_timezone(mcp: Client) -> None:
 async def test_draft_and_queue_modes(mcp: Client) -> None:
     draft = await ok(mcp, "posts_create", content="Idea", accounts=[SEED_ACCOUNT_ACME_TWITTER], is_draft=True)
     assert draft["post"]["status"] == "draft"
-    slot = await ok(mcp, "queue_next_slot", profile_id=SEED_PROFILE_ACME)
+    slot = await ok(mcp, "queue_preview", profile_id=SEED_PROFILE_ACME, count=1)
     queued = await ok(
         mcp,
         "posts_create",
@@ -98,9 +98,9 @@ async def test_draft_and_queue_modes(mcp: Client) -> None:
         use_queue=True,
     )
     assert queued["post"]["status"] == "scheduled"
-    assert queued["post"]["scheduled_for"] == slot["slot"]["next_slot"]
-    following = await ok(mcp, "queue_next_slot", profile_id=SEED_PROFILE_ACME)
-    assert following["slot"]["next_slot"] > slot["slot"]["next_slot"]
+    assert queued["post"]["scheduled_for"] == slot["utc"][0]
+    following = await ok(mcp, "queue_preview", profile_id=SEED_PROFILE_ACME, count=1)
+    assert following["utc"][0] > slot["utc"][0]
 
 
 async def test_ambiguous_platform_name_lists_the_candidates(mcp: Client, state: SandboxState) -> None:

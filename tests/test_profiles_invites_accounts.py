@@ -109,9 +109,9 @@ async def test_accounts_list_health_disconnect(mcp: Client) -> None:
 
 
 async def test_queue_and_usage(mcp: Client) -> None:
-    slot = await ok(mcp, "queue_next_slot", profile_id=SEED_PROFILE_ACME)
-    assert datetime.fromisoformat(slot["slot"]["next_slot"].replace("Z", "+00:00")) > datetime.now(UTC)
+    slot = await ok(mcp, "queue_preview", profile_id=SEED_PROFILE_ACME, count=1)
+    assert datetime.fromisoformat(slot["utc"][0].replace("Z", "+00:00")) > datetime.now(UTC)
     fresh = await ok(mcp, "profiles_create", name="No queue yet")
-    assert "404" in await fails(mcp, "queue_next_slot", profile_id=fresh["profile"]["id"])
+    assert "404" in await fails(mcp, "queue_preview", profile_id=fresh["profile"]["id"], count=1)
     usage = await ok(mcp, "usage_stats")
     assert usage["plan_name"] and usage["limits"]["profiles"] >= usage["usage"]["profiles"] >= 3

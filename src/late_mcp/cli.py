@@ -1,7 +1,7 @@
 """The `late-mcp` command: one parser, a subcommand per job, the bare command serves.
 
     late-mcp [--transport stdio|http|sse]   serve (what MCP clients start)
-    late-mcp tools [--toolset DOMAIN ...]   list the tools
+    late-mcp tools [--toolset DOMAIN ...]   list the tools (all, or of the given domains)
     late-mcp call TOOL key=value ...        run one tool in-process
     late-mcp doctor                         check the installation, key and connection
 
@@ -20,7 +20,16 @@ from collections.abc import Sequence
 from typing import Literal
 
 from late_mcp import __version__
-from late_mcp.config import LOG_LEVELS, ConfigError, Settings, read_log_level, read_switch
+from late_mcp.config import (
+    DEFAULT_TOOLSETS,
+    LOG_LEVELS,
+    TOOLSETS,
+    ConfigError,
+    Settings,
+    read_log_level,
+    read_switch,
+    read_toolsets,
+)
 
 EXIT_USAGE = 2
 Transport = Literal["stdio", "sse", "http"]
@@ -31,6 +40,15 @@ def _log_level(value: str) -> str:
         return read_log_level({"--log-level": value}, "--log-level")
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _toolsets(value: str) -> tuple[str, ...]:
+    try:
+        chosen = read_toolsets({"--toolsets": value}, "--toolsets")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert chosen is not None
+    return chosen
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -47,6 +65,14 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         action="store_true",
         default=default,
         help="offer only tools that change nothing (also LATE_READ_ONLY=on)",
+    )
+    parser.add_argument(
+        "--toolsets",
+        type=_toolsets,
+        default=default,
+        metavar="LIST",
+        help=f"tool domains to offer, comma-separated: {', '.join(TOOLSETS)}, all, default "
+        f"(also LATE_TOOLSETS; default: {','.join(DEFAULT_TOOLSETS)})",
     )
     parser.add_argument(
         "--log-level",
@@ -82,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--toolset",
         action="append",
         metavar="DOMAIN",
-        help="only tools of this domain (repeatable), e.g. posts; the list shows each tool's domain",
+        help="only tools of this domain (repeatable), e.g. posts, or all, default; the list shows each "
+        "tool's domain (--toolsets takes the same names comma-separated)",
     )
 
     call = sub.add_parser(
@@ -129,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "tools":
         from late_mcp.toolcall import print_tools
 
-        return print_tools(args.toolset or [], read_only=read_only)
+        return print_tools([*(args.toolset or []), *(args.toolsets or [])], read_only=read_only)
     if args.command == "doctor":
         from late_mcp.doctor import run_doctor
 
@@ -146,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         transport="stdio" if args.command == "call" else transport,
         read_only=read_only,
         log_level=level,
+        # `call` runs any tool unless a selection was made; serving offers the default toolsets.
+        toolsets=args.toolsets or settings.toolsets or (TOOLSETS if args.command == "call" else None),
     )
     if args.command == "call":
         from late_mcp.toolcall import run_call

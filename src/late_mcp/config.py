@@ -24,6 +24,11 @@ API_KEY_HELP = (
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Tool domains (each tool declares one); a toolset selection is a set of them.
+TOOLSETS = ("profiles", "invites", "accounts", "posts", "media", "queue", "analytics", "comments", "journal")
+# The agency workflow (profiles -> invites -> accounts -> media -> posts) plus the queue; analytics,
+# comments and the journal are there when asked for (they cost context on every request).
+DEFAULT_TOOLSETS = ("profiles", "invites", "accounts", "posts", "media", "queue")
 
 
 class ConfigError(Exception):
@@ -130,6 +135,24 @@ def read_folders(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
     return tuple(folders)
 
 
+def read_toolsets(env: Mapping[str, str], name: str = "LATE_TOOLSETS") -> tuple[str, ...] | None:
+    """Comma-separated domains, `all` or `default`; unset gives None (the caller's default)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return None
+    words = [w.strip().lower() for w in raw.split(",") if w.strip()]
+    unknown = [w for w in words if w not in (*TOOLSETS, "all", "default")]
+    if unknown or not words:
+        raise ConfigError(
+            f"{name} must be a comma-separated list of {', '.join(TOOLSETS)}, or all or default; "
+            f"got {raw!r}" + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+        )
+    chosen: set[str] = set()
+    for word in words:
+        chosen.update(TOOLSETS if word == "all" else DEFAULT_TOOLSETS if word == "default" else (word,))
+    return tuple(t for t in TOOLSETS if t in chosen)
+
+
 def read_url(env: Mapping[str, str], name: str, default: str) -> str:
     url = (_raw(env, name) or default).rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -184,6 +207,8 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     # The only folders media_upload_file may read (LATE_MEDIA_DIRS); empty: roots or home (stdio only).
     media_dirs: tuple[Path, ...] = ()
+    # The tool domains offered (LATE_TOOLSETS, or --toolsets); None: DEFAULT_TOOLSETS.
+    toolsets: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
@@ -220,6 +245,7 @@ class Settings:
             log_level=read_log_level(env),
             redis_url=read_redis_url(env),
             media_dirs=read_folders(env, "LATE_MEDIA_DIRS"),
+            toolsets=read_toolsets(env),
         )
 
 

@@ -3,9 +3,11 @@
 Pydantic's schemas carry titles and spell optional arguments as `anyOf: [X, null]`. The
 compacted schema drops the titles and publishes an optional argument as plain X (it is simply
 not required); the server still accepts an explicit null. It also leaves out what only the
-server needs to check (id and key patterns, an idempotency key's length, length limits of 1000
-and more): the server keeps validating against the full model. Types, enums, other limits,
-defaults and descriptions stay.
+server needs to check (id and key patterns, string length limits: a model does not write 64
+characters of time zone, and a longer value gets a clear error), upper item counts (the same:
+refused with the limit named) and `default: false` (what an unset switch means anyway); the
+server keeps validating against the full model. Types, enums, number limits, minimum item
+counts, other defaults and descriptions stay.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 _UNPUBLISHED_PATTERNS = {
     r"^[A-Za-z0-9_-]{1,64}$",  # ids: the model copies them from other results
     r"^[A-Za-z0-9_.:-]+$",  # idempotency keys
+    r"^([01]\d|2[0-3]):[0-5]\d$",  # HH:MM: the description says it
 }
-_LARGE = 1000  # limits this large never bind what a model writes; the server still enforces them
 
 
 def _unpublished(key: str, value: Any) -> bool:
@@ -28,10 +30,36 @@ def _unpublished(key: str, value: Any) -> bool:
         return True
     if key == "additionalProperties" and value is True:
         return True  # the default
-    return key == "maxLength" and isinstance(value, int) and value >= _LARGE
+    if key == "default" and value in (False, None):  # an unset switch or filter: nothing to say
+        return True
+    if key == "maximum" and isinstance(value, int) and value >= 10_000:
+        return True  # a page number or a byte count a model never comes near; still checked
+    return key in {"maxLength", "minLength", "maxItems"} and isinstance(value, int)
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace local `$ref`s (pydantic's `$defs` for a list of small objects) by their definition,
+    so every tool schema stays flat: some clients do not follow references."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return {**walk(defs[ref.removeprefix("#/$defs/")]), **walk(rest)}
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    if "$defs" in schema:
+        schema = inline_refs(schema)
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if _unpublished(key, value):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
-from late_mcp.config import SANDBOX_BASE_URL, Settings
+from late_mcp.config import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
 from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.reservations import Gate, JournalStore
@@ -27,8 +27,10 @@ log = logging.getLogger("late_mcp")
 INSTRUCTIONS = (
     "Late social media tools. Agency flow: profiles_create (one per client) -> invites_create per "
     "platform (send the link to the client) -> accounts_list to see connected accounts -> "
-    "media_upload_file for local images/videos -> posts_create. Posts go to real public accounts: "
-    "confirm text, accounts and time with the user before publishing."
+    "queue_slots_set for the client's posting times -> media_upload_file for local images/videos -> "
+    "posts_create. Posts go to real public accounts: confirm text, accounts and time with the user "
+    "before publishing. Write tools take idempotency_key: the same key with the same arguments "
+    "returns the first result and sends nothing again."
 )
 
 
@@ -107,9 +109,12 @@ def build_server(
     transport: httpx2.AsyncBaseTransport | None = None,
     read_only: bool = False,
     tools: tuple[ToolDef, ...] = ALL_TOOLS,
+    toolsets: Collection[str] | None = None,
 ) -> LateMCPServer:
-    """Make the server. `transport` replaces the network (tests, sandbox); `read_only` drops every
-    tool whose annotations say it changes something."""
+    """Make the server. `transport` replaces the network (tests, sandbox); `toolsets` offers only
+    the tools of those domains (default: settings.toolsets, else DEFAULT_TOOLSETS); `read_only`
+    then drops every tool whose annotations say it changes something."""
+    selected = set(toolsets or settings.toolsets or DEFAULT_TOOLSETS)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
@@ -138,12 +143,11 @@ def build_server(
         log_level="WARNING",
     )
     for spec in tools:
-        if read_only and not spec.read_only:
+        if spec.domain not in selected or (read_only and not spec.read_only):
             continue
-        server.add_tool(
+        server.add_tool(  # no title: clients show the name, and titles cost bytes on every request
             spec.fn,
             name=spec.name,
-            title=spec.title,
             description=one_line(spec.fn.__doc__),
             annotations=spec.annotations,
             structured_output=False,

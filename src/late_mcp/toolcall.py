@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
-from late_mcp.config import Settings
+from late_mcp.config import DEFAULT_TOOLSETS, Settings
 from late_mcp.schema import one_line
 from late_mcp.tools import ALL_TOOLS, ToolDef
 
@@ -42,15 +42,19 @@ def first_sentence(doc: str | None) -> str:
 
 
 def select_tools(toolsets: Sequence[str], *, read_only: bool = False) -> list[ToolDef]:
-    """The tools of the given domains (all when none are given), as the server would offer them."""
-    unknown = sorted(set(toolsets) - set(domains()))
+    """The tools of the given domains (all when none are given; `all` and `default` as in
+    LATE_TOOLSETS), as the server would offer them."""
+    unknown = sorted(set(toolsets) - set(domains()) - {"all", "default"})
     if unknown:
-        raise UsageError(f"unknown toolset {', '.join(unknown)}; choose from {', '.join(domains())}.")
-    return [
-        spec
-        for spec in ALL_TOOLS
-        if (not toolsets or spec.domain in toolsets) and (spec.read_only or not read_only)
-    ]
+        raise UsageError(
+            f"unknown toolset {', '.join(unknown)}; choose from {', '.join(domains())}, all, default."
+        )
+    chosen = set(toolsets)
+    if "all" in chosen or not chosen:
+        chosen.update(domains())
+    if "default" in chosen:
+        chosen.update(DEFAULT_TOOLSETS)
+    return [spec for spec in ALL_TOOLS if spec.domain in chosen and (spec.read_only or not read_only)]
 
 
 def print_tools(toolsets: Sequence[str], *, read_only: bool = False) -> int:
@@ -106,7 +110,12 @@ async def call_tool(settings: Settings, name: str, arguments: dict[str, Any]) ->
         if name in [tool.name for tool in (await client.list_tools()).tools]:
             result = await client.call_tool(name, arguments)
     if result is None:
+        domain = next((spec.domain for spec in ALL_TOOLS if spec.name == name), None)
         hint = " (read-only mode offers only tools that change nothing)" if settings.read_only else ""
+        if domain is not None and settings.toolsets is not None and domain not in settings.toolsets:
+            raise UsageError(
+                f"{name} is in the {domain} toolset, which --toolsets/LATE_TOOLSETS leaves out; add {domain}."
+            )
         raise UsageError(f"no tool named {name!r}{hint}; `late-mcp tools` lists them.")
     assert isinstance(result, CallToolResult)
     return result

@@ -29,6 +29,7 @@ from tenacity.stop import stop_base
 
 from late_mcp import __version__
 from late_mcp.config import Settings
+from late_mcp.late.after_api import AfterPostCalls
 from late_mcp.late.errors import (
     LateError,
     MalformedResponseError,
@@ -46,7 +47,9 @@ from late_mcp.late.models import (
     PostPage,
     PresignedUpload,
     Profile,
+    QueuePreview,
     QueueSlot,
+    QueueState,
     TelegramCode,
     UploadToken,
     UploadTokenStatus,
@@ -71,7 +74,7 @@ from late_mcp.late.wire import (
 log = logging.getLogger(__name__)
 
 
-class LateClient:
+class LateClient(AfterPostCalls):
     """Typed access to the Late endpoints late-mcp uses. Raises `LateError` subclasses only."""
 
     def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
@@ -382,6 +385,23 @@ class LateClient:
     async def next_queue_slot(self, profile_id: str) -> QueueSlot:
         return await self._get_model(
             QueueSlot, "GET", "v1/queue/next-slot", None, params={"profileId": profile_id}
+        )
+
+    async def queue_slots(self, profile_id: str) -> QueueState:
+        return await self._get_model(
+            QueueState, "GET", "v1/queue/slots", None, params={"profileId": profile_id}
+        )
+
+    async def set_queue_slots(
+        self, profile_id: str, timezone: str, slots: list[dict[str, Any]]
+    ) -> QueueState:
+        """Replace the profile's default queue (PUT: sending it twice leaves the same schedule)."""
+        body = {"profileId": profile_id, "timezone": timezone, "slots": slots}
+        return await self._get_model(QueueState, "PUT", "v1/queue/slots", None, json=body, idempotent=True)
+
+    async def queue_preview(self, profile_id: str, count: int) -> QueuePreview:
+        return await self._get_model(
+            QueuePreview, "GET", "v1/queue/preview", None, params={"profileId": profile_id, "count": count}
         )
 
     async def usage_stats(self) -> UsageStats:

@@ -246,3 +246,32 @@ class UsageStats(LateModel):
     billing_period: str | None = Field(None, validation_alias="billingPeriod")
     limits: UsageCounts = Field(default_factory=lambda: UsageCounts())
     usage: UsageCounts = Field(default_factory=lambda: UsageCounts())
+
+
+class QueueDay(LateModel):
+    """One weekly slot: Late counts days 0 = Sunday ... 6 = Saturday; time is "HH:MM" in the queue's zone."""
+
+    day_of_week: int = Field(validation_alias=AliasChoices("dayOfWeek", "day_of_week"))
+    time: str
+
+
+class QueueSchedule(LateModel):
+    id: str | None = Field(None, validation_alias=AliasChoices("_id", "id"))
+    name: str | None = None
+    timezone: str | None = None
+    slots: list[QueueDay] = Field(default_factory=list)
+    active: bool | None = None
+
+
+class QueueState(LateModel):
+    """A profile's default queue (`schedule` None when it has none) and its next slot times."""
+
+    exists: bool = False
+    schedule: QueueSchedule | None = None
+    next_slots: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("nextSlots", "next_slots")
+    )
+
+
+class QueuePreview(LateModel):
+    slots: list[str] = Field(default_factory=list)

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from late_mcp.sandbox import upload_tokens
+from late_mcp.sandbox.after_routes import ROUTES
 from late_mcp.sandbox.common import SandboxError
 from late_mcp.sandbox.state import SandboxState
 from late_mcp.sandbox.validate import validate_post as check_post
@@ -337,6 +338,7 @@ def _routes() -> list[Route]:
         ("/api/v1/media/upload-token", "GET", upload_tokens.upload_token_status),
         ("/api/v1/queue/next-slot", "GET", next_slot),
         ("/api/v1/usage-stats", "GET", usage_stats),
+        *ROUTES,
         ("/sandbox/oauth/{platform}", "GET", oauth_page),
         ("/sandbox-uploads/{key:path}", "PUT", upload),
         ("/sandbox/upload/{token}", "GET", upload_tokens.upload_page),

@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from late_mcp.sandbox.common import (
@@ -70,6 +70,10 @@ class PostsMixin:
     queues: dict[str, Json]
     posts: dict[str, Json]
     uploads_used: int
+
+    if TYPE_CHECKING:  # provided by LogsMixin
+
+        def _log_attempts(self, post: Json, action: str, *, platforms: list[str] | None = None) -> None: ...
 
     def _profile(self, profile_id: str | None) -> Json:
         profile = self.profiles.get(profile_id or "")
@@ -246,6 +250,7 @@ class PostsMixin:
         post["__profiles"] = sorted(set(profiles))  # private: the profiles this post belongs to
         if status == "published":
             self._publish(post, now)
+            self._log_attempts(post, "publish")
         self.posts[post["_id"]] = post
         self.uploads_used += 1
         return _view(post)
@@ -331,7 +336,9 @@ class PostsMixin:
         post = self._post(post_id)
         if post["status"] not in ("failed", "partial"):
             raise bad(f"Only failed or partial posts can be retried (this post is {post['status']})")
+        failed = [e["platform"] for e in post["platforms"] if e["status"] != "published"]
         self._publish(post, self.clock())
+        self._log_attempts(post, "retry", platforms=failed)
         return _view(post)
 
     def fail_post(self, post_id: str, error_message: str, *, platforms: list[str] | None = None) -> Json:
@@ -349,6 +356,7 @@ class PostsMixin:
         statuses = {e["status"] for e in post["platforms"]}
         post["status"] = "partial" if "published" in statuses else "failed"
         post["updatedAt"] = iso(self.clock())
+        self._log_attempts(post, "publish", platforms=platforms)
         return _view(post)
 
     def publish_due(self) -> list[str]:
@@ -357,5 +365,6 @@ class PostsMixin:
         for post in self.posts.values():
             if post["status"] == "scheduled" and datetime.fromisoformat(post["scheduledFor"]) <= now:
                 self._publish(post, now)
+                self._log_attempts(post, "publish")
                 done.append(post["_id"])
         return done

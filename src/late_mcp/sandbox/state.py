@@ -3,7 +3,8 @@
 Pure Python, no HTTP: `app.py` maps requests onto these methods. Public methods return
 JSON-ready copies (changing them never changes the store) and raise `SandboxError`, which
 carries the HTTP status and a message naming the field and what is allowed. Posts and queues
-live in `posts.py` (`PostsMixin`), media uploads and usage in `media.py` (`MediaMixin`),
+live in `posts.py` (`PostsMixin`, queue API in `queues.py`), logs in `logs.py`, analytics in
+`analytics.py`, comments in `comments.py`, media uploads and usage in `media.py` (`MediaMixin`),
 platform invites in `invites.py` (`InvitesMixin`), browser uploads in `upload_tokens.py`
 (`UploadTokensMixin`); shared helpers and constants in `common.py`.
 """
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from late_mcp.sandbox.analytics import AnalyticsMixin
+from late_mcp.sandbox.comments import CommentsMixin
 from late_mcp.sandbox.common import (
     PLAN_LIMITS,
     PROFILE_URLS,
@@ -46,8 +49,10 @@ from late_mcp.sandbox.common import (
     utc_now,
 )
 from late_mcp.sandbox.invites import InvitesMixin
+from late_mcp.sandbox.logs import LogsMixin
 from late_mcp.sandbox.media import MediaMixin
 from late_mcp.sandbox.posts import PostsMixin
+from late_mcp.sandbox.queues import QueuesMixin
 from late_mcp.sandbox.upload_tokens import UploadTokensMixin
 
 __all__ = [
@@ -100,7 +105,16 @@ _SEED_ACCOUNTS: tuple[tuple[str, str, str, str, str, str | None], ...] = (
 _WEEKDAY_SLOTS: list[Json] = [{"dayOfWeek": d, "time": t} for d in range(1, 6) for t in ("09:00", "15:00")]
 
 
-class SandboxState(PostsMixin, MediaMixin, InvitesMixin, UploadTokensMixin):
+class SandboxState(
+    PostsMixin,
+    QueuesMixin,
+    LogsMixin,
+    AnalyticsMixin,
+    CommentsMixin,
+    MediaMixin,
+    InvitesMixin,
+    UploadTokensMixin,
+):
     """One Late user's data held in memory: profiles, accounts, invites, posts, queues, uploads.
 
     `clock` returns the current time (aware, any zone); inject a fixed one to make tests exact.
@@ -121,6 +135,10 @@ class SandboxState(PostsMixin, MediaMixin, InvitesMixin, UploadTokensMixin):
         self.upload_tokens: dict[str, Json] = {}  # browser uploads (upload_tokens.py)
         self.token_expiry: dict[str, datetime] = {}
         self.invites = {}
+        self.post_logs = {}  # post id -> its publishing log, oldest first
+        self.history = {}  # published before this session (analytics' external posts) -> figures
+        self.comments = {}  # history post id -> its comments
+        self.analytics_addon = True  # False: the plan lacks the Analytics add-on
         self.connect_sessions: dict[str, Json] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request the app handled
         now = self.clock()
@@ -148,6 +166,8 @@ class SandboxState(PostsMixin, MediaMixin, InvitesMixin, UploadTokensMixin):
         self.token_expiry[SEED_ACCOUNT_NORDIC_YOUTUBE] = now + timedelta(hours=12)
         for pid, qid in ((SEED_PROFILE_ACME, SEED_QUEUE_ACME), (SEED_PROFILE_NORDIC, SEED_QUEUE_NORDIC)):
             self.set_queue(pid, "Europe/Amsterdam", _WEEKDAY_SLOTS, queue_id=qid)
+        self._seed_history(now)
+        self._seed_comments(now)
 
     def take_rate_token(self) -> tuple[int, int]:
         """Count one request against this minute: (requests remaining, unix time of the next minute).

@@ -11,13 +11,14 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from late_mcp.config import Settings
 from late_mcp.journal import JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
+from late_mcp.platforms import Platform
 from late_mcp.reservations import Gate, InProgress, JournalStore
 from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
 from late_mcp.tools._safety import call_arguments, guarded_write, journal_unavailable, with_idempotency_key
@@ -32,10 +33,14 @@ UNKNOWN_OUTCOME_HINT = (
 
 # Ids as Late hands them out (24 hex characters today); the pattern keeps paths and queries clean.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-ProfileId = Annotated[str, Field(description="Profile id (from profiles_list).", pattern=ID_PATTERN)]
-OptionalProfileId = Annotated[
-    str | None, Field(description="Only this profile (id from profiles_list).", pattern=ID_PATTERN)
+ProfileId = Annotated[str, Field(description="From profiles_list.", pattern=ID_PATTERN)]
+# A platform filter: checked against the 13 platforms, published as a plain string (a filter does
+# not need the enum's 150 bytes on every tool that takes one; a wrong name gets the list back).
+PlatformFilter = Annotated[
+    Platform | None,
+    WithJsonSchema({"type": "string", "description": "Only this platform."}),
 ]
+OptionalProfileId = Annotated[str | None, Field(description="Only this profile.", pattern=ID_PATTERN)]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ PREVIEW = "preview"
 DECLINED = "declined"
 Confirm = Annotated[
     str | None,
-    Field(description="Token from this call's preview, once the person agreed.", max_length=80),
+    Field(description="The preview's confirm_token, once agreed.", max_length=80),
 ]
 # The arguments of the running tool call, as the idempotency digest sees them (set by `tool`).
 call_arguments_var: ContextVar[dict[str, Any] | None] = ContextVar("late_call_arguments", default=None)

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from late_mcp.journal import RETENTION, JournalError, digest
 from late_mcp.reservations import Gate, InProgress, JournalStore, Ticket
@@ -29,8 +29,9 @@ from late_mcp.tools._confirm import changed_nothing
 log = logging.getLogger("late_mcp.journal")
 IdempotencyKey = Annotated[
     str | None,
+    # No description: the name says it all (a standard concept, like page and limit), and the
+    # 50 bytes it would cost repeat on every write tool in tools/list.
     Field(
-        description="Repeating a key returns the first result.",
         min_length=8,
         max_length=128,
         pattern=r"^[A-Za-z0-9_.:-]+$",
@@ -38,6 +39,7 @@ IdempotencyKey = Annotated[
 ]
 ID_KEYS = ("id", "profile_id", "account_id", "post_id", "invite_id", "deleted", "revoked", "disconnected")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
+_PLAIN: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def with_idempotency_key(fn: ToolFn, run: ToolFn) -> None:
@@ -200,7 +202,7 @@ def call_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
     """What identifies a call: its arguments without the context, the idempotency key and the
     confirmation token (a confirmed call is the same call as its preview)."""
     return {
-        k: v
+        k: _PLAIN.dump_python(v, mode="json")  # lists of small models (queue slots) become plain JSON
         for k, v in kwargs.items()
         if not isinstance(v, Context) and k not in {"idempotency_key", "confirm"}
     }

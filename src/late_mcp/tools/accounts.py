@@ -9,8 +9,16 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.late.models import Account, AccountHealth, HealthSummary
-from late_mcp.platforms import Platform
-from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._common import (
+    ID_PATTERN,
+    OptionalProfileId,
+    PlatformFilter,
+    ToolInputError,
+    app,
+    ok,
+    plural,
+    tool,
+)
 from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._targets import AccountView, load_directory
 
@@ -32,10 +40,9 @@ class Disconnected(BaseModel):
 async def accounts_list(
     ctx: Context,
     profile_id: OptionalProfileId = None,
-    platform: Annotated[Platform | None, Field(description="Only this platform.")] = None,
+    platform: PlatformFilter = None,
 ) -> CallToolResult:
-    """List connected social accounts (id, platform, username, profile). Call it after a client
-    used an invite to see the new account; ids go to posts_create(accounts=...)."""
+    """Connected accounts (id, platform, username, client) for posts_create(accounts=...)."""
     accounts = await app(ctx).client.list_accounts(profile_id)
     if platform is not None:
         accounts = [a for a in accounts if a.platform == platform]
@@ -46,8 +53,7 @@ async def accounts_list(
 
 @tool("accounts", "Check account health", "read")
 async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
-    """Check whether connected accounts can post: token validity, expiry, issues. Accounts that
-    need reconnecting get a fresh invites_create or accounts_connect_link."""
+    """Whether each account can post: token validity, expiry, issues; reconnect via invites_create."""
     report = await app(ctx).client.accounts_health(profile_id)
     s = report.summary
     return ok(
@@ -65,12 +71,11 @@ class DisconnectPreview(BaseModel):
 
 @tool("accounts", "Disconnect an account", "delete")
 async def accounts_disconnect(
-    account_id: Annotated[str, Field(description="Account id (from accounts_list).", pattern=ID_PATTERN)],
+    account_id: Annotated[str, Field(description="From accounts_list.", pattern=ID_PATTERN)],
     ctx: Context,
     confirm: Confirm = None,
 ) -> CallToolResult:
-    """Disconnect a client's account: its scheduled posts stop publishing there until the owner
-    reconnects (invite). Previews and returns confirm_token first."""
+    """Disconnect an account (its scheduled posts stop there). Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     directory = await load_directory(client)

@@ -13,7 +13,7 @@ from late_mcp.late.models import Invite, parse_timestamp
 from late_mcp.platforms import Platform
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
 
-PlatformArg = Annotated[Platform, Field(description="Platform the account is on.")]
+PlatformArg = Annotated[Platform, Field(description="The account's platform.")]
 
 
 class InviteView(BaseModel):
@@ -68,9 +68,7 @@ def _view(invite: Invite) -> InviteView:
 
 @tool("invites", "Create a client invite link", "create")
 async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Context) -> CallToolResult:
-    """Create an invite link the client opens to connect their own `platform` account to the
-    profile (no Late login; valid 7 days). Send it to the client; then accounts_list(profile_id)
-    shows the account."""
+    """Link the client opens to connect their `platform` account (7 days); then accounts_list."""
     invite = await app(ctx).client.create_invite(profile_id, platform)
     view = _view(invite)
     return ok(
@@ -82,8 +80,7 @@ async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Cont
 
 @tool("invites", "List invite links", "read")
 async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
-    """List platform invites (status open, used or expired), optionally for one profile.
-    Used invites mean the client connected: check accounts_list."""
+    """Invites (open, used, expired); used means the client connected."""
     invites = [_view(i) for i in await app(ctx).client.list_invites(profile_id)]
     open_count = sum(1 for i in invites if i.status == "open")
     return ok(ctx, f"{plural(len(invites), 'invite')}, {open_count} open.", InviteList(invites=invites))
@@ -91,10 +88,10 @@ async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> Ca
 
 @tool("invites", "Revoke an invite link", "delete")
 async def invites_revoke(
-    invite_id: Annotated[str, Field(description="Invite id (from invites_list).", pattern=ID_PATTERN)],
+    invite_id: Annotated[str, Field(description="From invites_list.", pattern=ID_PATTERN)],
     ctx: Context,
 ) -> CallToolResult:
-    """Revoke an unused invite so its link stops working. Used invites cannot be revoked."""
+    """Revoke an unused invite so its link stops working."""
     await app(ctx).client.revoke_invite(invite_id)
     return ok(ctx, f"Revoked invite {invite_id}.", Revoked(revoked=invite_id))
 
@@ -106,11 +103,10 @@ async def accounts_connect_link(
     ctx: Context,
     redirect_url: Annotated[
         str | None,
-        Field(description="Where to send the browser afterwards.", pattern=r"^https?://", max_length=2000),
+        Field(description="Where the browser goes after.", pattern=r"^https?://", max_length=2000),
     ] = None,
 ) -> CallToolResult:
-    """OAuth URL to connect an account on `platform` to the profile yourself (you log in); for
-    Telegram an access code and steps. For a client's own accounts use invites_create."""
+    """OAuth URL to connect an account yourself (Telegram: a code); clients use invites_create."""
     client = app(ctx).client
     if platform == "telegram":
         code = await client.telegram_code(profile_id)

@@ -30,14 +30,14 @@ class JournalResult(BaseModel):
 @tool("journal", "What was changed", "local")
 async def journal_recent(
     ctx: Context,
-    hours: Annotated[float, Field(description="How far back to look.", gt=0, le=24 * 90)] = 24,
+    hours: Annotated[float, Field(description="Hours back.", gt=0, le=24 * 90)] = 24,
     tool_name: Annotated[
         str | None, Field(description="Only this tool, e.g. posts_create.", max_length=64)
     ] = None,
     limit: Annotated[int, Field(ge=1, le=200)] = 50,
 ) -> CallToolResult:
-    """List the writes late-mcp performed (posts created, deleted, invites sent…), newest first,
-    with outcome and ids. Answers "what did you post for me today?"."""
+    """Writes late-mcp made (posts, deletes, invites…), newest first, with outcome and ids:
+    "what did you post today?"."""
     journal = app(ctx).journal
     since = datetime.now(UTC) - timedelta(hours=hours)
     try:

@@ -67,8 +67,7 @@ async def media_upload_link(
         int | None, Field(description="File size, checked up front.", ge=1, le=MAX_UPLOAD_BYTES)
     ] = None,
 ) -> CallToolResult:
-    """A URL (1 hour) to PUT a file to, and its public_url for posts_create. Local files:
-    media_upload_file."""
+    """Presigned PUT URL (1 hour) and its public_url; for local files use media_upload_file."""
     if len(filename) > 255:
         raise ToolInputError("filename is longer than 255 characters; shorten it.")
     if "/" in filename or "\\" in filename:
@@ -106,8 +105,7 @@ async def media_upload_file(
     ],
     ctx: Context,
 ) -> CallToolResult:
-    """Upload images, videos or PDFs from this computer (streamed, up to 5 GB each, with progress);
-    returns each public_url for posts_create(media_urls)."""
+    """Upload local images, videos or PDFs (5 GB each, with progress); returns each public_url."""
     folders, show_folders = await allowed_folders(ctx)
     if isinstance(path, list):
         return _many(ctx, await upload_many(ctx, path, folders, show_folders))
@@ -141,7 +139,7 @@ def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
 # without asking, and read-only mode keeps it.
 @tool("media", "Browser upload", "create")
 async def media_browser_upload_start(ctx: Context) -> CallToolResult:
-    """A link for the person to upload files in a browser; then media_browser_upload_status."""
+    """A link the person opens to upload files; then media_browser_upload_status."""
     started = await app(ctx).client.create_upload_token()
     return ok(
         ctx,
@@ -157,7 +155,7 @@ async def media_browser_upload_status(
     token: Annotated[str, Field(description="From media_browser_upload_start.", max_length=_UNPUBLISHED)],
     ctx: Context,
 ) -> CallToolResult:
-    """Pending, completed (each file's public_url, name, type, size) or expired."""
+    """Pending, completed (each file's public_url) or expired."""
     if not token.strip():
         raise ToolInputError("token is empty; pass the token media_browser_upload_start returned.")
     found = await app(ctx).client.upload_token_status(token)

@@ -8,10 +8,19 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.late.insights import PostLogEntry
 from late_mcp.late.models import Post, parse_timestamp
-from late_mcp.platforms import Platform
 from late_mcp.rules import MediaKind, check_target
-from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._common import (
+    ID_PATTERN,
+    OptionalProfileId,
+    PlatformFilter,
+    ToolInputError,
+    app,
+    ok,
+    plural,
+    tool,
+)
 from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._post_views import Deleted, PostListResult, PostView, accounts_text, view
 from late_mcp.tools._targets import load_directory
@@ -25,12 +34,10 @@ from late_mcp.tools._when import (
     zone_named,
 )
 
-PostId = Annotated[str, Field(description="Post id (from posts_list or posts_create).", pattern=ID_PATTERN)]
+PostId = Annotated[str, Field(description="A post id.", pattern=ID_PATTERN)]
 ScheduledFor = Annotated[
     str | None,
-    Field(
-        description="ISO 8601 time, e.g. 2026-12-01T09:00 (local to timezone) or with offset.", max_length=40
-    ),
+    Field(description="ISO 8601, e.g. 2026-12-01T09:00 (in timezone) or with offset.", max_length=40),
 ]
 Title = Annotated[str | None, Field(description="Title (YouTube, Pinterest, Reddit).", max_length=300)]
 
@@ -50,15 +57,14 @@ async def posts_list(
     ctx: Context,
     status: Annotated[
         Literal["draft", "scheduled", "published", "failed"] | None,
-        Field(description="Only posts with this status."),
+        Field(description="Only this status."),
     ] = None,
     profile_id: OptionalProfileId = None,
-    platform: Annotated[Platform | None, Field(description="Only posts to this platform.")] = None,
+    platform: PlatformFilter = None,
     page: Annotated[int, Field(ge=1, le=10_000)] = 1,
     limit: Annotated[int, Field(ge=1, le=100)] = 10,
 ) -> CallToolResult:
-    """List posts, newest first, with a content preview and per-account status. Use posts_get for
-    the full text, public URLs and error details."""
+    """Posts, newest first, with text preview and status per account; posts_get has the rest."""
     client = app(ctx).client
     result = await client.list_posts(
         {"status": status, "profileId": profile_id, "platform": platform, "page": page, "limit": limit}
@@ -74,12 +80,35 @@ async def posts_list(
 
 @tool("posts", "Get a post", "read")
 async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
-    """Get one post: status per account (with handle and client), public URLs once published, and
-    error messages of failed platforms (fix and posts_retry)."""
+    """One post: status per account, public URLs, errors of failed platforms."""
     client = app(ctx).client
     post = await client.get_post(post_id)
     shown = view(post, await load_directory(client))
-    return ok(ctx, f"Post {post.id}: {post.status}, to {accounts_text(shown)}.", PostResult(post=shown))
+    summary = f"Post {post.id}: {post.status}, to {accounts_text(shown)}."
+    if post.status in {"failed", "partial"}:
+        summary += f" posts_logs(post_id={post.id}) shows Late's publishing log (why it failed)."
+    return ok(ctx, summary, PostResult(post=shown))
+
+
+class LogResult(BaseModel):
+    post_id: str
+    logs: list[PostLogEntry]
+
+
+@tool("posts", "Publishing log", "read")
+async def posts_logs(
+    post_id: PostId,
+    ctx: Context,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+) -> CallToolResult:
+    """Why a post failed: Late's log of each attempt per platform, status and error."""
+    logs = (await app(ctx).client.post_logs(post_id, limit)).logs
+    failed = [entry for entry in logs if entry.status == "failed"]
+    summary = f"{len(logs)} log entr{'y' if len(logs) == 1 else 'ies'} for post {post_id}"
+    if failed:
+        last = failed[0]
+        summary += f"; latest failure on {last.platform}: {last.error_message or 'no message'}"
+    return ok(ctx, summary + ".", LogResult(post_id=post_id, logs=logs))
 
 
 @tool("posts", "Edit a post", "update")
@@ -89,12 +118,11 @@ async def posts_update(
     content: Annotated[str | None, Field(description="New text.", max_length=100_000)] = None,
     scheduled_for: ScheduledFor = None,
     timezone: Annotated[
-        str | None, Field(description="IANA zone; defaults to the post's.", max_length=64)
+        str | None, Field(description="IANA zone; default the post's.", max_length=64)
     ] = None,
     title: Title = None,
 ) -> CallToolResult:
-    """Edit a draft, scheduled, failed or partial post (published posts cannot change). Only the
-    given fields change; new text and titles are checked against each platform's rules first."""
+    """Edit an unpublished post; given fields change; new text is checked against the rules."""
     context = app(ctx)
     client = context.client
     body: dict[str, Any] = {}
@@ -139,8 +167,7 @@ async def posts_update(
 
 @tool("posts", "Delete a post", "delete")
 async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
-    """Delete a draft, scheduled or failed post so it never publishes (published posts cannot be
-    deleted). Previews and returns confirm_token first."""
+    """Delete an unpublished post so it never publishes. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     post = await client.get_post(post_id)
@@ -167,8 +194,8 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
 
 @tool("posts", "Retry a failed post", "create")
 async def posts_retry(post_id: PostId, ctx: Context) -> CallToolResult:
-    """Publish a failed or partial post again where it failed. Read the error with posts_get
-    first; content problems need posts_update before."""
+    """Publish a failed or partial post again where it failed (content fixes: posts_update
+    first)."""
     client = app(ctx).client
     post = await client.retry_post(post_id)
     shown = view(post, await load_directory(client))
@@ -199,4 +226,4 @@ def edit_problems(post: Post, content: str | None, title: str | None) -> list[st
     return found
 
 
-TOOLS = (posts_list, posts_get, posts_update, posts_delete, posts_retry)
+TOOLS = (posts_list, posts_get, posts_logs, posts_update, posts_delete, posts_retry)

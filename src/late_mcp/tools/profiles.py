@@ -12,10 +12,8 @@ from late_mcp.late.models import Profile
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._confirm import Confirm, confirm_step
 
-Color = Annotated[str | None, Field(description="Hex colour such as #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
-Name = Annotated[
-    str, Field(description="Profile name, e.g. the client's project.", min_length=1, max_length=100)
-]
+Color = Annotated[str | None, Field(description="Hex, e.g. #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
+Name = Annotated[str, Field(description="Client or project name.", min_length=1, max_length=100)]
 Description = Annotated[str | None, Field(description="Free text.", max_length=500)]
 
 
@@ -33,8 +31,7 @@ class Deleted(BaseModel):
 
 @tool("profiles", "List profiles", "read")
 async def profiles_list(ctx: Context) -> CallToolResult:
-    """List all Late profiles (one per client or project). Returns ids for accounts_list,
-    invites_create and posts_create(profile_id=...)."""
+    """Profiles (one per client) with the ids other tools take."""
     profiles = await app(ctx).client.list_profiles()
     return ok(ctx, f"{plural(len(profiles), 'profile')}.", ProfileList(profiles=profiles))
 
@@ -50,8 +47,7 @@ async def profiles_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
 async def profiles_create(
     name: Name, ctx: Context, description: Description = None, color: Color = None
 ) -> CallToolResult:
-    """Create a profile for a new client or project. Next: invites_create for each platform the
-    client should connect, or accounts_connect_link to connect an account yourself."""
+    """Create a profile for a new client. Next: invites_create per platform, queue_slots_set."""
     body: dict[str, Any] = {"name": name.strip()}
     if description is not None:
         body["description"] = description
@@ -68,9 +64,9 @@ async def profiles_update(
     name: Annotated[str | None, Field(description="New name.", min_length=1, max_length=100)] = None,
     description: Description = None,
     color: Color = None,
-    is_default: Annotated[bool | None, Field(description="Make this the default profile.")] = None,
+    is_default: Annotated[bool | None, Field(description="Make it the default.")] = None,
 ) -> CallToolResult:
-    """Change a profile's name, description, colour or default flag. Only given fields change."""
+    """Change a profile; only given fields change."""
     body: dict[str, Any] = {}
     for key, value in (
         ("name", name),
@@ -93,8 +89,7 @@ class DeletePreview(BaseModel):
 
 @tool("profiles", "Delete a profile", "delete")
 async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
-    """Delete a client's profile once no accounts are connected (accounts_disconnect first).
-    Previews and returns confirm_token first."""
+    """Delete a profile without connected accounts. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     profile = await client.get_profile(profile_id)

@@ -10,6 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
 from late_mcp.platforms import MediaType, Platform
 from late_mcp.rules import describe, rule_count
@@ -19,8 +20,9 @@ from late_mcp.tools._once import create_post_once
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
+from late_mcp.tools.queue import queue_hint
 
-# Constraints only; each tool adds its own description (posts_validate's are short on purpose).
+# Constraints only; posts_create adds descriptions (posts_validate takes the same, described once).
 _Content = Annotated[str, Field(max_length=100_000)]
 _Accounts = Annotated[list[Annotated[str, Field(max_length=80)]], Field(min_length=1, max_length=50)]
 _ProfileId = Annotated[str | None, Field(pattern=ID_PATTERN)]
@@ -30,7 +32,6 @@ _Media = Annotated[list[Annotated[str, Field(max_length=2000)]] | None, Field(ma
 _Title = Annotated[str | None, Field(max_length=1000)]
 _Options = dict[str, dict[str, Any]] | None
 _Custom = dict[str, Annotated[str, Field(max_length=100_000)]] | None
-SAME = "As in posts_create."
 
 
 class PostResult(BaseModel):
@@ -57,47 +58,33 @@ class Validation(BaseModel):
 
 @tool("posts", "Create a post", "create")
 async def posts_create(
-    content: Annotated[_Content, Field(description="Text of the post.")],
+    content: Annotated[_Content, Field(description="Post text.")],
     accounts: Annotated[
         _Accounts,
-        Field(
-            description="Ids, '@user', 'platform:@user' or platform names (a name needs profile_id "
-            "when there are several clients)."
-        ),
+        Field(description="Ids, '@user', 'platform:@user' or platform names (names need profile_id)."),
     ],
     ctx: Context,
-    profile_id: Annotated[_ProfileId, Field(description="The client's profile id (profiles_list).")] = None,
-    publish_now: Annotated[bool, Field(description="Publish immediately (asks to confirm).")] = False,
+    profile_id: Annotated[_ProfileId, Field(description="The client's profile.")] = None,
+    publish_now: Annotated[bool, Field(description="Publish now (confirmed first).")] = False,
     is_draft: Annotated[bool, Field(description="Save as draft.")] = False,
-    use_queue: Annotated[bool, Field(description="Next free slot of the profile's queue.")] = False,
+    use_queue: Annotated[bool, Field(description="Next free queue slot.")] = False,
     scheduled_for: Annotated[
-        _When, Field(description="ISO 8601 time, e.g. 2026-12-01T09:00 (local to timezone) or with offset.")
+        _When, Field(description="ISO 8601, e.g. 2026-12-01T09:00 (in timezone) or with offset.")
     ] = None,
-    timezone: Annotated[
-        _Zone, Field(description="IANA zone the person means, e.g. Europe/Amsterdam.")
-    ] = None,
-    media_urls: Annotated[
-        _Media, Field(description="Public media URLs (from media_upload_file or the web).")
-    ] = None,
-    media_type: Annotated[
-        MediaType | None, Field(description="Type for media URLs whose name has no known extension.")
-    ] = None,
+    timezone: Annotated[_Zone, Field(description="IANA zone, e.g. Europe/Amsterdam.")] = None,
+    media_urls: Annotated[_Media, Field(description="Public URLs (media_upload_file).")] = None,
+    media_type: Annotated[MediaType | None, Field(description="Type when URLs lack an extension.")] = None,
     title: Annotated[_Title, Field(description="Title (YouTube, Pinterest, Reddit).")] = None,
     options: Annotated[
         _Options,
-        Field(description='Settings per platform, e.g. {"tiktok":{...}}; see posts_platform_rules.'),
+        Field(description='Per platform, e.g. {"tiktok":{...}}; see posts_platform_rules.'),
     ] = None,
-    custom_content: Annotated[
-        _Custom, Field(description="Text per platform, replacing content there.")
-    ] = None,
-    allow_duplicate: Annotated[
-        bool, Field(description="Post even if the same post was just created.")
-    ] = False,
+    custom_content: Annotated[_Custom, Field(description="Text per platform.")] = None,
+    allow_duplicate: Annotated[bool, Field(description="Allow an identical recent post.")] = False,
     confirm: Confirm = None,
 ) -> CallToolResult:
-    """Create a post on a client's accounts: exactly one of publish_now, is_draft, use_queue,
-    scheduled_for. Platform rules are checked first (every problem at once, nothing sent);
-    publish_now previews and returns confirm_token first. Returns post id, accounts, local time."""
+    """Post to a client's accounts: one of publish_now, is_draft, use_queue, scheduled_for.
+    Rules are checked first; publish_now previews, returns confirm_token."""
     context = app(ctx)
     plan = await plan_post(context, PostArgs.of(locals()))
     if plan.problems and plan.mode != "is_draft":
@@ -119,9 +106,12 @@ async def posts_create(
         )
         if stop is not None:
             return stop
-    post, note = await create_post_once(
-        context, plan.body, plan.targets, plan.mode, allow_duplicate=allow_duplicate
-    )
+    try:
+        post, note = await create_post_once(
+            context, plan.body, plan.targets, plan.mode, allow_duplicate=allow_duplicate
+        )
+    except LateAPIError as exc:
+        raise queue_hint(exc) if plan.mode == "use_queue" else exc from None
     shown = view(post, plan.directory)
     when = plan.when_view()
     if plan.mode == "use_queue" and (slot := parse_timestamp(post.scheduled_for)) is not None:
@@ -149,24 +139,23 @@ async def posts_create(
 
 @tool("posts", "Validate a post", "read")
 async def posts_validate(
-    content: Annotated[_Content, Field(description=SAME)],
-    accounts: Annotated[_Accounts, Field(description=SAME)],
+    content: _Content,
+    accounts: _Accounts,
     ctx: Context,
-    profile_id: Annotated[_ProfileId, Field(description=SAME)] = None,
-    publish_now: Annotated[bool, Field(description=SAME)] = False,
-    is_draft: Annotated[bool, Field(description=SAME)] = False,
-    use_queue: Annotated[bool, Field(description=SAME)] = False,
-    scheduled_for: Annotated[_When, Field(description=SAME)] = None,
-    timezone: Annotated[_Zone, Field(description=SAME)] = None,
-    media_urls: Annotated[_Media, Field(description=SAME)] = None,
-    media_type: Annotated[MediaType | None, Field(description=SAME)] = None,
-    title: Annotated[_Title, Field(description=SAME)] = None,
-    options: Annotated[_Options, Field(description=SAME)] = None,
-    custom_content: Annotated[_Custom, Field(description=SAME)] = None,
-    late_check: Annotated[bool, Field(description="Also ask Late's own validator.")] = False,
+    profile_id: _ProfileId = None,
+    publish_now: bool = False,
+    is_draft: bool = False,
+    use_queue: bool = False,
+    scheduled_for: _When = None,
+    timezone: _Zone = None,
+    media_urls: _Media = None,
+    media_type: MediaType | None = None,
+    title: _Title = None,
+    options: _Options = None,
+    custom_content: _Custom = None,
+    late_check: Annotated[bool, Field(description="Also run Late's validator.")] = False,
 ) -> CallToolResult:
-    """Run posts_create's checks (accounts, time, platform rules, options) without creating
-    anything. Returns every problem with its fix and each account's final text."""
+    """posts_create's checks on its arguments, creating nothing: each problem with its fix."""
     context = app(ctx)
     plan = await plan_post(context, PostArgs.of(locals()))
     late = await context.client.validate_post(plan.body) if late_check else None
@@ -193,8 +182,7 @@ class PlatformRulesResult(BaseModel):
 async def posts_platform_rules(
     platform: Annotated[Platform, Field(description="Platform to describe.")], ctx: Context
 ) -> CallToolResult:
-    """A platform's rules (text limits, media, title) and the options keys posts_create takes
-    for it, with allowed values."""
+    """A platform's limits (text, media, title) and its posts_create options with allowed values."""
     details = describe(platform)
     return ok(
         ctx,
@@ -213,10 +201,9 @@ class Now(BaseModel):
 @tool("posts", "Current date and time", "local")
 async def time_now(
     ctx: Context,
-    timezone: Annotated[_Zone, Field(description="IANA zone; default: the server's configured zone.")] = None,
+    timezone: Annotated[_Zone, Field(description="IANA zone; default the server's.")] = None,
 ) -> CallToolResult:
-    """Current date and time, UTC and local with weekday: turns 'tomorrow 9:00' into
-    scheduled_for."""
+    """Now, UTC and local with weekday, to turn 'tomorrow 9:00' into scheduled_for."""
     zone = pick_zone(timezone, app(ctx).settings, needed=False)
     now = datetime.now(UTC)
     data = Now(

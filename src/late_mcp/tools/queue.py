@@ -1,30 +1,159 @@
-"""Queue slots and the account's plan usage."""
+"""A profile's posting queue (weekly slots) and its next free times; also the plan's usage."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from late_mcp.late.models import QueueSlot
-from late_mcp.tools._common import ProfileId, app, ok, tool
+from late_mcp.late.errors import LateAPIError
+from late_mcp.late.models import QueueState, parse_timestamp
+from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._confirm import Confirm, confirm_step
+from late_mcp.tools._when import local_text, zone_named
 
-
-class SlotResult(BaseModel):
-    slot: QueueSlot
-
-
-@tool("queue", "Next queue slot", "read")
-async def queue_next_slot(profile_id: ProfileId, ctx: Context) -> CallToolResult:
-    """Show when the profile's queue would publish next. To post there, call
-    posts_create(use_queue=true) rather than scheduling at this time yourself."""
-    slot = await app(ctx).client.next_queue_slot(profile_id)
-    return ok(ctx, f"Next free slot: {slot.next_slot} ({slot.timezone or 'UTC'}).", SlotResult(slot=slot))
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # checked here, not published (schema.py)
+DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # Late counts 0 = Sunday
+NO_QUEUE_HINT = "This profile has no queue yet: set its weekly slots with queue_slots_set first."
 
 
-@tool("queue", "Plan usage", "read")
+class Slot(BaseModel):
+    day_of_week: int = Field(ge=0, le=6, description="0=Sunday ... 6=Saturday.")
+    time: str = Field(pattern=TIME_PATTERN, description="HH:MM.")
+
+
+class QueueView(BaseModel):
+    profile_id: str
+    exists: bool
+    timezone: str | None = None
+    slots: list[Slot] = Field(default_factory=list)
+    next: list[str] | None = None
+
+
+class QueueSetPreview(BaseModel):
+    profile_id: str
+    timezone: str
+    drops: list[str]
+    keeps: list[str]
+    adds: list[str]
+    effect: str
+
+
+def _label(day: int, time: str) -> str:
+    return f"{DAYS[day]} {time}"
+
+
+def _local(stamps: list[str], zone: str | None) -> list[str]:
+    moments = [m for m in (parse_timestamp(s) for s in stamps) if m is not None]
+    return [local_text(m, zone or "UTC") for m in moments]
+
+
+def queue_hint(exc: LateAPIError) -> LateAPIError:
+    """Late's 'no queue' refusal gets the fix instead of the generic 'check the id'."""
+    if "queue" in (exc.api_message or exc.message).lower():
+        exc.hint = NO_QUEUE_HINT
+    return exc
+
+
+def view(profile_id: str, state: QueueState) -> QueueView:
+    s = state.schedule
+    if s is None:
+        return QueueView(profile_id=profile_id, exists=False)
+    slots = [Slot(day_of_week=d.day_of_week, time=d.time) for d in s.slots]
+    return QueueView(
+        profile_id=profile_id,
+        exists=True,
+        timezone=s.timezone,
+        slots=slots,
+        next=_local(state.next_slots, s.timezone),
+    )
+
+
+@tool("queue", "Queue slots", "read")
+async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
+    """A profile's weekly queue slots, zone and next free times (none yet: queue_slots_set)."""
+    shown = view(profile_id, await app(ctx).client.queue_slots(profile_id))
+    if not shown.exists:
+        return ok(ctx, f"Profile {profile_id} has no queue yet; queue_slots_set creates it.", shown)
+    times = ", ".join(_label(s.day_of_week, s.time) for s in shown.slots)
+    return ok(ctx, f"Queue ({shown.timezone}): {times}.", shown)
+
+
+@tool("queue", "Set queue slots", "update")
+async def queue_slots_set(
+    profile_id: ProfileId,
+    timezone: Annotated[str, Field(description="IANA zone of the times.", max_length=64)],
+    slots: Annotated[list[Slot], Field(description="Weekly posting times.", min_length=1, max_length=100)],
+    ctx: Context,
+    confirm: Confirm = None,
+) -> CallToolResult:
+    """Replace a profile's weekly queue (use_queue fills it). Dropping slots previews, returns
+    confirm_token."""
+    context = app(ctx)
+    zone_named(timezone)
+    wanted = sorted({(s.day_of_week, s.time) for s in slots})
+    current = await context.client.queue_slots(profile_id)
+    old = current.schedule
+    before = sorted({(d.day_of_week, d.time) for d in old.slots}) if old else []
+    moved = old is not None and old.timezone != timezone
+    dropped = before if moved else [s for s in before if s not in wanted]
+    if dropped:
+        preview = QueueSetPreview(
+            profile_id=profile_id,
+            timezone=timezone,
+            drops=[_label(*s) + (f" {old.timezone}" if moved and old else "") for s in dropped],
+            keeps=[_label(*s) for s in wanted if s in before and not moved],
+            adds=[_label(*s) for s in wanted if s not in before or moved],
+            effect="Replaces the queue; posts already scheduled keep their times.",
+        )
+        what = f"replace the queue of profile {profile_id}, dropping {plural(len(dropped), 'slot')}"
+        stop = await confirm_step(
+            ctx, context.confirm_gate, context.settings.confirm, "queue_slots_set", confirm, preview, what
+        )
+        if stop is not None:
+            return stop
+    body = [{"dayOfWeek": d, "time": t} for d, t in wanted]
+    shown = view(profile_id, await context.client.set_queue_slots(profile_id, timezone, body))
+    first = f" Next: {shown.next[0]}." if shown.next else ""
+    return ok(ctx, f"Queue set: {plural(len(wanted), 'slot')} a week ({timezone}).{first}", shown)
+
+
+class PreviewResult(BaseModel):
+    profile_id: str
+    timezone: str | None
+    slots: list[str]
+    utc: list[str]
+
+
+@tool("queue", "Preview queue", "read")
+async def queue_preview(
+    profile_id: ProfileId,
+    ctx: Context,
+    count: Annotated[int, Field(ge=1, le=50, description="How many.")] = 5,
+) -> CallToolResult:
+    """Next free queue times in the profile's zone; use_queue takes the first."""
+    client = app(ctx).client
+    try:
+        if count == 1:  # Late's next-slot answer carries the zone: one request
+            slot = await client.next_queue_slot(profile_id)
+            stamps, zone = [slot.next_slot], slot.timezone
+        else:
+            state = await client.queue_slots(profile_id)
+            if state.schedule is None:
+                raise ToolInputError(f"Profile {profile_id} has no queue. {NO_QUEUE_HINT}")
+            stamps, zone = (await client.queue_preview(profile_id, count)).slots, state.schedule.timezone
+    except LateAPIError as exc:
+        raise queue_hint(exc) from None
+    times = _local(stamps, zone)
+    result = PreviewResult(profile_id=profile_id, timezone=zone, slots=times, utc=stamps)
+    return ok(ctx, f"{plural(len(times), 'free slot')}: {'; '.join(times[:3])}.", result)
+
+
+@tool("accounts", "Plan usage", "read")
 async def usage_stats(ctx: Context) -> CallToolResult:
-    """Show the Late plan, its limits and what has been used (uploads, profiles)."""
+    """Late plan, limits and usage (uploads, profiles)."""
     stats = await app(ctx).client.usage_stats()
     return ok(
         ctx,
@@ -34,4 +163,6 @@ async def usage_stats(ctx: Context) -> CallToolResult:
     )
 
 
-TOOLS = (queue_next_slot, usage_stats)
+TOOLS = (queue_slots_get, queue_slots_set, queue_preview)
+# The Late account's plan and usage: registered with the accounts toolset.
+USAGE_TOOLS = (usage_stats,)
