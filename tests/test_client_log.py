@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -238,3 +239,23 @@ def test_over_stdio_notifications_are_json_rpc_and_stderr_keeps_its_level() -> N
     retries = [p for p in logs if p["data"].startswith("retrying GET /v1/profiles")]
     assert retries and all(p["level"] == "info" and p["logger"] == "late_mcp.late.client" for p in retries)
     assert "retrying" not in stderr
+
+
+async def test_each_connection_keeps_its_own_level_under_concurrent_calls(faulty: Any) -> None:
+    """Two clients of one server, calls interleaved: the one that asked for info gets the retry
+    lines of its own calls; the other (no level set, warning) gets none."""
+    faults, _ = faulty
+    server = build_server(make_settings(retry_attempts=6), transport=faults)
+    chatty, quiet = Received(), Received()
+    async with (
+        Client(server, mode="legacy", logging_callback=chatty) as first,
+        Client(server, mode="legacy", logging_callback=quiet) as second,
+    ):
+        await first.set_logging_level("info")
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(ok, first, "profiles_list")
+                group.start_soon(ok, second, "profiles_list")
+    assert faults.counts["server_error"] > 0
+    assert any("retrying GET /v1/profiles" in text for text in chatty.texts())
+    assert quiet.messages == []

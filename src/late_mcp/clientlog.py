@@ -17,6 +17,8 @@ forwarded: the message is cut down to one bounded line with the key replaced.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import contextvars
 import logging
@@ -26,8 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp_types import (
     LOG_LEVEL_META_KEY,
@@ -75,20 +75,72 @@ class _Entry:
     message: str
 
 
-@dataclass
 class _Sink:
-    """Where one request's records go: a bounded queue drained onto that request's stream."""
+    """Where one request's records go. Costs nothing until a record comes: the first one starts
+    a task that sends entries onto the request's stream as they come; `finish()` sends the rest
+    before the request is answered."""
 
-    threshold: int
-    secret: str | None
-    send: MemoryObjectSendStream[_Entry]
-    thread: int
-    loop: Any  # the event loop that owns `send` (records from worker threads hop onto it)
+    def __init__(self, ctx: ServerRequestContext[Any, Any], threshold: int, secret: str | None) -> None:
+        self.ctx = ctx
+        self.threshold = threshold
+        self.secret = secret
+        self.thread = threading.get_ident()
+        self.loop = _asyncio_loop()  # None under trio: entries then go out at the end of the request
+        self.entries: collections.deque[_Entry] = collections.deque()
+        self.closed = False
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def put(self, entry: _Entry) -> None:
-        # A full queue or a finished request drops the entry; the record still went to stderr.
-        with contextlib.suppress(anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self.send.send_nowait(entry)
+        """Queue an entry (on the loop's thread); a full queue or a finished request drops it (the
+        record still went to stderr)."""
+        if self.closed or len(self.entries) >= QUEUE_SIZE:
+            return
+        self.entries.append(entry)
+        if self.loop is None:
+            return
+        if self._task is None:
+            self._wake = asyncio.Event()
+            self._task = self.loop.create_task(self._drain())
+        elif self._wake is not None:
+            self._wake.set()
+
+    async def _send_queued(self) -> bool:
+        while self.entries:
+            entry = self.entries.popleft()
+            notification = LoggingMessageNotification(
+                params=LoggingMessageNotificationParams(
+                    level=entry.level, logger=entry.logger, data=entry.message
+                )
+            )
+            try:
+                await self.ctx.session.send_notification(notification, related_request_id=self.ctx.request_id)
+            except Exception:  # the client went away: its answer will fail the same way
+                self.entries.clear()
+                return False
+        return True
+
+    async def _drain(self) -> None:
+        assert self._wake is not None
+        while await self._send_queued() and not self.closed:
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def finish(self) -> None:
+        """Send what is still queued, so every entry goes before the answer."""
+        self.closed = True
+        if self._task is not None:
+            assert self._wake is not None
+            self._wake.set()
+            await self._task
+        await self._send_queued()
+
+    def abort(self) -> None:
+        """The request was cancelled: drop what is queued."""
+        self.closed = True
+        self.entries.clear()
+        if self._task is not None:
+            self._task.cancel()
 
 
 _current: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar("late_mcp_client_log", default=None)
@@ -129,7 +181,7 @@ def let_through(threshold: int) -> None:
     """Make the `late_mcp` loggers create records down to `threshold`, so a client that asks for
     debug gets debug, while every other handler (stderr) keeps showing only what it showed."""
     logger = logging.getLogger(LOGGER_NAME)
-    if logger.getEffectiveLevel() <= threshold:
+    if logger.isEnabledFor(threshold):  # cached by logging: the cheap answer on every request
         return
     node: logging.Logger | None = logger
     while node is not None:
@@ -175,23 +227,20 @@ class ClientLogMiddleware:
             return await call_next(ctx)
         let_through(threshold)
         settings = getattr(ctx.lifespan_context, "settings", None)
-        send, receive = anyio.create_memory_object_stream[_Entry](QUEUE_SIZE)
-        sink = _Sink(threshold, getattr(settings, "api_key", None), send, threading.get_ident(), _loop())
+        sink = _Sink(ctx, threshold, getattr(settings, "api_key", None))
         token = _current.set(sink)
-        failure: Exception | None = None
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(_drain, ctx, receive)
-                try:
-                    result = await call_next(ctx)
-                except Exception as exc:  # raised below as itself, not wrapped in an ExceptionGroup
-                    failure = exc
-                finally:
-                    send.close()  # the drain sends what is queued, then ends; the answer follows
-        finally:
+            result = await call_next(ctx)
+        except Exception:
             _current.reset(token)
-        if failure is not None:
-            raise failure
+            await sink.finish()
+            raise
+        except BaseException:
+            _current.reset(token)
+            sink.abort()
+            raise
+        _current.reset(token)
+        await sink.finish()
         return result
 
     async def set_level(self, ctx: ServerRequestContext[Any, Any]) -> HandlerResult:
@@ -219,27 +268,8 @@ def advertise_logging(result: HandlerResult) -> HandlerResult:
     return result
 
 
-async def _drain(ctx: ServerRequestContext[Any, Any], receive: MemoryObjectReceiveStream[_Entry]) -> None:
-    failed = False
-    async with receive:
-        async for entry in receive:
-            if failed:
-                continue
-            notification = LoggingMessageNotification(
-                params=LoggingMessageNotificationParams(
-                    level=entry.level, logger=entry.logger, data=entry.message
-                )
-            )
-            try:
-                await ctx.session.send_notification(notification, related_request_id=ctx.request_id)
-            except Exception:  # the client went away: its answer will fail the same way
-                failed = True
-
-
-def _loop() -> Any:
-    import asyncio
-
+def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
-    except RuntimeError:  # trio: records from worker threads are then dropped
+    except RuntimeError:  # trio
         return None
