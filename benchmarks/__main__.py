@@ -10,6 +10,7 @@ seconds; its figures mean nothing).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mib", type=int, default=1024, help="size of the upload")
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM: leave through the context managers, so the stand-in, the proxy and the
+    # servers under test are stopped and the upload file is deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     config = (
         Config(runs=1, calls=5, proxy_calls=3, upload_bytes=4 * MIB, upload_rounds=1)
         if args.quick

@@ -55,6 +55,7 @@ class Side:
     proxy_latencies: list[float] = field(default_factory=list)
     rss_start: int = 0
     rss_after_calls: int = 0
+    cpu_per_call: float = 0.0  # seconds of server CPU per call: what load on the machine cannot inflate
     upload_seconds: float = 0.0
     upload_growth: int = 0
 
@@ -68,6 +69,7 @@ class Results:
     workflow: list[tuple[str, int]] = field(default_factory=list)
     peak_reset: bool = True
     seconds: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average at start and end
 
 
 def server_env(base_url: str, journal: Path) -> dict[str, str]:
@@ -253,6 +255,7 @@ def run(config: Config, log: Any = print) -> Results:
     """Everything, in one go; `log` gets a line per stage."""
     started = time.perf_counter()
     results = Results(config)
+    first_load = os.getloadavg()[0]
     sides = {"late": results.late, "floor": results.floor}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="late-mcp-bench-")))
@@ -272,12 +275,15 @@ def run(config: Config, log: Any = print) -> Results:
         with ExitStack() as running, media_file(config.upload_bytes) as big:
             servers = {name: running.enter_context(session(name, env[name])) for name in sides}
             results.late.toolsets = toolset_bytes(servers["late"][1].result)
+            cpu = {}
             for name, side in sides.items():
                 side.rss_start = servers[name][0].rss()
+                cpu[name] = servers[name][0].cpu_seconds()
             times = interleaved_calls([server for server, _ in servers.values()], config.calls)
             for (name, side), taken in zip(sides.items(), times, strict=True):
                 side.latencies = taken
                 side.rss_after_calls = servers[name][0].rss()
+                side.cpu_per_call = (servers[name][0].cpu_seconds() - cpu[name]) / config.calls
             results.curl_seconds, uploads, results.peak_reset = measure_uploads(
                 base, servers, big, config.upload_rounds
             )
@@ -301,4 +307,5 @@ def run(config: Config, log: Any = print) -> Results:
         log("agency workflow")
         results.workflow = agency_workflow(base, tmp / "workflow.sqlite3")
     results.seconds = time.perf_counter() - started
+    results.load = (first_load, os.getloadavg()[0])
     return results

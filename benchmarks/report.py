@@ -65,7 +65,10 @@ def render(r: Results) -> str:
         f"`python -m benchmarks` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: "
         f"Python {platform.python_version()}, mcp {version('mcp')}, {os.cpu_count()} CPUs, "
         f"{platform.system()} {platform.machine()}; "
-        f"{r.seconds:.0f} s in all. Both servers are real processes on stdio, driven by a bare JSON-RPC "
+        f"{r.seconds:.0f} s in all; load average {r.load[0]:.1f} at the start, {r.load[1]:.1f} at the "
+        "end (other work on the machine slows both servers and stretches wall-clock gaps; server CPU "
+        "per call is what it cannot inflate). "
+        "Both servers are real processes on stdio, driven by a bare JSON-RPC "
         "client, talking HTTP to the Late stand-in (the sandbox served by uvicorn on 127.0.0.1). "
         "The floor is `benchmarks/minimal_server.py`: the same SDK and the same requests through one "
         "shared httpx2 client, with no checks, retries or journal. Each call is `profiles_list` "
@@ -88,6 +91,12 @@ def render(r: Results) -> str:
         met["cold start"],
     )
     row(
+        f"&nbsp;&nbsp;fastest of {len(late.cold_starts)}",
+        _s(min(late.cold_starts)),
+        _s(min(floor.cold_starts)),
+        _signed(_s(min(late.cold_starts) - min(floor.cold_starts))),
+    )
+    row(
         "tools/list result",
         f"{late.tools_list_bytes:,} B",
         f"{floor.tools_list_bytes:,} B",
@@ -99,6 +108,8 @@ def render(r: Results) -> str:
     n = len(late.latencies)
     row(f"per call p50 ({n} calls)", _ms(p50_late), _ms(p50_floor), _signed(_ms(p50_late - p50_floor)),
         "≤ +1 ms", met["p50"])  # fmt: skip
+    row(f"&nbsp;&nbsp;server CPU per call ({n} calls)", _ms(late.cpu_per_call), _ms(floor.cpu_per_call),
+        _signed(_ms(late.cpu_per_call - floor.cpu_per_call)))  # fmt: skip
     p99_late, p99_floor = percentile(late.latencies, 0.99), percentile(floor.latencies, 0.99)
     row(f"per call p99 ({n} calls)", _ms(p99_late), _ms(p99_floor), _signed(_ms(p99_late - p99_floor)))
     far = len(late.proxy_latencies)

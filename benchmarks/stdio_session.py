@@ -8,6 +8,7 @@ Memory is read from /proc (Linux).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -106,6 +107,11 @@ class StdioSession:
     def rss(self) -> int:
         """Resident memory now, in bytes."""
         return self._status()["VmRSS"]
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system), in seconds."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def reset_peak(self) -> bool:
         """Start the peak (VmHWM) over from the current RSS; False where the kernel refuses."""
