@@ -12,7 +12,7 @@ chose. Everything goes through the SDK's public middleware hook (`MCPServer.midd
 
 A record reaches the client only while a request of that client is being handled (it rides that
 request's stream, before its answer); start-up records go to stderr only. The API key is never
-forwarded: the message is cut down to one bounded line with the key replaced.
+forwarded: each message is cut to 2,000 characters, with the key replaced wherever it appears.
 """
 
 from __future__ import annotations
