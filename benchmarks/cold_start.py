@@ -5,7 +5,7 @@
 Starts `python -m late_mcp --sandbox` (no key, no network) N times, sends initialize,
 notifications/initialized and tools/list, and reports the median and spread of the time from
 spawn to the tools/list answer, plus the size of that answer in bytes. `--baseline` measures
-benchmarks/minimal_server.py (one tool on the same SDK) the same way, for comparison.
+benchmarks/minimal_server.py (the floor: a few tools on the same SDK) the same way, for comparison.
 """
 
 from __future__ import annotations
@@ -96,13 +96,13 @@ def main() -> None:
     check_imports()
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--baseline", action="store_true", help="also measure the one-tool server")
+    parser.add_argument("--baseline", action="store_true", help="also measure the floor (minimal_server.py)")
     parser.add_argument("server_args", nargs="*")
     args = parser.parse_args()
     report("late-mcp", [sys.executable, "-m", "late_mcp", "--sandbox", *args.server_args], args.runs)
     if args.baseline:
         minimal = Path(__file__).with_name("minimal_server.py")
-        report("minimal one-tool server", [sys.executable, str(minimal)], args.runs)
+        report("floor (minimal_server.py)", [sys.executable, str(minimal)], args.runs)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
+from late_mcp.clientlog import ClientLogMiddleware
 from late_mcp.config import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
 from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
@@ -141,6 +142,8 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        # MCP log notifications: the late_mcp records, at the level the client sets (clientlog.py).
+        middleware=[ClientLogMiddleware(settings.log_level)],
     )
     for spec in tools:
         if spec.domain not in selected or (read_only and not spec.read_only):

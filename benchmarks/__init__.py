@@ -1,0 +1,1 @@
+"""late-mcp benchmarks: `python -m benchmarks` writes benchmarks/results/latest.md (not shipped)."""
