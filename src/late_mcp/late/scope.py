@@ -56,8 +56,10 @@ def refused(kind: str, ident: object) -> NotFoundError:
 def _keep(key: str, keep: Callable[[dict[str, Any]], bool]) -> Filter:
     def apply(body: Any) -> Any:
         if isinstance(body, dict) and isinstance(body.get(key), list):
-            body = {**body, key: [item for item in body[key] if isinstance(item, dict) and keep(item)]}
-            body.pop("summary", None)  # counts over every profile would tell what is hidden
+            kept = [item for item in body[key] if isinstance(item, dict) and keep(item)]
+            if len(kept) < len(body[key]):  # counts over every profile would tell what is hidden
+                body = {k: v for k, v in body.items() if k not in {"summary", "pagination"}}
+            body = {**body, key: kept}
         return body
 
     return apply
@@ -110,6 +112,7 @@ class Scope:
         if path == "v1/platform-invites":
             return await self._invites(method, query, json)
         if path == "v1/posts":
+            self.profile(wanted)
             return await self._posts(method, json)
         match = _ONE.match(path)
         if match is not None:
