@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import anyio
@@ -178,3 +179,39 @@ async def test_a_running_server_honours_new_and_revoked_tokens(
                 await client.call_tool("profiles_list", {})
     assert anonymous.status_code == 401  # a store with tokens means authentication is on
     assert state.requests.count(("GET", "/api/v1/profiles")) == 2
+
+
+def test_http_settings_come_from_late_mcp_variables() -> None:
+    from late_mcp.config import ConfigError
+
+    http = HttpSettings.from_env(
+        {
+            "LATE_MCP_TRANSPORT": "streamable-http",
+            "LATE_MCP_HOST": "0.0.0.0",
+            "LATE_MCP_PORT": "9001",
+            "LATE_MCP_TOKEN": SECRET,
+            "LATE_MCP_ALLOWED_HOSTS": "mcp.example.org, lb.internal:8443",
+            "LATE_MCP_MAX_SESSIONS": "5",
+            "LATE_MCP_SESSION_IDLE_TIMEOUT": "30",
+            "LATE_MCP_BODY_TIMEOUT": "2.5",
+            "LATE_MCP_STATELESS": "on",
+        }
+    )
+    assert (http.transport, http.host, http.port, http.stateless) == ("http", "0.0.0.0", 9001, True)
+    assert (http.max_sessions, http.session_idle_timeout, http.body_timeout) == (5, 30.0, 2.5)
+    assert http.allowed_hosts == ("mcp.example.org", "lb.internal:8443") and SECRET not in repr(http)
+    defaults = HttpSettings.from_env({})
+    assert (defaults.transport, defaults.host, defaults.port, defaults.max_sessions) == (
+        "stdio",
+        "127.0.0.1",
+        8000,
+        100,
+    )
+    for name, value, reason in (
+        ("LATE_MCP_TRANSPORT", "websocket", "must be stdio, http (also streamable-http) or sse"),
+        ("LATE_MCP_PORT", "80000", "must be a port number from 1 to 65535"),
+        ("LATE_MCP_MAX_SESSIONS", "0", "must be a whole number of at least 1"),
+        ("LATE_MCP_BODY_TIMEOUT", "never", "must be a number of seconds"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(f"{name} {reason}")):
+            HttpSettings.from_env({name: value})
