@@ -70,9 +70,10 @@ async def test_one_late_client_for_every_session_on_every_http_transport(
             made.append(self)
 
     monkeypatch.setattr(late_mcp.server, "LateClient", Counted)
-    for transport in ("http", "sse"):
+    for transport, stateless in (("http", False), ("http", True), ("sse", False)):
         made.clear()
-        async with running(late_transport, HttpSettings(transport=transport)) as base:  # type: ignore[arg-type]
+        http = HttpSettings(transport=transport, stateless=stateless)  # type: ignore[arg-type]
+        async with running(late_transport, http) as base:
             for _ in range(3):
                 async with connect(base, sse=transport == "sse") as client:
                     await data(client, "profiles_list")
