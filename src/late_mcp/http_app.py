@@ -125,8 +125,8 @@ class Guard:
             async with self.server.shared_context():  # one Late client for the whole process
                 await self.app(scope, receive, send)
             return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http":  # no WebSocket endpoint exists: refuse before the SDK sees it
+            await send({"type": "websocket.close", "code": 1008})
             return
         if scope["path"] == HEALTH_PATH:
             await _answer(send, 200, b'{"status":"ok"}')
