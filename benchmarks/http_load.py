@@ -67,6 +67,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_healthy(url: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -179,8 +185,20 @@ def main() -> None:
         warm = rss_mb(server.pid)
         print(f"server RSS after warm-up: {warm:.1f} MB")
         for n in range(1, args.rounds + 1):
-            report(f"round {n}", anyio.run(round_of, url, args.sessions, args.calls, n))
-            print(f"server RSS after round {n}: {rss_mb(server.pid):.1f} MB")
+            procs = (("server", server), ("stand-in", late))
+            cpu = {name: cpu_seconds(proc.pid) for name, proc in procs}
+            own = time.process_time()
+            out = anyio.run(round_of, url, args.sessions, args.calls, n)
+            report(f"round {n}", out)
+            used = {
+                name: cpu_seconds(p.pid) - cpu[name] for name, p in (("server", server), ("stand-in", late))
+            }
+            used["clients"] = time.process_time() - own
+            shares = ", ".join(f"{name} {sec / out['seconds']:.0%}" for name, sec in used.items())
+            print(
+                f"server RSS after round {n}: {rss_mb(server.pid):.1f} MB; CPU (share of one core): "
+                f"{shares}; machine load {os.getloadavg()[0]:.1f}"
+            )
     finally:
         for proc in (server, late):
             proc.terminate()
