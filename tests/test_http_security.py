@@ -138,6 +138,22 @@ async def test_session_limit_refuses_one_more_session(recording: Recording) -> N
     assert ping.status_code == 200  # the sessions already open keep working
 
 
+async def test_an_idle_session_is_closed_and_frees_its_place(recording: Recording) -> None:
+    http = HttpSettings(transport="http", max_sessions=1, session_idle_timeout=0.1)
+    async with running(recording, http) as base, httpx2.AsyncClient() as web:
+        first = await web.post(f"{base}/mcp", json=INIT, headers=MCP_HEADERS)
+        session = {**MCP_HEADERS, "mcp-session-id": first.headers["mcp-session-id"]}
+        with anyio.fail_after(20):  # a bound on waiting for the reaper, not a measurement
+            while (  # noqa: ASYNC110 - the server offers no event to wait on
+                second := await web.post(f"{base}/mcp", json=INIT, headers=MCP_HEADERS)
+            ).status_code == 503:
+                await anyio.sleep(0.05)
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        gone = await web.post(f"{base}/mcp", json=ping, headers=session)
+    assert gone.status_code == 404  # the idle session was closed
+    assert first.status_code == 200 and second.status_code == 200
+
+
 async def test_sse_streams_are_limited_too(recording: Recording) -> None:
     http = HttpSettings(transport="sse", max_sessions=1)
     async with running(recording, http) as base, connect(base, sse=True) as first:
