@@ -4,6 +4,7 @@
     late-mcp tools [--toolset DOMAIN ...]   list the tools (all, or of the given domains)
     late-mcp call TOOL key=value ...        run one tool in-process
     late-mcp doctor                         check the installation, key and connection
+    late-mcp token create|list|revoke       access tokens for HTTP clients
 
 stdout belongs to JSON-RPC when serving over stdio, so everything human goes to stderr there.
 Bad settings end with one line on stderr and exit status 2, never a traceback.
@@ -17,7 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any
 
 from late_mcp import __version__
 from late_mcp.config import (
@@ -30,9 +31,9 @@ from late_mcp.config import (
     read_switch,
     read_toolsets,
 )
+from late_mcp.httpconfig import HttpSettings, read_port, read_transport
 
 EXIT_USAGE = 2
-Transport = Literal["stdio", "sse", "http"]
 
 
 def _log_level(value: str) -> str:
@@ -83,6 +84,36 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def _port(value: str) -> int:
+    try:
+        return read_port(value, "--port")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _token_parser(sub: Any) -> None:
+    token = sub.add_parser(
+        "token",
+        help="create, list and revoke access tokens for HTTP clients",
+        description="Access tokens for clients that connect over HTTP. Only a hash is stored (in "
+        "LATE_MCP_TOKEN_STORE, by default tokens.sqlite3 beside the journal); a running server "
+        "honours a new or revoked token at once.",
+    )
+    actions = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="make a token and print it (once: it is not stored)")
+    create.add_argument("name", help="who the token is for, e.g. alice or acme-assistant")
+    create.add_argument(
+        "--profile",
+        action="append",
+        metavar="ID",
+        help="limit the token to this profile (repeatable); without it the token sees every profile",
+    )
+    create.add_argument("--read-only", action="store_true", help="only tools that change nothing")
+    actions.add_parser("list", help="list tokens: name, profiles, read-only, created, revoked")
+    revoke = actions.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="late-mcp",
@@ -94,11 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--transport",
         choices=("stdio", "http", "streamable-http", "sse"),
-        default="stdio",
-        help="how clients connect (default: stdio; http is streamable HTTP, also called streamable-http)",
+        default=None,
+        help="how clients connect (also LATE_MCP_TRANSPORT; default stdio; http is streamable HTTP, "
+        "also called streamable-http)",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="bind address for http/sse (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port for http/sse (default 8000)")
+    parser.add_argument(
+        "--host", default=None, help="bind address for http/sse (also LATE_MCP_HOST; default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=None, help="port for http/sse (also LATE_MCP_PORT; default 8000)"
+    )
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        default=None,
+        help="streamable HTTP without sessions, for replicas behind a load balancer "
+        "(also LATE_MCP_STATELESS=on)",
+    )
     parser.add_argument("--version", action="version", version=f"late-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -132,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the structured result as JSON instead of the human line"
     )
 
+    _token_parser(sub)
+
     doctor = sub.add_parser("doctor", help="check Python, the key, the connection to Late and the journal")
     _common(doctor, top=False)
     return parser
@@ -157,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from late_mcp.toolcall import print_tools
 
         return print_tools([*(args.toolset or []), *(args.toolsets or [])], read_only=read_only)
+    if args.command == "token":
+        from late_mcp.tokencli import run_token
+
+        return run_token(args)
     if args.command == "doctor":
         from late_mcp.doctor import run_doctor
 
@@ -166,11 +215,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"late-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    transport: Transport = "http" if args.transport == "streamable-http" else args.transport
+    try:
+        http = _http_settings(args)
+    except ConfigError as exc:
+        print(f"late-mcp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     settings = dataclasses.replace(
         settings,
         # `call` runs on the user's own machine, like stdio: its time zone is the user's.
-        transport="stdio" if args.command == "call" else transport,
+        transport="stdio" if args.command == "call" else http.transport,
         read_only=read_only,
         log_level=level,
         # `call` runs any tool unless a selection was made; serving offers the default toolsets.
@@ -182,7 +235,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_call(settings, args.tool, args.arguments, args.args_json, as_json=args.json)
     from late_mcp.serving import serve
 
-    return serve(settings, host=args.host, port=args.port)
+    return serve(settings, http)
+
+
+def _http_settings(args: argparse.Namespace) -> HttpSettings:
+    """LATE_MCP_* from the environment, overridden by what the command line gives."""
+    http = HttpSettings.from_env()
+    changes: dict[str, Any] = {}
+    if args.transport is not None:
+        changes["transport"] = read_transport(args.transport, "--transport")
+    if args.host is not None:
+        changes["host"] = args.host
+    if args.port is not None:
+        changes["port"] = args.port
+    if args.stateless:
+        changes["stateless"] = True
+    return dataclasses.replace(http, **changes)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
@@ -14,6 +14,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
+from late_mcp.access import AccessMiddleware
 from late_mcp.clientlog import ClientLogMiddleware
 from late_mcp.config import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
 from late_mcp.journal import Journal, JournalError
@@ -49,7 +50,22 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
 
 
 class LateMCPServer(MCPServer[AppContext]):
-    """MCPServer that answers bad arguments with a short, actionable tool error."""
+    """MCPServer that answers bad arguments with a short, actionable tool error, and shares one
+    AppContext (one Late client, one journal) between all connections while `shared_context()` runs."""
+
+    shared: AppContext | None = None
+    open_context: Callable[[], AbstractAsyncContextManager[AppContext]]
+
+    @asynccontextmanager
+    async def shared_context(self) -> AsyncIterator[AppContext]:
+        """Open the AppContext once for the whole process; the lifespan of every connection (the
+        SDK enters it per SSE connection) then reuses it instead of opening another client."""
+        async with self.open_context() as context:
+            self.shared = context
+            try:
+                yield context
+            finally:
+                self.shared = None
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
@@ -118,7 +134,7 @@ def build_server(
     selected = set(toolsets or settings.toolsets or DEFAULT_TOOLSETS)
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+    async def open_context() -> AsyncIterator[AppContext]:
         http_transport = transport
         if http_transport is None and settings.sandbox and settings.base_url == SANDBOX_BASE_URL:
             http_transport = sandbox_transport(settings)
@@ -135,6 +151,14 @@ def build_server(
         finally:
             await journal.aclose()
 
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+        if server.shared is not None:
+            yield server.shared
+            return
+        async with open_context() as context:
+            yield context
+
     server = LateMCPServer(
         name="late-mcp",
         title="Late social media",
@@ -142,9 +166,13 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
-        # MCP log notifications: the late_mcp records, at the level the client sets (clientlog.py).
-        middleware=[ClientLogMiddleware(settings.log_level)],
+        # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
+        middleware=[
+            AccessMiddleware(read_only_names=frozenset(t.name for t in tools if t.read_only)),
+            ClientLogMiddleware(settings.log_level),
+        ],
     )
+    server.open_context = open_context
     for spec in tools:
         if spec.domain not in selected or (read_only and not spec.read_only):
             continue

@@ -3,15 +3,17 @@
 - stdio: our own transport (late_mcp.stdio) answers every line, even one the SDK cannot parse;
   started by hand in a terminal it says, on stderr, that it waits for an MCP client and
   how to try it instead; Ctrl-C ends it at once with status 130 and no traceback.
-- streamable HTTP: the SDK's own Starlette app (`streamable_http_app()`, with its host checks)
-  served by uvicorn, plus a short HTML page for a browser that opens the endpoint.
+- HTTP (streamable or SSE): the SDK's own app behind late-mcp's guard layer (late_mcp.http_app),
+  served by uvicorn on a socket bound here; refuses a non-loopback bind without authentication.
 """
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 from typing import Any
@@ -19,8 +21,10 @@ from urllib.parse import urlsplit
 
 from late_mcp import __version__
 from late_mcp.config import Settings
+from late_mcp.httpconfig import HttpSettings, is_loopback, token_store_path
 
 EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
 TERMINAL_HINT = (
     "late-mcp: waiting for an MCP client on stdin (Claude Desktop and other clients start it like "
     "this; typed text is not understood). To try it by hand: `late-mcp tools` lists the tools, "
@@ -30,32 +34,117 @@ TERMINAL_HINT = (
 ASGIApp = Any  # Starlette's (scope, receive, send) callable; typed loosely to keep imports lazy
 
 
-def serve(settings: Settings, *, host: str, port: int) -> int:
+def serve(settings: Settings, http: HttpSettings) -> int:
     """Run until the client goes away (stdio) or the process is stopped (HTTP)."""
     from late_mcp.server import build_server
 
+    if settings.transport != "stdio":
+        return serve_http(settings, http)
     server = build_server(settings, read_only=settings.read_only)
-    if settings.transport == "stdio":
-        signal.signal(signal.SIGINT, _stop_at_once)
-        if sys.stdin.isatty():
-            print(TERMINAL_HINT, file=sys.stderr, flush=True)
-        from late_mcp.stdio import run_stdio  # every line answered, invalid UTF-8 refused
+    signal.signal(signal.SIGINT, _stop_at_once)
+    if sys.stdin.isatty():
+        print(TERMINAL_HINT, file=sys.stderr, flush=True)
+    from late_mcp.stdio import run_stdio  # every line answered, invalid UTF-8 refused
 
-        run_stdio(server)
-    elif settings.transport == "sse":
-        print(f"late-mcp: SSE on http://{host}:{port}/sse", file=sys.stderr, flush=True)
-        server.run("sse", host=host, port=port)
-    else:
-        import uvicorn
-
-        shown = "localhost" if host in {"0.0.0.0", "::", ""} else host
-        app = with_browser_page(server.streamable_http_app(host=host), f"http://{shown}:{port}/mcp")
-        print(f"late-mcp: streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr, flush=True)
-        try:
-            uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
-        except KeyboardInterrupt:  # uvicorn handles the first Ctrl-C; this is the impatient second one
-            return EXIT_INTERRUPTED
+    run_stdio(server)
     return 0
+
+
+def serve_http(settings: Settings, http: HttpSettings) -> int:
+    """Streamable HTTP or SSE behind the guard layer (late_mcp.http_app), served by uvicorn on a
+    socket bound here, so a port in use or a wrong host is one line, not a traceback."""
+    import uvicorn
+
+    from late_mcp.http_app import build_http_app
+    from late_mcp.server import build_server
+    from late_mcp.tokens import SQLiteTokenStore
+
+    signal.signal(signal.SIGINT, _stop_at_once)  # until uvicorn takes over: nothing to finish yet
+    store = SQLiteTokenStore(token_store_path(http))
+    if not is_loopback(http.host) and http.token is None and not store.has_tokens():
+        return _refuse(
+            f"refusing to serve on {http.host} without authentication: anyone who can reach this "
+            "machine could publish with your Late key. Set LATE_MCP_TOKEN (a long random secret "
+            "clients send as `Authorization: Bearer ...`), create tokens with `late-mcp token create "
+            "NAME`, or bind to 127.0.0.1."
+        )
+    try:
+        sock = bind_socket(http.host, http.port)
+    except BindError as exc:
+        return _refuse(str(exc))
+    server = build_server(settings, read_only=settings.read_only)
+    app = build_http_app(server, http, store)
+    where = f"http://{_shown(http.host)}:{http.port}" + ("/sse" if http.transport == "sse" else "/mcp")
+    kind = (
+        "SSE" if http.transport == "sse" else "streamable HTTP" + (" (stateless)" if http.stateless else "")
+    )
+    auth = "token required" if http.token or store.has_tokens() else "no authentication, local only"
+    print(f"late-mcp: {kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn handles the first Ctrl-C; this is the impatient second one
+        return EXIT_INTERRUPTED
+    finally:
+        sock.close()
+        store.close()
+    return 0
+
+
+class BindError(Exception):
+    """The address cannot be served on; the message says why and what to change."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or a BindError with the fix."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise BindError(
+            f"cannot serve on host {host!r}: it is not an address or name this machine knows. "
+            "Use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)."
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BindError(
+                f"port {port} on {host} is already in use (another late-mcp?). Stop that process "
+                "or pick a free port with --port (or LATE_MCP_PORT)."
+            ) from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise BindError(
+                f"not allowed to listen on port {port}; ports below 1024 need privileges. "
+                "Use a port such as 8000 (--port or LATE_MCP_PORT)."
+            ) from None
+        raise BindError(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc}. {host!r} is probably not an "
+            "address of this machine; use --host 127.0.0.1 or --host 0.0.0.0."
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _refuse(message: str) -> int:
+    print(f"late-mcp: {message}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
+def _shown(host: str) -> str:
+    if host in {"0.0.0.0", "::", ""}:
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
 
 
 def _stop_at_once(signum: int, frame: FrameType | None) -> None:

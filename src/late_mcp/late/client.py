@@ -29,6 +29,7 @@ from tenacity.stop import stop_base
 
 from late_mcp import __version__
 from late_mcp.config import Settings
+from late_mcp.late import scope
 from late_mcp.late.after_api import AfterPostCalls
 from late_mcp.late.errors import (
     LateError,
@@ -130,6 +131,8 @@ class LateClient(AfterPostCalls):
         writes only when Late certainly did not act on them (see late.retry)."""
         is_idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
+        # A caller limited to some profiles (scoped access token) gets only their data.
+        keep = await scope.admit(self, method, path, query, json)
         policy = self.retry_policy
         started = time.monotonic()
         maybe_applied = False
@@ -166,7 +169,8 @@ class LateClient(AfterPostCalls):
             async for attempt in retrying:
                 with attempt:
                     try:
-                        return await self._send_once(method, path, query, json)
+                        body = await self._send_once(method, path, query, json)
+                        return body if keep is None else keep(body)
                     except LateError as exc:
                         exc.attempts = attempt.retry_state.attempt_number
                         if method == "DELETE" and maybe_applied and isinstance(exc, NotFoundError):
