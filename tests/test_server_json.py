@@ -37,10 +37,15 @@ def test_server_json_offers_stdio_and_streamable_http() -> None:
 
 
 def test_server_json_lists_every_setting_and_only_credentials_are_secret() -> None:
-    read = set(re.findall(r'"(LATE_[A-Z_]+)"', (ROOT / "src/late_mcp/config.py").read_text()))
+    def read(module: str) -> set[str]:
+        return set(re.findall(r'"(LATE_[A-Z_]+)"', (ROOT / "src" / "late_mcp" / module).read_text()))
+
+    common, serving = read("config.py"), read("httpconfig.py")
     for package in load()["packages"]:
         variables = {v["name"]: v for v in package["environmentVariables"]}
-        assert set(variables) == read
+        http = package["transport"]["type"] == "streamable-http"
+        assert set(variables) == (common | serving if http else common)
         assert all(v["description"] for v in variables.values())
         secret = {name for name, v in variables.items() if v["isSecret"]}
-        assert secret == {"LATE_API_KEY", "LATE_MCP_REDIS_URL"}  # the key, and a URL that may hold a password
+        # the key, a Redis URL that may hold a password, and the HTTP token
+        assert secret == {"LATE_API_KEY", "LATE_MCP_REDIS_URL"} | ({"LATE_MCP_TOKEN"} if http else set())
