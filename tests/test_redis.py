@@ -298,3 +298,42 @@ def test_the_redis_url_is_checked_without_showing_it() -> None:
         == "redis://cache:6379/0"
     )
     assert "redis" not in repr(Settings.from_env({**env, "LATE_MCP_REDIS_URL": "redis://cache:6379/0"}))
+
+
+# -- scoped tokens shared by replicas ---------------------------------------------------------------
+
+
+def test_tokens_created_on_one_replica_work_and_revoke_on_every_replica(
+    redis_url: str, tmp_path: Path
+) -> None:
+    from late_mcp.redis_tokens import RedisTokenStore
+
+    env = server_env(LATE_MCP_REDIS_URL=redis_url, LATE_JOURNAL_PATH=str(tmp_path / "j.sqlite3"))
+    command = [sys.executable, "-m", "late_mcp", "token"]
+    created = subprocess.run(
+        [*command, "create", "acme-team", "--profile", "p-acme", "--read-only"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    token = created.stdout.strip()
+    assert token.startswith("lmcp_") and len(created.stdout.splitlines()) == 1
+    replica_one, replica_two = RedisTokenStore(redis_url), RedisTokenStore(redis_url)
+    try:
+        seen = replica_two.lookup(token)
+        assert seen is not None and seen.profiles == frozenset({"p-acme"}) and seen.read_only
+        assert replica_one.lookup("lmcp_" + "x" * 43) is None
+        with redis.Redis.from_url(redis_url, decode_responses=True) as raw:
+            assert token not in str(raw.hgetall("late-mcp:tokens"))  # only the hash is stored
+        subprocess.run(
+            [*command, "revoke", "acme-team"], env=env, capture_output=True, timeout=60, check=True
+        )
+        assert replica_one.lookup(token) is None and replica_two.lookup(token) is None
+        assert replica_two.has_tokens()  # a revoked last token keeps authentication on
+        listed = subprocess.run([*command, "list"], env=env, capture_output=True, text=True, timeout=60)
+        assert "acme-team" in listed.stdout and token not in listed.stdout
+    finally:
+        replica_one.close()
+        replica_two.close()

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from late_mcp.config import ConfigError, _raw, read_count, read_seconds, read_switch
 
@@ -27,6 +27,9 @@ DEFAULT_PORT = 8000
 DEFAULT_MAX_SESSIONS = 100
 DEFAULT_SESSION_IDLE = 600.0
 DEFAULT_BODY_TIMEOUT = 15.0
+
+if TYPE_CHECKING:
+    from late_mcp.tokens import ClosableTokenStore
 
 
 def read_transport(raw: str | None, name: str = "LATE_MCP_TRANSPORT") -> Transport:
@@ -91,6 +94,20 @@ class HttpSettings:
             body_timeout=read_seconds(env, "LATE_MCP_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
             stateless=read_switch(env, "LATE_MCP_STATELESS", False),
         )
+
+
+def open_token_store(http: HttpSettings, env: Mapping[str, str] | None = None) -> ClosableTokenStore:
+    """The token store every replica shares: Redis with LATE_MCP_REDIS_URL, else the SQLite file."""
+    from late_mcp.config import read_redis_url
+
+    redis_url = read_redis_url(os.environ if env is None else env)
+    if redis_url:
+        from late_mcp.redis_tokens import RedisTokenStore
+
+        return RedisTokenStore(redis_url)
+    from late_mcp.tokens import SQLiteTokenStore
+
+    return SQLiteTokenStore(token_store_path(http, env))
 
 
 def token_store_path(http: HttpSettings, env: Mapping[str, str] | None = None) -> Path:

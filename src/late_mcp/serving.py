@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from late_mcp import __version__
 from late_mcp.config import Settings
-from late_mcp.httpconfig import HttpSettings, is_loopback, token_store_path
+from late_mcp.httpconfig import HttpSettings, is_loopback, open_token_store
 
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
@@ -57,10 +57,9 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
 
     from late_mcp.http_app import build_http_app
     from late_mcp.server import build_server
-    from late_mcp.tokens import SQLiteTokenStore
 
     signal.signal(signal.SIGINT, _stop_at_once)  # until uvicorn takes over: nothing to finish yet
-    store = SQLiteTokenStore(token_store_path(http))
+    store = open_token_store(http)
     if not is_loopback(http.host) and http.token is None and not store.has_tokens():
         return _refuse(
             f"refusing to serve on {http.host} without authentication: anyone who can reach this "

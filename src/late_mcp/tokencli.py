@@ -11,8 +11,8 @@ import sys
 import time
 
 from late_mcp.config import ConfigError
-from late_mcp.httpconfig import HttpSettings, token_store_path
-from late_mcp.tokens import SQLiteTokenStore, TokenError
+from late_mcp.httpconfig import HttpSettings, open_token_store
+from late_mcp.tokens import TokenError
 
 EXIT_USAGE = 2
 
@@ -23,11 +23,10 @@ def _when(stamp: float | None) -> str:
 
 def run_token(args: argparse.Namespace) -> int:
     try:
-        path = token_store_path(HttpSettings.from_env())
+        store = open_token_store(HttpSettings.from_env())
     except ConfigError as exc:
         print(f"late-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    store = SQLiteTokenStore(path)
     try:
         if args.token_command == "create":
             profiles = tuple(args.profile or ())
@@ -46,7 +45,7 @@ def run_token(args: argparse.Namespace) -> int:
         else:
             tokens = store.list()
             if not tokens:
-                print(f"No tokens yet ({path}). Create one: late-mcp token create NAME", file=sys.stderr)
+                print("No tokens yet. Create one: late-mcp token create NAME", file=sys.stderr)
             for info in tokens:
                 scope = ",".join(info.profiles) or "all profiles"
                 mode = "read-only" if info.read_only else "read-write"

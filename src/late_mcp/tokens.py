@@ -62,6 +62,10 @@ class TokenStore(Protocol):
     def has_tokens(self) -> bool: ...
 
 
+class ClosableTokenStore(TokenStore, Protocol):
+    def close(self) -> None: ...
+
+
 class SQLiteTokenStore:
     """Tokens in a small SQLite file (next to the journal unless LATE_MCP_TOKEN_STORE says otherwise)."""
 
