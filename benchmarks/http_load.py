@@ -1,11 +1,14 @@
-"""Load: many concurrent MCP sessions over streamable HTTP against one late-mcp process.
+"""Load: many concurrent MCP sessions over streamable HTTP against late-mcp processes.
 
     .venv/bin/python benchmarks/http_load.py [--sessions 50] [--calls 40] [--stateless]
+        [--replicas 2 --redis redis://127.0.0.1:6379/0]
 
 Starts the Late stand-in (the sandbox) on a local HTTP port and `late-mcp --transport http` as a
 separate process pointed at it (a real key check, a real journal file, a bearer token), then runs
 `--sessions` SDK clients at once, each making `--calls` mixed tool calls (mostly reads, some draft
-posts). Reports throughput, p50/p99 latency (all calls and reads only), errors, and the server's
+posts). With --replicas, that many server processes share the load (sessions spread over them,
+as a load balancer would) and, with --redis, one Redis for journal, reservations and tokens.
+Reports throughput, p50/p99 latency (all calls and reads only), errors, and the server's
 resident memory before the run, after a warm-up round and at the end. Not a test: it measures.
 """
 
@@ -37,7 +40,7 @@ READS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("profiles_list", {}),
     ("accounts_list", {"profile_id": ACME}),
     ("posts_list", {"profile_id": ACME, "limit": 5}),
-    ("queue_next_slot", {"profile_id": ACME}),
+    ("queue_preview", {"profile_id": ACME}),
     ("invites_list", {}),
     ("usage_stats", {}),
     ("time_now", {}),
@@ -123,12 +126,13 @@ async def session(url: str, calls: int, seed: int, out: dict[str, Any]) -> None:
         await http.aclose()
 
 
-async def round_of(url: str, sessions: int, calls: int, seed: int) -> dict[str, Any]:
+async def round_of(urls: list[str], sessions: int, calls: int, seed: int) -> dict[str, Any]:
+    """`sessions` sessions at once, spread over the replicas' URLs as a load balancer would."""
     out: dict[str, Any] = {"reads": [], "writes": [], "errors": Counter()}
     started = time.perf_counter()
     async with anyio.create_task_group() as tg:
         for n in range(sessions):
-            tg.start_soon(session, url, calls, seed * 1000 + n, out)
+            tg.start_soon(session, urls[n % len(urls)], calls, seed * 1000 + n, out)
     out["seconds"] = time.perf_counter() - started
     return out
 
@@ -153,12 +157,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=40, help="tool calls per session per round")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds after the warm-up")
     parser.add_argument("--stateless", action="store_true")
+    parser.add_argument("--replicas", type=int, default=1, help="server processes, sessions spread over them")
+    parser.add_argument("--redis", help="LATE_MCP_REDIS_URL the replicas share (else one SQLite journal)")
     parser.add_argument("--stand-in", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stand_in:
         stand_in(args.stand_in)
         return
-    late_port, mcp_port = free_port(), free_port()
+    late_port, mcp_ports = free_port(), [free_port() for _ in range(args.replicas)]
     work = Path(tempfile.mkdtemp(prefix="late-mcp-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
     env.update(
@@ -170,37 +176,47 @@ def main() -> None:
         LATE_MCP_MAX_SESSIONS=str(max(100, 2 * args.sessions)),
         LATE_CONFIRM="off",
     )
+    if args.redis:
+        env["LATE_MCP_REDIS_URL"] = args.redis
     late = subprocess.Popen([sys.executable, __file__, "--stand-in", str(late_port)], env=env)
-    command = [sys.executable, "-m", "late_mcp", "--transport", "http", "--port", str(mcp_port)]
-    server = subprocess.Popen(command + (["--stateless"] if args.stateless else []), env=env)
+    servers = []
+    for port in mcp_ports:
+        command = [sys.executable, "-m", "late_mcp", "--transport", "http", "--port", str(port)]
+        servers.append(subprocess.Popen(command + (["--stateless"] if args.stateless else []), env=env))
+
+    def server_rss() -> str:
+        return " + ".join(f"{rss_mb(server.pid):.1f}" for server in servers) + " MB"
+
     try:
         wait_healthy(f"http://127.0.0.1:{late_port}/api/v1/usage-stats")
-        wait_healthy(f"http://127.0.0.1:{mcp_port}/healthz")
-        url = f"http://127.0.0.1:{mcp_port}/mcp"
-        before = rss_mb(server.pid)
+        for port in mcp_ports:
+            wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        urls = [f"http://127.0.0.1:{port}/mcp" for port in mcp_ports]
         mode = "stateless" if args.stateless else "stateful"
-        print(f"late-mcp {mode} streamable HTTP, {args.sessions} concurrent sessions x {args.calls} calls")
-        print(f"server RSS before: {before:.1f} MB")
-        report("warm-up", anyio.run(round_of, url, args.sessions, args.calls, 0))
-        warm = rss_mb(server.pid)
-        print(f"server RSS after warm-up: {warm:.1f} MB")
+        shared = f", sharing {'Redis' if args.redis else 'nothing'}" if args.replicas > 1 else ""
+        print(
+            f"late-mcp {mode} streamable HTTP on {args.replicas} process(es){shared}, "
+            f"{args.sessions} concurrent sessions x {args.calls} calls"
+        )
+        print(f"server RSS before: {server_rss()}")
+        report("warm-up", anyio.run(round_of, urls, args.sessions, args.calls, 0))
+        print(f"server RSS after warm-up: {server_rss()}")
         for n in range(1, args.rounds + 1):
-            procs = (("server", server), ("stand-in", late))
-            cpu = {name: cpu_seconds(proc.pid) for name, proc in procs}
+            cpu = {f"server{i}": cpu_seconds(p.pid) for i, p in enumerate(servers)}
+            cpu["stand-in"] = cpu_seconds(late.pid)
             own = time.process_time()
-            out = anyio.run(round_of, url, args.sessions, args.calls, n)
+            out = anyio.run(round_of, urls, args.sessions, args.calls, n)
             report(f"round {n}", out)
-            used = {
-                name: cpu_seconds(p.pid) - cpu[name] for name, p in (("server", server), ("stand-in", late))
-            }
+            pids = {f"server{i}": p.pid for i, p in enumerate(servers)} | {"stand-in": late.pid}
+            used = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
             used["clients"] = time.process_time() - own
             shares = ", ".join(f"{name} {sec / out['seconds']:.0%}" for name, sec in used.items())
             print(
-                f"server RSS after round {n}: {rss_mb(server.pid):.1f} MB; CPU (share of one core): "
+                f"server RSS after round {n}: {server_rss()}; CPU (share of one core): "
                 f"{shares}; machine load {os.getloadavg()[0]:.1f}"
             )
     finally:
-        for proc in (server, late):
+        for proc in (*servers, late):
             proc.terminate()
             proc.wait(timeout=15)
 
