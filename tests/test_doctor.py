@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from late_mcp.sandbox import create_sandbox_app
+from standin import served
 from test_cli import late_mcp
 
 GOOD_KEY = "sk_" + "d0c7" * 16  # well-formed: sk_ + 64 hex
@@ -20,17 +19,8 @@ OTHER_KEY = "sk_" + "0ba5" * 16
 @pytest.fixture
 def stand_in() -> Iterator[str]:
     """The sandbox over real HTTP (uvicorn adds a Date header), accepting only GOOD_KEY."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_sandbox_app(api_key=GOOD_KEY), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(create_sandbox_app(api_key=GOOD_KEY)) as base:
+        yield base + "/api"
 
 
 def report(stdout: str) -> dict[str, tuple[str, str]]:

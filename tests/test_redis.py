@@ -26,6 +26,7 @@ from late_mcp.redis_journal import RedisJournal, shown_url
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER
 from late_mcp.server import build_server
+from standin import served
 from test_stdio import server_env
 
 pytestmark = pytest.mark.anyio
@@ -233,22 +234,9 @@ async def test_two_replica_processes_receive_the_same_create_and_make_one_post(
 
 @pytest.fixture
 def http_sandbox_app() -> Iterator[tuple[str, SandboxState]]:
-    import threading
-
-    import uvicorn
-
     app = create_sandbox_app(api_key=TEST_KEY)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api", app.state.late
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(app) as base:
+        yield base + "/api", app.state.late
 
 
 async def test_a_redis_that_is_down_refuses_writes_and_keeps_reads() -> None:

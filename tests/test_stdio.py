@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -14,29 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from conftest import TEST_KEY
 from late_mcp.config import DEFAULT_TOOLSETS
 from late_mcp.sandbox import create_sandbox_app
 from late_mcp.tools import ALL_TOOLS
+from standin import served
 
 
 @pytest.fixture
 def http_sandbox() -> Iterator[str]:
     """The sandbox served by uvicorn on a free loopback port; yields its API base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_sandbox_app(api_key=TEST_KEY), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}/api"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(create_sandbox_app(api_key=TEST_KEY)) as base:
+        yield base + "/api"
 
 
 def server_env(**extra: str) -> dict[str, str]:
@@ -165,17 +154,8 @@ async def half_emoji_late(scope: dict[str, Any], receive: Any, send: Any) -> Non
 
 @pytest.fixture
 def half_emoji_base() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(half_emoji_late, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(half_emoji_late) as base:
+        yield base + "/api"
 
 
 def test_a_lone_surrogate_from_late_is_answered_over_stdio(half_emoji_base: str, tmp_path: Path) -> None:

@@ -12,22 +12,15 @@ from pydantic import BaseModel, Field
 
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
-from late_mcp.tools.analytics import PostFigures, fetch_posts, post_row
+from late_mcp.tools.analytics import Figures, PostFigures, fetch_posts, post_row
 
 SUMMED = ("impressions", "reach", "likes", "comments", "shares", "clicks")
 MAX_DAYS = 366
 MAX_PAGES = 20
 
 
-class Totals(BaseModel):
+class Totals(Figures):
     posts: int = 0
-    impressions: int = 0
-    reach: int = 0
-    likes: int = 0
-    comments: int = 0
-    shares: int = 0
-    clicks: int = 0
-    engagement_rate: float = 0.0
 
     def add(self, m: Metrics) -> None:
         self.posts += 1
