@@ -61,8 +61,18 @@ class Directory:
         return f"{account.label()} ({view.profile or view.profile_id or 'no profile'})"
 
 
+async def load_account_names(client: LateClient, profile_id: str | None = None) -> Directory:
+    """Accounts with their clients' names, for showing them: one request, since Late sends each
+    account's profile along; the profile list is fetched only when it did not."""
+    accounts = await client.list_accounts(profile_id)
+    if all(a.profile is not None or a.profile_id is None for a in accounts):
+        return Directory(accounts, [])
+    return Directory(accounts, await client.list_profiles())
+
+
 async def load_directory(client: LateClient, profile_id: str | None = None) -> Directory:
-    """Accounts and profiles in two concurrent requests."""
+    """Accounts and every profile in two concurrent requests: what resolving references needs
+    (a bare platform name is refused when there are several profiles)."""
     accounts: list[Account] = []
     profiles: list[Profile] = []
 

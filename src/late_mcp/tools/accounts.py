@@ -20,7 +20,7 @@ from late_mcp.tools._common import (
     tool,
 )
 from late_mcp.tools._confirm import Confirm, confirm_step
-from late_mcp.tools._targets import AccountView, load_directory
+from late_mcp.tools._targets import AccountView, load_account_names
 
 
 class AccountList(BaseModel):
@@ -78,7 +78,7 @@ async def accounts_disconnect(
     """Disconnect an account (its scheduled posts stop there). Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
-    directory = await load_directory(client)
+    directory = await load_account_names(client)
     account = directory.by_id.get(account_id)
     if account is None:
         raise ToolInputError(f"No connected account has the id {account_id!r}; accounts_list shows the ids.")

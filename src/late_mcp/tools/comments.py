@@ -21,7 +21,7 @@ from late_mcp.tools._common import (
     plural,
     tool,
 )
-from late_mcp.tools._targets import load_directory
+from late_mcp.tools._targets import load_account_names
 
 ADDON = "Inbox"
 NEEDS = "comments_* tools"
@@ -112,7 +112,7 @@ async def comments_reply(
     if not text.strip():
         raise ToolInputError("text is empty; write the reply.")
     account = account_id or await _account_of(client, post_id)
-    known = (await load_directory(client)).by_id.get(account)
+    known = (await load_account_names(client)).by_id.get(account)
     if known is None:
         raise ToolInputError(f"Account {account} is not connected; accounts_list shows the connected ones.")
     limit = REPLY_MAX.get(known.platform)
@@ -144,7 +144,7 @@ async def comments_hide(
     """Hide a comment from everyone but its author (facebook, instagram, threads only)."""
     client = app(ctx).client
     account = account_id or await _account_of(client, post_id)
-    known = (await load_directory(client)).by_id.get(account)
+    known = (await load_account_names(client)).by_id.get(account)
     if known is not None and known.platform not in HIDE_PLATFORMS:
         raise ToolInputError(
             f"Nothing was changed: {known.platform} does not let comments be hidden (only "

@@ -23,7 +23,7 @@ from late_mcp.tools._common import (
 )
 from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._post_views import Deleted, PostListResult, PostView, accounts_text, view
-from late_mcp.tools._targets import load_directory
+from late_mcp.tools._targets import load_account_names
 from late_mcp.tools._when import (
     WhenView,
     has_offset,
@@ -69,7 +69,7 @@ async def posts_list(
     result = await client.list_posts(
         {"status": status, "profileId": profile_id, "platform": platform, "page": page, "limit": limit}
     )
-    directory = await load_directory(client, profile_id) if result.posts else None
+    directory = await load_account_names(client, profile_id) if result.posts else None
     p = result.pagination
     return ok(
         ctx,
@@ -83,7 +83,7 @@ async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     """One post: status per account, public URLs, errors of failed platforms."""
     client = app(ctx).client
     post = await client.get_post(post_id)
-    shown = view(post, await load_directory(client))
+    shown = view(post, await load_account_names(client))
     summary = f"Post {post.id}: {post.status}, to {accounts_text(shown)}."
     if post.status in {"failed", "partial"}:
         summary += f" posts_logs(post_id={post.id}) shows Late's publishing log (why it failed)."
@@ -150,7 +150,7 @@ async def posts_update(
                 + " ".join(problems)
             )
     post = await client.update_post(post_id, body)
-    shown = view(post, await load_directory(client))
+    shown = view(post, await load_account_names(client))
     moment = parse_timestamp(post.scheduled_for)
     when = (
         when_view(moment, zone or pick_zone(post.timezone, context.settings, needed=False))
@@ -171,7 +171,7 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
     context = app(ctx)
     client = context.client
     post = await client.get_post(post_id)
-    shown = view(post, await load_directory(client), preview=200)
+    shown = view(post, await load_account_names(client), preview=200)
     if post.status == "published":
         raise ToolInputError(
             f"Post {post_id} is published, and published posts cannot be deleted through Late. "
@@ -198,7 +198,7 @@ async def posts_retry(post_id: PostId, ctx: Context) -> CallToolResult:
     first)."""
     client = app(ctx).client
     post = await client.retry_post(post_id)
-    shown = view(post, await load_directory(client))
+    shown = view(post, await load_account_names(client))
     return ok(
         ctx, f"Retried post {post.id}: {post.status}, to {accounts_text(shown)}.", PostResult(post=shown)
     )
