@@ -112,13 +112,23 @@ class Guard:
         self.sse_path = sse_path
         self.open_streams = 0
 
-    def auth_required(self) -> bool:
-        return self.http.token is not None or (self.store is not None and self.store.has_tokens())
+    async def _authenticate(self, scope: Scope) -> tuple[bool, Principal | None]:
+        """Whether this server wants a token at all, and whose the request's token is. The shared
+        token is compared in place; the token store (a file or Redis) is asked from a worker
+        thread, so neither blocks the other requests."""
+        token = _bearer(scope)
+        if self.http.token is not None and token and same_secret(token, self.http.token):
+            return True, FULL_ACCESS
+        if self.store is None:
+            return self.http.token is not None, None
+        return await anyio.to_thread.run_sync(self._ask_store, token)
 
-    def principal_for(self, token: str) -> Principal | None:
-        if self.http.token is not None and same_secret(token, self.http.token):
-            return FULL_ACCESS
-        return self.store.lookup(token) if self.store is not None else None
+    def _ask_store(self, token: str | None) -> tuple[bool, Principal | None]:
+        assert self.store is not None
+        principal = self.store.lookup(token) if token else None
+        if principal is not None:
+            return True, principal
+        return self.http.token is not None or self.store.has_tokens(), None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -135,19 +145,16 @@ class Guard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        principal: Principal | None = None
-        if self.auth_required():
-            token = _bearer(scope)
-            principal = await anyio.to_thread.run_sync(self.principal_for, token) if token else None
-            if principal is None:
-                await _answer(
-                    send,
-                    401,
-                    b'{"error":"unauthorized","message":"Send Authorization: Bearer <token> '
-                    b'(LATE_MCP_TOKEN or a token from `late-mcp token create`)."}',
-                    [(b"www-authenticate", b'Bearer realm="late-mcp"')],
-                )
-                return
+        required, principal = await self._authenticate(scope)
+        if required and principal is None:
+            await _answer(
+                send,
+                401,
+                b'{"error":"unauthorized","message":"Send Authorization: Bearer <token> '
+                b'(LATE_MCP_TOKEN or a token from `late-mcp token create`)."}',
+                [(b"www-authenticate", b'Bearer realm="late-mcp"')],
+            )
+            return
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         if scope["method"] in {"POST", "PUT", "PATCH"}:
             body = await self._read_body(receive, send)
