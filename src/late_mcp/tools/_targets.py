@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import anyio
 from pydantic import BaseModel
 
 from late_mcp.late.client import LateClient
 from late_mcp.late.models import Account, Profile
 from late_mcp.platforms import normalize_platform
 from late_mcp.tools._common import ToolInputError
+from late_mcp.tools._together import both
 
 
 class AccountView(BaseModel):
@@ -73,21 +73,7 @@ async def load_account_names(client: LateClient, profile_id: str | None = None) 
 async def load_directory(client: LateClient, profile_id: str | None = None) -> Directory:
     """Accounts and every profile in two concurrent requests: what resolving references needs
     (a bare platform name is refused when there are several profiles)."""
-    accounts: list[Account] = []
-    profiles: list[Profile] = []
-
-    async def get_accounts() -> None:
-        accounts.extend(await client.list_accounts(profile_id))
-
-    async def get_profiles() -> None:
-        profiles.extend(await client.list_profiles())
-
-    try:
-        async with anyio.create_task_group() as group:
-            group.start_soon(get_accounts)
-            group.start_soon(get_profiles)
-    except BaseExceptionGroup as failed:  # both failing (a refused key) still reads as one Late error
-        raise failed.exceptions[0] from None
+    accounts, profiles = await both(lambda: client.list_accounts(profile_id), client.list_profiles)
     return Directory(accounts, profiles)
 
 

@@ -24,6 +24,7 @@ from late_mcp.tools._common import (
 from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._post_views import Deleted, PostListResult, PostView, accounts_text, view
 from late_mcp.tools._targets import load_account_names
+from late_mcp.tools._together import both
 from late_mcp.tools._when import (
     WhenView,
     has_offset,
@@ -66,10 +67,10 @@ async def posts_list(
 ) -> CallToolResult:
     """Posts, newest first, with text preview and status per account; posts_get has the rest."""
     client = app(ctx).client
-    result = await client.list_posts(
-        {"status": status, "profileId": profile_id, "platform": platform, "page": page, "limit": limit}
+    query = {"status": status, "profileId": profile_id, "platform": platform, "page": page, "limit": limit}
+    result, directory = await both(
+        lambda: client.list_posts(query), lambda: load_account_names(client, profile_id)
     )
-    directory = await load_account_names(client, profile_id) if result.posts else None
     p = result.pagination
     return ok(
         ctx,

@@ -8,10 +8,12 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateAPIError
-from late_mcp.late.models import QueueState, parse_timestamp
+from late_mcp.late.models import QueuePreview, QueueState, parse_timestamp
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._confirm import Confirm, confirm_step
+from late_mcp.tools._together import both
 from late_mcp.tools._when import local_text, zone_named
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # checked here, not published (schema.py)
@@ -140,15 +142,27 @@ async def queue_preview(
             slot = await client.next_queue_slot(profile_id)
             stamps, zone = [slot.next_slot], slot.timezone
         else:
-            state = await client.queue_slots(profile_id)
+            state, upcoming = await both(
+                lambda: client.queue_slots(profile_id), lambda: _preview_or_error(client, profile_id, count)
+            )
             if state.schedule is None:
                 raise ToolInputError(f"Profile {profile_id} has no queue. {NO_QUEUE_HINT}")
-            stamps, zone = (await client.queue_preview(profile_id, count)).slots, state.schedule.timezone
+            if isinstance(upcoming, LateAPIError):
+                raise upcoming
+            stamps, zone = upcoming.slots, state.schedule.timezone
     except LateAPIError as exc:
         raise queue_hint(exc) from None
     times = _local(stamps, zone)
     result = PreviewResult(profile_id=profile_id, timezone=zone, slots=times, utc=stamps)
     return ok(ctx, f"{plural(len(times), 'free slot')}: {'; '.join(times[:3])}.", result)
+
+
+async def _preview_or_error(client: LateClient, profile_id: str, count: int) -> QueuePreview | LateAPIError:
+    """The preview, or Late's refusal of it: without a queue the profile's state says why better."""
+    try:
+        return await client.queue_preview(profile_id, count)
+    except LateAPIError as exc:
+        return exc
 
 
 @tool("accounts", "Plan usage", "read")
