@@ -22,6 +22,7 @@ from contract import ContractCheckingTransport
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_FACEBOOK,
+    SEED_ACCOUNT_ACME_INSTAGRAM,
     SEED_ACCOUNT_ACME_TWITTER,
 )
 from late_mcp.server import build_server
@@ -199,3 +200,102 @@ async def test_posts_update_refuses_a_gap_time_and_changes_nothing(mcp: Client, 
     assert "happens twice" in twice and "+02:00" in twice and "+01:00" in twice
     assert writes(state) == before
     assert json.dumps(state.posts[post_id], sort_keys=True, default=str) == stored
+
+
+# -- 18: invisible text is empty ---------------------------------------------------------------
+
+INVISIBLE = {
+    "zero width space": "\u200b",
+    "joiners": "\u200c\u200d\u200b",
+    "word joiner": "\u2060\u2060",
+    "byte order mark": "\ufeff",
+    "soft hyphen": "\u00ad",
+    "mixed with spaces": " \u200b \u00a0\u3000\u200d\n",
+    "variation selectors alone": "\ufe0f\ufe0e",
+    "tags": "\U000e0041\U000e0042",
+    "hangul filler": "\u3164",
+    "braille blank": "\u2800",
+    "combining marks alone": "\u0301\u0308",
+    "bidi marks": "\u200e\u200f\u202a",
+}
+
+
+async def test_invisible_only_text_to_x_is_refused(mcp: Client, state: SandboxState) -> None:
+    before = writes(state)
+    in_three_days = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
+    for name, content in INVISIBLE.items():
+        for mode in ({"publish_now": True}, {"scheduled_for": in_three_days}):
+            refused = await fails(
+                mcp, "posts_create", content=content, accounts=[SEED_ACCOUNT_ACME_TWITTER], **mode
+            )
+            assert "Nothing was sent" in refused and "the X post has no visible characters" in refused, name
+            assert "and no media" in refused and "Give it visible text or media" in refused, name
+        validated = await ok(
+            mcp, "posts_validate", content=content, accounts=[SEED_ACCOUNT_ACME_TWITTER], publish_now=True
+        )
+        assert validated["valid"] is False, name
+        (problem,) = validated["problems"]
+        assert problem["rule"] == "twitter.empty" and "no visible characters" in problem["message"], name
+    assert writes(state) == before and not state.posts
+
+
+async def test_the_refusal_names_the_invisible_characters(mcp: Client) -> None:
+    message = await fails(
+        mcp,
+        "posts_create",
+        content="\u200b\u2060\u200b",
+        accounts=[SEED_ACCOUNT_ACME_TWITTER],
+        publish_now=True,
+    )
+    assert "U+200B ZERO WIDTH SPACE" in message and "U+2060 WORD JOINER" in message
+    plain = await fails(
+        mcp, "posts_create", content="   ", accounts=[SEED_ACCOUNT_ACME_TWITTER], publish_now=True
+    )
+    assert "has no text and no media" in plain
+
+
+async def test_invisible_per_platform_text_and_thread_parts(mcp: Client, state: SandboxState) -> None:
+    custom = await fails(
+        mcp, "posts_create", content="Visible for everyone else",
+        accounts=[SEED_ACCOUNT_ACME_TWITTER, SEED_ACCOUNT_ACME_FACEBOOK],
+        custom_content={"twitter": "\u200b\u200d"}, publish_now=True,
+    )  # fmt: skip
+    assert "1 platform rule broken" in custom and "the X post has no visible characters" in custom
+    thread = await fails(
+        mcp, "posts_create", content="Part one", accounts=[SEED_ACCOUNT_ACME_TWITTER],
+        options={"twitter": {"thread": ["Part two", "\u2060\ufeff"]}}, publish_now=True,
+    )  # fmt: skip
+    assert "thread post 3 is empty: it has no visible characters" in thread
+    assert "U+2060 WORD JOINER" in thread and "thread post 2" not in thread
+    checked = await ok(
+        mcp, "posts_validate", content="Part one", accounts=[SEED_ACCOUNT_ACME_TWITTER],
+        options={"twitter": {"thread": ["\u200b"]}}, publish_now=True,
+    )  # fmt: skip
+    assert [p["rule"] for p in checked["problems"]] == ["twitter.thread_item_empty"]
+    assert not writes(state) and not state.posts
+
+
+async def test_invisible_text_with_media_and_visible_text_still_go(mcp: Client) -> None:
+    """Invisible text is empty text, not an error of its own: with media, X takes a post without text;
+    and text with a zero-width joiner inside an emoji is visible."""
+    with_media = await ok(
+        mcp, "posts_validate", content="\u200b", accounts=[SEED_ACCOUNT_ACME_TWITTER],
+        media_urls=["https://cdn.example.com/a.jpg"], publish_now=True,
+    )  # fmt: skip
+    assert with_media["problems"] == []
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    for content in (family, "\u200bhello\u200b", "\u00e9", "\u0639"):
+        assert (
+            await ok(
+                mcp, "posts_validate", content=content, accounts=[SEED_ACCOUNT_ACME_TWITTER], publish_now=True
+            )
+        )["problems"] == []
+
+
+async def test_an_invisible_reply_is_refused_unsent(mcp: Client, state: SandboxState) -> None:
+    listed = await ok(mcp, "comments_list", account_id=SEED_ACCOUNT_ACME_INSTAGRAM)
+    post_id = listed["posts"][0]["id"]
+    comment_id = (await ok(mcp, "comments_list", post_id=post_id))["comments"][0]["id"]
+    message = await fails(mcp, "comments_reply", post_id=post_id, comment_id=comment_id, text="\u200b\u2060")
+    assert "text is empty (no visible characters)" in message and "write the reply" in message
+    assert not [r for r in state.requests if r[0] == "POST" and r[1].startswith("/api/v1/inbox/")]
