@@ -11,21 +11,32 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 from mcp import Client
 
-from conftest import fails, make_settings, ok
+from conftest import TEST_KEY, fails, make_settings, ok
 from contract import ContractCheckingTransport
-from late_mcp.sandbox import SandboxState
+from late_mcp.config import Settings
+from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_FACEBOOK,
     SEED_ACCOUNT_ACME_INSTAGRAM,
     SEED_ACCOUNT_ACME_TWITTER,
 )
 from late_mcp.server import build_server
+from standin import served
+from test_stdio import StdioSession, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -299,3 +310,209 @@ async def test_an_invisible_reply_is_refused_unsent(mcp: Client, state: SandboxS
     message = await fails(mcp, "comments_reply", post_id=post_id, comment_id=comment_id, text="\u200b\u2060")
     assert "text is empty (no visible characters)" in message and "write the reply" in message
     assert not [r for r in state.requests if r[0] == "POST" and r[1].startswith("/api/v1/inbox/")]
+
+
+# -- 19: only media folders by default, and no hard links ---------------------------------------
+
+REFUSED = "Not an allowed file"
+
+
+@pytest.fixture
+async def session_for(late_transport: ContractCheckingTransport) -> AsyncIterator[Any]:
+    """Open in-process sessions on servers with the given settings (stdio unless told otherwise)."""
+    async with AsyncExitStack() as stack:
+
+        async def open_session(**settings: Any) -> Client:
+            server = build_server(make_settings(**settings), transport=late_transport)
+            return await stack.enter_async_context(Client(server, mode="legacy"))
+
+        yield open_session
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home folder of our own, with a statement in Documents and a photo in Pictures."""
+    home = tmp_path / "home"
+    for folder in ("Documents", "Pictures", "Downloads", "Desktop"):
+        (home / folder).mkdir(parents=True)
+    (home / "Documents" / "bank-statement.pdf").write_bytes(PDF)
+    (home / "Pictures" / "photo.png").write_bytes(PNG)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    return home
+
+
+async def test_by_default_documents_are_refused_and_media_folders_allowed(
+    session_for: Any, home: Path, state: SandboxState
+) -> None:
+    client = await session_for()  # stdio, no LATE_MEDIA_DIRS, a client without roots
+    assert Settings.from_env({"LATE_SANDBOX": "on"}).media_dirs == ()
+    for path in (home / "Documents" / "bank-statement.pdf", "~/Documents/bank-statement.pdf"):
+        refused = await fails(client, "media_upload_file", path=str(path))
+        assert refused.startswith(REFUSED), refused
+        allowed = ", ".join(str(home / name) for name in ("Pictures", "Downloads", "Desktop"))
+        assert f"inside the allowed folders ({allowed})" in refused  # no Movies or Videos: they don't exist
+        assert f"LATE_MEDIA_DIRS=~/Pictures{os.pathsep}~/Documents/Social" in refused
+        assert f"separated by {os.pathsep!r}" in refused and "bank" not in refused
+    listed = await ok(client, "media_upload_file", path=[str(home / "Documents" / "bank-statement.pdf")] * 1
+                      + [str(home / "Pictures" / "photo.png")])  # fmt: skip
+    assert listed["uploaded"] == 1 and listed["files"][0]["error"].startswith(REFUSED)
+    assert [u["size"] for u in state.uploads.values()] == [len(PNG)]  # the photo only
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG user dirs are read on Linux only")
+async def test_xdg_user_dirs_are_used_but_never_the_home_folder(
+    session_for: Any, home: Path, state: SandboxState
+) -> None:
+    (home / "Bilder").mkdir()
+    (home / "Bilder" / "urlaub.png").write_bytes(PNG)
+    (home / "notes.pdf").write_bytes(PDF)
+    (home / ".config").mkdir()
+    (home / ".config" / "user-dirs.dirs").write_text(
+        "# written by xdg-user-dirs-update\n"
+        'XDG_PICTURES_DIR="$HOME/Bilder"\n'
+        'XDG_DOWNLOAD_DIR="$HOME"\n'  # a common way to switch a folder off: it must not allow the home
+        'XDG_DESKTOP_DIR="$HOME/.secret"\n'
+        'XDG_DOCUMENTS_DIR="$HOME/Documents"\n'  # not a media folder
+    )
+    (home / ".secret").mkdir()
+    for name in ("Pictures", "Downloads", "Desktop"):
+        shutil.rmtree(home / name)
+    (home / "Desktop").symlink_to(home, target_is_directory=True)  # a link to the home is no narrower
+    client = await session_for()
+    refused = await fails(client, "media_upload_file", path=str(home / "notes.pdf"))
+    assert f"inside the allowed folders ({home / 'Bilder'})" in refused
+    assert REFUSED in await fails(client, "media_upload_file", path=str(home / "Desktop" / "notes.pdf"))
+    assert REFUSED in await fails(
+        client, "media_upload_file", path=str(home / "Documents" / "bank-statement.pdf")
+    )
+    assert (await ok(client, "media_upload_file", path=str(home / "Bilder" / "urlaub.png")))["size_bytes"]
+    assert len(state.uploads) == 1
+
+
+async def test_no_media_folder_at_all_allows_nothing_and_says_so(
+    session_for: Any, home: Path, state: SandboxState
+) -> None:
+    for name in ("Pictures", "Downloads", "Desktop"):
+        shutil.rmtree(home / name)
+    client = await session_for()
+    refused = await fails(client, "media_upload_file", path=str(home / "Documents" / "bank-statement.pdf"))
+    assert "inside the allowed folders (none: no media folder was found)" in refused
+    assert "LATE_MEDIA_DIRS" in refused and not state.uploads
+
+
+async def test_a_hard_link_to_a_file_outside_is_refused(
+    session_for: Any, tmp_path: Path, state: SandboxState
+) -> None:
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    (outside / "secret-scan.pdf").write_bytes(PDF)
+    os.link(outside / "secret-scan.pdf", allowed / "statement.pdf")
+    (allowed / "photo.png").write_bytes(PNG)
+    client = await session_for(media_dirs=(allowed,))
+    refused = await fails(client, "media_upload_file", path=str(allowed / "statement.pdf"))
+    assert "has 2 hard links" in refused and "not uploaded" in refused, refused
+    assert "Copy it into the folder" in refused and "secret" not in refused and str(outside) not in refused
+    many = await ok(
+        client, "media_upload_file", path=[str(allowed / "statement.pdf"), str(allowed / "photo.png")]
+    )
+    assert many["uploaded"] == 1 and "has 2 hard links" in many["files"][0]["error"]
+    assert [u["size"] for u in state.uploads.values()] == [len(PNG)]
+    # Once the other name is gone the file is an ordinary one-link file again.
+    (outside / "secret-scan.pdf").unlink()
+    assert (await ok(client, "media_upload_file", path=str(allowed / "statement.pdf")))["size_bytes"] == len(
+        PDF
+    )
+
+
+async def test_concurrent_uploads_of_linked_and_plain_files(
+    session_for: Any, tmp_path: Path, state: SandboxState
+) -> None:
+    (tmp_path / "outside.png").write_bytes(PNG + b"outside")
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    os.link(tmp_path / "outside.png", allowed / "linked.png")
+    for i in range(4):
+        (allowed / f"plain{i}.png").write_bytes(PNG + bytes([i]) * (i + 1))
+    client = await session_for(media_dirs=(allowed,))
+    outcomes: dict[str, str] = {}
+
+    async def upload(name: str) -> None:
+        result = await client.call_tool("media_upload_file", {"path": str(allowed / name)})
+        outcomes[name] = "refused" if result.is_error else "uploaded"
+
+    async with anyio.create_task_group() as group:
+        for name in ["linked.png", *(f"plain{i}.png" for i in range(4)), "linked.png"]:
+            group.start_soon(upload, name)
+    assert outcomes == {"linked.png": "refused", **{f"plain{i}.png": "uploaded" for i in range(4)}}
+    assert sorted(u["size"] for u in state.uploads.values()) == [len(PNG) + i + 1 for i in range(4)]
+
+
+@pytest.fixture
+def http_sandbox() -> Iterator[tuple[str, SandboxState]]:
+    """The sandbox on a loopback port: its API base URL and its state."""
+    app = create_sandbox_app(api_key=TEST_KEY)
+    with served(app) as base:
+        yield base + "/api", app.state.late
+
+
+def upload_over_stdio(env: dict[str, str], paths: list[str]) -> list[dict[str, Any]]:
+    """Start `python -m late_mcp` on stdio, call media_upload_file once per path, stop it."""
+    session = StdioSession(env)
+    try:
+        hello = {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        }
+        session.request(1, "initialize", hello)
+        session.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return [
+            session.request(n, "tools/call", {"name": "media_upload_file", "arguments": {"path": path}})[
+                "result"
+            ]
+            for n, path in enumerate(paths, start=2)
+        ]
+    finally:
+        stderr = session.close()
+        assert "Traceback" not in stderr and TEST_KEY not in stderr
+
+
+def test_a_real_stdio_server_keeps_documents_out_until_allowed(
+    http_sandbox: tuple[str, SandboxState], tmp_path: Path
+) -> None:
+    base, state = http_sandbox
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    (home / "Pictures").mkdir()
+    (home / "Documents" / "bank-statement.pdf").write_bytes(PDF)
+    (home / "Pictures" / "photo.png").write_bytes(PNG)
+    os.link(home / "Documents" / "bank-statement.pdf", home / "Pictures" / "not-a-photo.pdf")
+    env = server_env(
+        LATE_API_KEY=TEST_KEY, LATE_BASE_URL=base, LATE_JOURNAL_PATH=str(tmp_path / "journal.sqlite3"),
+        HOME=str(home),
+    )  # fmt: skip
+    env.pop("XDG_CONFIG_HOME", None)
+    statement, linked, photo = upload_over_stdio(
+        env,
+        [
+            "~/Documents/bank-statement.pdf",
+            str(home / "Pictures" / "not-a-photo.pdf"),
+            "~/Pictures/photo.png",
+        ],
+    )
+    assert statement["isError"] is True
+    refusal = statement["content"][0]["text"]
+    assert refusal.startswith(REFUSED) and f"inside the allowed folders ({home / 'Pictures'})" in refusal
+    assert "LATE_MEDIA_DIRS=" in refusal and "then restart the server" in refusal
+    assert linked["isError"] is True and "has 2 hard links" in linked["content"][0]["text"]
+    assert not photo.get("isError") and photo["structuredContent"]["size_bytes"] == len(PNG)
+    assert [u["size"] for u in state.uploads.values()] == [len(PNG)]
+    # What the refusal says to do works: allow Documents, and only then the statement goes.
+    (home / "Pictures" / "not-a-photo.pdf").unlink()
+    (allowed,) = upload_over_stdio(
+        {**env, "LATE_MEDIA_DIRS": str(home / "Documents")}, ["~/Documents/bank-statement.pdf"]
+    )
+    assert not allowed.get("isError"), allowed
+    assert sorted(u["size"] for u in state.uploads.values()) == sorted([len(PNG), len(PDF)])
