@@ -1,8 +1,8 @@
 """media_upload_file reads only inside the allowed folders, and only genuine media.
 
-Allowed folders: LATE_MEDIA_DIRS; else over stdio the client's MCP roots, else the home folder;
-over HTTP nothing without LATE_MEDIA_DIRS. Anything outside gets one refusal whose text does not
-depend on the path.
+Allowed folders: LATE_MEDIA_DIRS; else over stdio the client's MCP roots, else the usual media
+folders (more in tests/test_edges_time_media.py); over HTTP nothing without LATE_MEDIA_DIRS.
+Anything outside gets one refusal whose text does not depend on the path.
 """
 
 from __future__ import annotations
@@ -176,12 +176,18 @@ async def test_over_stdio_the_clients_roots_decide(session_for: Any, tmp_path: P
     assert await ok(configured, "media_upload_file", path=str(elsewhere / "out.png"))
 
 
-async def test_without_roots_the_home_folder(session_for: Any, tmp_path: Path) -> None:
+async def test_without_roots_the_media_folders_not_the_home_folder(
+    session_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "Pictures").mkdir()
     image = tmp_path / "a.png"
     image.write_bytes(PNG)
     client = await session_for()
     refused = await fails(client, "media_upload_file", path=str(image))
-    assert refused.startswith(REFUSED) and str(Path.home()) in refused
+    assert refused.startswith(REFUSED) and f"folders ({tmp_path / 'Pictures'})" in refused
+    (tmp_path / "Pictures" / "a.png").write_bytes(PNG)
+    assert await ok(client, "media_upload_file", path=str(tmp_path / "Pictures" / "a.png"))
 
 
 async def test_a_text_file_named_mp4_is_refused(

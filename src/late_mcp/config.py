@@ -205,7 +205,8 @@ class Settings:
     log_level: str = "WARNING"
     # Replicas share the journal, the reservations and Late's rate budget here (LATE_MCP_REDIS_URL).
     redis_url: str | None = field(default=None, repr=False)
-    # The only folders media_upload_file may read (LATE_MEDIA_DIRS); empty: roots or home (stdio only).
+    # The only folders media_upload_file may read (LATE_MEDIA_DIRS); empty: over stdio the client's
+    # roots, else the usual media folders (tools/_media_folders.py), never the whole home folder.
     media_dirs: tuple[Path, ...] = ()
     # The tool domains offered (LATE_TOOLSETS, or --toolsets); None: DEFAULT_TOOLSETS.
     toolsets: tuple[str, ...] | None = None

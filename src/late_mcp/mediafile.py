@@ -3,6 +3,7 @@
 An assistant can be talked into uploading any path it names, and an upload is public. So:
 - the path must lie inside an allowed folder, both as written (no `..`) and after resolving
   links (no symlink leading out), with no hidden (dot) folder or file on the way;
+- a file with more than one hard link is refused: its other names may lie outside;
 - the file is opened once, walking down from the allowed folder one component at a time without
   following links (O_NOFOLLOW), and that same handle is checked and then streamed, so nothing can
   be swapped in between the check and the upload;
@@ -74,12 +75,25 @@ class MediaFile:
         self.handle.close()
 
 
+ALLOW_EXAMPLE = os.pathsep.join(("~/Pictures", "~/Documents/Social"))
+
+
 def outside_message(folders: Sequence[Path] | None) -> str:
-    where = f" ({', '.join(map(str, folders))})" if folders else ""
+    """The one refusal for any path outside. `folders` None: the folders are not to be named (HTTP)."""
+    if folders is None:
+        where = ""
+        allow = "The server's operator can allow other folders with LATE_MEDIA_DIRS."
+    else:
+        where = f" ({', '.join(map(str, folders))})" if folders else " (none: no media folder was found)"
+        allow = (
+            "To allow another folder, set LATE_MEDIA_DIRS in the server's environment (for Claude "
+            f'Desktop: the "env" block), e.g. LATE_MEDIA_DIRS={ALLOW_EXAMPLE} (folders separated by '
+            f"{os.pathsep!r}; it replaces the allowed folders), then restart the server."
+        )
     return (
         f"Not an allowed file: media_upload_file reads only files inside the allowed folders{where}, "
         "not in hidden (dot) folders and not through links leading elsewhere. Ask the user for a file "
-        "there, or use media_browser_upload_start so they upload it in a browser."
+        f"there, or use media_browser_upload_start so they upload it in a browser. {allow}"
     )
 
 
@@ -162,8 +176,15 @@ def open_media_file(raw_path: str, folders: Sequence[Path], *, show_folders: boo
     except OSError:  # a link, or something swapped in after the checks (ELOOP, ENOTDIR, EACCES...)
         raise outside from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise MediaFileError(f"{shown} is not a regular file.")
+        if info.st_nlink > 1:  # the same file may also sit outside the allowed folders
+            raise MediaFileError(
+                f"{shown} has {info.st_nlink} hard links: the same file is also elsewhere, maybe outside "
+                "the allowed folders, so it is not uploaded. Copy it into the folder (a copy, not a "
+                "link) and upload the copy."
+            )
         handle = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

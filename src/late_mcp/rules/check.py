@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,36 @@ from late_mcp.rules.table import Limits, PlatformRules
 
 MediaKind = MediaType
 Counted = Literal["image", "video", "document"]
+
+
+# Characters that draw nothing on their own: controls, format characters (zero-width space, joiners,
+# word joiner, BOM, soft hyphen, tags...), surrogates, unassigned code points, spaces and line
+# separators, and marks that need a base character (combining marks, variation selectors).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+# Letters and symbols that are drawn blank: the Hangul fillers and the empty braille pattern.
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def visible(text: str | None) -> bool:
+    """Whether `text` has at least one character a reader would see."""
+    return any(
+        ch not in _BLANK_CHARACTERS and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text or ""
+    )
+
+
+def invisible_named(text: str, most: int = 3) -> str:
+    """The distinct non-space characters of an invisible text, named: `U+200B ZERO WIDTH SPACE`."""
+    found = list(dict.fromkeys(ch for ch in text if not ch.isspace()))
+    names = [f"U+{ord(ch):04X} {unicodedata.name(ch, unicodedata.category(ch))}" for ch in found[:most]]
+    return ", ".join(names) + (f" and {len(found) - most} more" if len(found) > most else "")
+
+
+def _empty_text(text: str) -> str:
+    """Why `text` counts as empty, for a message ("has no text", or which invisible characters)."""
+    if not text.strip():
+        return "has no text"
+    return f"has no visible characters (only invisible ones: {invisible_named(text)})"
 
 
 @dataclass(frozen=True)
@@ -104,11 +135,11 @@ def _check_text(
         )
     thread: list[str] = (getattr(options, "thread", None) or []) if found.rules.thread else []
     for number, item in enumerate(thread, start=2):
-        if not item.strip():
+        if not visible(item):
             found.add(
                 "thread_item_empty",
-                f"thread post {number} is empty",
-                "Give it text, or remove it from the thread option.",
+                f"thread post {number} is empty: it {_empty_text(item)}",
+                "Give it visible text, or remove it from the thread option.",
             )
         elif limits.text_max is not None and len(item) > limits.text_max:
             over = len(item) - limits.text_max
@@ -118,9 +149,11 @@ def _check_text(
                 f"Shorten it by {over} character{_s(over)}, or split it into two thread posts.",
             )
     needs_media = limits.media_required or limits.video_required
-    if limits.needs_text_or_media and not needs_media and not text.strip() and not media:
+    if limits.needs_text_or_media and not needs_media and not visible(text) and not media:
         found.limit(
-            "needs_text_or_media", f"the {name} post has no text and no media", "Give it text or media."
+            "needs_text_or_media",
+            f"the {name} post {_empty_text(text)} and no media",
+            "Give it visible text or media.",
         )
 
 
@@ -203,7 +236,7 @@ def _check_title(
 ) -> None:
     own = getattr(options, "title", None)
     source, chosen = "title", own if isinstance(own, str) and own else title
-    if limits.title_required and not (chosen and chosen.strip()):
+    if limits.title_required and not visible(chosen):
         most = f" (at most {limits.title_max} characters)" if limits.title_max else ""
         found.limit(
             "title_required",

@@ -3,12 +3,14 @@
 A `scheduled_for` without an offset is local to a zone: the call's `timezone`, else LATE_TIMEZONE,
 else (stdio only) the zone of the computer the server runs on, which is the user's own. Over HTTP
 the server's zone says nothing about the person, so a local time with no zone is refused there.
+A local time the clocks skip (spring forward) or show twice (fall back) is refused too, naming the
+valid times, so no instant is ever guessed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
@@ -108,7 +110,7 @@ def parse_schedule(scheduled_for: str, zone: Zone, now: datetime | None = None) 
             "(local to timezone) or '2026-12-01T09:00:00+01:00'."
         ) from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=zone.info)
+        when = place_local(when, zone)
     now = now or datetime.now(UTC)
     if when <= now:
         raise ToolInputError(
@@ -116,6 +118,75 @@ def parse_schedule(scheduled_for: str, zone: Zone, now: datetime | None = None) 
             f"{local_text(now, zone.name)}). Give a future time, or publish_now=true to post immediately."
         )
     return when
+
+
+def place_local(local: datetime, zone: Zone) -> datetime:
+    """The one instant the wall-clock time `local` (no offset) names in `zone`.
+
+    Refuses a time in a gap (clocks jump forward past it: it never happens) and one in an overlap
+    (clocks go back: it happens twice), naming the valid choices."""
+    first, second = local.replace(tzinfo=zone.info, fold=0), local.replace(tzinfo=zone.info, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    switch = _transition(local, zone.info)
+    before, after = (switch - timedelta(seconds=1)).astimezone(zone.info), switch.astimezone(zone.info)
+    shown, day = _clock(local), f"{local.day} {local:%b %Y}"
+    if first.astimezone(UTC).astimezone(zone.info).replace(tzinfo=None) != local:  # skipped over
+        jump_from = (switch + _offset(before)).replace(tzinfo=None)
+        last = (jump_from - timedelta(minutes=1)).replace(tzinfo=zone.info)
+        dated = jump_from.date() != after.date()  # a skipped day (Samoa, 2011)
+        raise ToolInputError(
+            f"scheduled_for {shown} does not exist on {day} in {zone.name}: clocks jump from "
+            f"{_clock(jump_from, dated)} to {_clock(after, dated)}; use {_clock(last)} {before.tzname()} or "
+            f"{_clock(after)} {after.tzname()} (scheduled_for '{_iso(last)}' "
+            f"or '{_iso(after)}'), whichever the person means."
+        )
+    earlier, later = first.astimezone(UTC), second.astimezone(UTC)
+    if later < earlier:  # an overlap made by a zone moving east: fold=1 comes first
+        earlier, later = later, earlier
+    one, two = earlier.astimezone(zone.info), later.astimezone(zone.info)
+    raise ToolInputError(
+        f"scheduled_for {shown} happens twice on {day} in {zone.name} (clocks go back from "
+        f"{_clock((switch + _offset(before)).replace(tzinfo=None))} to {_clock(after)}): "
+        f"first at {_iso(one)} ({one.tzname()}), then {_span(later - earlier)} later at {_iso(two)} "
+        f"({two.tzname()}). Ask which one is meant and pass scheduled_for with its offset, e.g. "
+        f"'{_iso(one)}'."
+    )
+
+
+def _transition(local: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant the offset changes at, for a wall-clock time in a gap or an overlap."""
+    offsets = [local.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)]
+    candidates = [local.replace(tzinfo=UTC) - o for o in offsets if o is not None]
+    low, high = min(candidates), max(candidates)  # the offset changes in (low, high]
+    old = _offset(low.astimezone(zone))
+    while high - low > timedelta(seconds=1):  # about a dozen steps for an hour
+        middle = low + timedelta(seconds=(high - low).total_seconds() // 2)
+        if _offset(middle.astimezone(zone)) == old:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _offset(moment: datetime) -> timedelta:
+    return moment.utcoffset() or timedelta(0)
+
+
+def _clock(moment: datetime, dated: bool = False) -> str:
+    """`02:30` (`02:30:15` with seconds); `dated`: `30 Dec 02:30`."""
+    clock = f"{moment:%H:%M:%S}" if moment.second or moment.microsecond else f"{moment:%H:%M}"
+    return f"{moment.day} {moment:%b} {clock}" if dated else clock
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds" if moment.second else "minutes")
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
 
 
 def local_text(moment: datetime, zone_name: str) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import Comment, CommentedPost
+from late_mcp.rules.check import visible
 from late_mcp.tools._addons import needing_addon
 from late_mcp.tools._common import (
     ID_PATTERN,
@@ -109,8 +110,9 @@ async def comments_reply(
     """Reply publicly to a comment as the post's account (twitter 280 characters, bluesky 300,
     threads 500, linkedin 1250, instagram 2200). Check the text with the person first."""
     client = app(ctx).client
-    if not text.strip():
-        raise ToolInputError("text is empty; write the reply.")
+    if not visible(text):
+        invisible = " (no visible characters)" if text.strip() else ""
+        raise ToolInputError(f"text is empty{invisible}; write the reply.")
     account = account_id or await _account_of(client, post_id)
     known = (await load_account_names(client)).by_id.get(account)
     if known is None:
