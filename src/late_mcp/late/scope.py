@@ -70,7 +70,8 @@ BY_PROFILE = {
     ("GET", "v1/analytics"),
     ("GET", "v1/analytics/best-time"),
 }
-# Lists and the key of their items: (path) -> (key, how an item names its profile or account).
+# Lists: path -> (the key of their items, what makes an item the caller's: its profile, its
+# account, or for a post every account it goes to).
 LISTS = {
     "v1/accounts": ("accounts", "profile"),
     "v1/accounts/health": ("accounts", "profile"),
