@@ -10,8 +10,9 @@ Two layers, each in one place:
   answers span every client (`journal_recent`: the journal of all callers' writes) or that make
   something outside its profiles (`profiles_create`).
 - Data (`late_mcp.late.scope`, called by `LateClient.request`, which every Late call goes through):
-  for a profile-limited token each request must name only its profiles, or accounts, posts and
-  invites belonging to them; anything else is refused as not found, and lists are filtered.
+  for a profile-limited token each request must name only its profiles, or accounts, posts,
+  invites and comments belonging to them; anything else is refused as not found before it is
+  sent, and lists are narrowed to its profile or filtered (without Late's counts of everyone's).
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ class LateClient(AfterPostCalls):
         is_idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
         # A caller limited to some profiles (scoped access token) gets only their data.
-        keep = await scope.admit(self, method, path, query, json)
+        query, keep = await scope.admit(self, method, path, query, json)
         policy = self.retry_policy
         started = time.monotonic()
         maybe_applied = False

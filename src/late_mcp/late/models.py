@@ -136,7 +136,8 @@ class Pagination(LateModel):
 
 class PostPage(LateModel):
     posts: list[Post]
-    pagination: Pagination = Field(default_factory=Pagination)
+    # None when Late's counts were left out (they would count posts the caller may not see).
+    pagination: Pagination | None = None
 
 
 class Invite(LateModel):

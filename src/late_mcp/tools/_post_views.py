@@ -31,7 +31,7 @@ class PostView(BaseModel):
 
 class PostListResult(BaseModel):
     posts: list[PostView]
-    pagination: Pagination
+    pagination: Pagination | None = None
 
 
 class Deleted(BaseModel):

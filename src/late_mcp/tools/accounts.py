@@ -55,12 +55,25 @@ async def accounts_list(
 async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
     """Whether each account can post: token validity, expiry, issues; reconnect via invites_create."""
     report = await app(ctx).client.accounts_health(profile_id)
-    s = report.summary
+    s = counted(report.accounts)
     return ok(
         ctx,
         f"{s.total} accounts: {s.healthy} healthy, {s.warning} warning, {s.error} error, "
         f"{s.needs_reconnect} need reconnecting.",
         HealthResult(summary=s, accounts=report.accounts),
+    )
+
+
+def counted(accounts: list[AccountHealth]) -> HealthSummary:
+    """The summary of exactly the accounts listed (Late's own counts every account it was asked
+    about, which for a profile-limited token are more than it is shown)."""
+    statuses = [a.status for a in accounts]
+    return HealthSummary(
+        total=len(accounts),
+        healthy=statuses.count("healthy"),
+        warning=statuses.count("warning"),
+        error=statuses.count("error"),
+        needs_reconnect=sum(1 for a in accounts if a.needs_reconnect),
     )
 
 

@@ -72,9 +72,15 @@ async def posts_list(
         lambda: client.list_posts(query), lambda: load_account_names(client, profile_id)
     )
     p = result.pagination
+    where = (
+        f"(page {p.page} of {max(p.pages, 1)}, {p.total} in all)"
+        if p is not None
+        else f"on page {page} (page count and total left out: they would count posts outside this "
+        "access token's profiles; profile_id narrows the list to one)"
+    )
     return ok(
         ctx,
-        f"{plural(len(result.posts), 'post')} (page {p.page} of {max(p.pages, 1)}, {p.total} in all).",
+        f"{plural(len(result.posts), 'post')} {where}.",
         PostListResult(posts=[view(post, directory, preview=120) for post in result.posts], pagination=p),
     )
 

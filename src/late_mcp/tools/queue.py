@@ -169,11 +169,13 @@ async def _preview_or_error(client: LateClient, profile_id: str, count: int) -> 
 async def usage_stats(ctx: Context) -> CallToolResult:
     """Late plan, limits and usage (uploads, profiles)."""
     stats = await app(ctx).client.usage_stats()
+    profiles = (
+        f", {stats.usage.profiles}/{stats.limits.profiles} profiles"
+        if stats.usage.profiles is not None
+        else ""
+    )
     return ok(
-        ctx,
-        f"Plan {stats.plan_name}: {stats.usage.uploads}/{stats.limits.uploads} uploads, "
-        f"{stats.usage.profiles}/{stats.limits.profiles} profiles.",
-        stats,
+        ctx, f"Plan {stats.plan_name}: {stats.usage.uploads}/{stats.limits.uploads} uploads{profiles}.", stats
     )
 
 
