@@ -382,6 +382,16 @@ async def test_a_browser_upload_token_answers_only_its_caller_on_every_replica(
     assert len(set(refused)) == 1  # the same answer whether the token exists elsewhere or not
 
 
+async def test_tokens_with_any_characters_get_the_same_refusals(mcp: Client, state: SandboxState) -> None:
+    for token in ("café.naïve", "ok.x" * 20, "日本.語"):
+        upload = await refusal(mcp, "media_browser_upload_status", token=token)
+        assert "not a browser-upload token this access token started" in upload
+    confirm = await refusal(
+        mcp, "posts_delete", post_id=nordic_post(state, "Still here"), confirm="c9999999999.é"
+    )
+    assert "made for other arguments or for another caller" in confirm
+
+
 # -- item 14: the journal keeps ids, digests and outcomes; each caller reads its own --------------
 
 

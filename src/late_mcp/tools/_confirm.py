@@ -69,7 +69,8 @@ class ConfirmGate:
         if not stamp.startswith("c") or not stamp[1:].isdigit() or not mac:
             return "it is not a confirm_token this server made"
         expires = int(stamp[1:])
-        if not hmac.compare_digest(mac, await self._mac(caller, tool, arguments, expires)):
+        expected = (await self._mac(caller, tool, arguments, expires)).encode()
+        if not hmac.compare_digest(mac.encode("utf-8", "surrogatepass"), expected):
             why = (
                 "it was made for other arguments or for another caller; the arguments must be exactly "
                 "those of the preview"

@@ -71,7 +71,8 @@ class UploadTokens:
     def late_token(self, handle: str) -> str:
         """Late's token inside a handle this caller was given; ToolInputError for any other."""
         late_token, _, mac = handle.strip().rpartition(".")
-        if not late_token or not hmac.compare_digest(mac, self._mac(late_token)):
+        given = mac.encode("utf-8", "surrogatepass")  # bytes: compare_digest refuses non-ASCII str
+        if not late_token or not hmac.compare_digest(given, self._mac(late_token).encode()):
             raise ToolInputError(NOT_YOURS)
         return late_token
 
