@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+import redis
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
@@ -520,6 +521,28 @@ async def test_a_version_2_journal_is_migrated_without_its_links_and_stored_answ
         assert raw.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0] == 0
     raw.close()
     assert link.encode() not in path.read_bytes()
+
+
+async def test_entries_redis_kept_before_callers_were_recorded_still_read_without_their_links(
+    redis_url: str, late_transport: ContractCheckingTransport
+) -> None:
+    link = "http://late.test/api/v1/platform-invites/tok-live-456/connect"
+    at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    old = {"at": at, "targets": [], "digest": "sha256:a", "outcome": "ok", "request_id": None}
+    with redis.Redis.from_url(redis_url) as raw:  # as late-mcp left them before callers were recorded
+        raw.lpush("late-mcp:entries", json.dumps({**old, "id": 1, "tool": "invites_create", "summary": link}))
+        raw.lpush(
+            "late-mcp:entries", json.dumps({**old, "id": 2, "tool": "profiles_create", "summary": "Old"})
+        )
+    server = build_server(make_settings(redis_url=redis_url), transport=late_transport)
+    async with Client(server, mode="legacy") as client:
+        await data(client, "profiles_create", name="New")
+        entries = (await data(client, "journal_recent"))["entries"]
+    assert [(e["tool"], e.get("summary"), e.get("caller")) for e in entries] == [
+        ("profiles_create", "Created profile 'New' (" + entries[0]["targets"][0] + ").", "local"),
+        ("profiles_create", "Old", None),
+        ("invites_create", None, None),
+    ]
 
 
 # -- item 3: the journal, its -wal and -shm and the secret are the owner's only -------------------

@@ -226,7 +226,7 @@ class Journal:
             conn.row_factory = sqlite3.Row
             self._wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA secure_delete = ON")  # a pruned stored answer leaves no trace in the file
+            conn.execute("PRAGMA secure_delete = ON")  # deleted rows (pruned stored answers) are zeroed
             self._migrate(conn)
             self._transaction(self._prune)(conn)
         except BaseException:
