@@ -21,10 +21,11 @@ FILES = [
 async def test_start_then_pending_then_completed(mcp: Client, state: SandboxState) -> None:
     started = await ok(mcp, "media_browser_upload_start")
     token, page = started["token"], started["upload_url"]
-    assert page.startswith("http") and token in page and started["expires_at"]
+    late_token = page.rsplit("/", 1)[-1]  # the caller's token is Late's, bound to the caller
+    assert page.startswith("http") and token.startswith(late_token + ".") and started["expires_at"]
     pending = await ok(mcp, "media_browser_upload_status", token=token)
     assert pending["status"] == "pending" and pending["files"] == []
-    state.complete_browser_upload(token, FILES, "http://late.test")  # the person uploads two files
+    state.complete_browser_upload(late_token, FILES, "http://late.test")  # the person uploads two files
     done = await ok(mcp, "media_browser_upload_status", token=token)
     assert done["status"] == "completed"
     assert [(f["filename"], f["content_type"], f["media_type"], f["size_bytes"]) for f in done["files"]] == [
@@ -47,12 +48,14 @@ async def test_start_then_pending_then_completed(mcp: Client, state: SandboxStat
 async def test_an_expired_link_says_so_and_an_unknown_token_is_refused(
     mcp: Client, state: SandboxState
 ) -> None:
-    token = (await ok(mcp, "media_browser_upload_start"))["token"]
-    state.expire_browser_upload(token)
-    expired = await ok(mcp, "media_browser_upload_status", token=token)
+    started = await ok(mcp, "media_browser_upload_start")
+    state.expire_browser_upload(started["upload_url"].rsplit("/", 1)[-1])
+    expired = await ok(mcp, "media_browser_upload_status", token=started["token"])
     assert expired["status"] == "expired" and expired["files"] == []
+    asked = len(state.requests)
     message = await fails(mcp, "media_browser_upload_status", token="no-such-token")
-    assert "HTTP 404" in message and "not found" in message.lower()
+    assert "not a browser-upload token this access token started" in message
+    assert len(state.requests) == asked  # refused without asking Late
     assert "token is empty" in await fails(mcp, "media_browser_upload_status", token="  ")
 
 

@@ -437,16 +437,16 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_records(tmp_path: P
         assert [(e.tool, e.targets) for e in await journal.recent(since=T0 - timedelta(hours=1))] == [
             ("posts_create", ["p1"])
         ]
-        key = await _reserve(journal, "key-1", "o", scope="idempotency")
-        assert (key.state, key.tool, key.digest, key.result) == ("done", "profiles_create", "sha256:b", "{}")
+        # Version 3 drops stored answers of older versions: their keys were not per caller.
+        assert (await _reserve(journal, "key-1", "o", scope="idempotency")).state == "mine"
         assert await _done(journal, "post", "fp1", timedelta(hours=1)) == ("p1", at)
         assert (await _reserve(journal, "fp2", "o")).state == "mine"
         assert (await _reserve(journal, "fp2", "other")).state == "busy"
     finally:
         await journal.aclose()
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION == 2
-        assert raw.execute("SELECT COUNT(*) FROM reservations").fetchone()[0] == 1
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION == 3
+        assert raw.execute("SELECT COUNT(*) FROM reservations").fetchone()[0] == 2
     raw.close()
 
 

@@ -40,7 +40,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEALTH_PATH = "/healthz"
-FULL_ACCESS = Principal(name="LATE_MCP_TOKEN")
+FULL_ACCESS = Principal(name="LATE_MCP_TOKEN", shared=True)
 
 
 def allowed_hosts(http: HttpSettings) -> list[str]:

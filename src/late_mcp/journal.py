@@ -8,6 +8,11 @@ stays visibly broken until the server restarts.
 The journal is also the SQLite implementation of :class:`late_mcp.reservations.Reservations`:
 idempotency keys and post fingerprints are reserved in one ``BEGIN IMMEDIATE`` transaction
 before anything is sent, so several processes sharing the file cannot both go ahead.
+
+Only its owner may read it: the file (and so SQLite's -wal and -shm beside it) is 0600, folders
+made for it 0700. Entries name their caller and hold no links or tokens; a stored answer holds
+no secrets or text (late_mcp.tools._replay) and is deleted with secure_delete once its retention
+ends (by the next write, or at start).
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ from typing import TypeVar
 
 import anyio.to_thread
 
+from late_mcp.privatefs import create_private_file, make_private_dirs, tighten
 from late_mcp.reservations import Claim, Scope
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RETENTION = timedelta(days=30)  # idempotency records and post fingerprints
 MAX_ENTRIES = 50_000  # journal entries kept; the oldest above this are pruned
 PRUNE_EVERY = 1_000  # records between in-process prunes
@@ -58,7 +64,19 @@ CREATE TABLE IF NOT EXISTS reservations (scope TEXT NOT NULL, key TEXT NOT NULL,
     PRIMARY KEY (scope, key));
 CREATE INDEX IF NOT EXISTS reservations_at ON reservations (at);
 """
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+# Each entry names its caller (late_mcp.principal.caller_id; NULL: written before callers were
+# recorded, shown to full-access callers only). Stored results of earlier versions are dropped:
+# their keys were not per caller, so no caller can reach them, and they held whole answers (links,
+# text). Summaries of entries that could hold a live link (an invite, an OAuth link, an upload
+# page) are dropped too.
+_SCHEMA_V3 = """
+ALTER TABLE entries ADD COLUMN caller TEXT;
+CREATE INDEX IF NOT EXISTS entries_caller ON entries (caller, at);
+DELETE FROM idempotency;
+UPDATE entries SET summary = NULL WHERE tool IN ('invites_create', 'accounts_connect_link',
+    'media_upload_link', 'media_browser_upload_start')
+"""
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 # Where each scope keeps its finished results, as (tool, digest, result, at) rows, newest first.
 _DONE = {
@@ -124,6 +142,7 @@ class JournalEntry:
     outcome: str
     request_id: str | None
     summary: str | None
+    caller: str | None = None  # who made it (late_mcp.principal.caller_id); None: not recorded
 
 
 def iso(moment: datetime) -> str:
@@ -196,9 +215,10 @@ class Journal:
         if self.path is None:
             conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            make_private_dirs(self.path.parent)
+            create_private_file(self.path)
+            for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+                tighten(path)  # SQLite gives -wal and -shm the mode of the journal file
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
             )
@@ -206,6 +226,7 @@ class Journal:
             conn.row_factory = sqlite3.Row
             self._wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA secure_delete = ON")  # deleted rows (pruned stored answers) are zeroed
             self._migrate(conn)
             self._transaction(self._prune)(conn)
         except BaseException:
@@ -309,32 +330,44 @@ class Journal:
         outcome: str,
         request_id: str | None = None,
         summary: str | None = None,
+        caller: str | None = None,
     ) -> JournalEntry:
-        """Append one entry; ``summary`` is flattened to one line of at most 200 characters."""
+        """Append one entry; ``summary`` is flattened to one line of at most 200 characters.
+        Stored answers whose retention ended are deleted on the way."""
         summary = flat_summary(summary)
         at, ids = self._now(), [str(t) for t in targets]
 
         def work(conn: sqlite3.Connection) -> JournalEntry:
             cursor = conn.execute(
-                "INSERT INTO entries (at, tool, targets, digest, outcome, request_id, summary)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (at, tool, json.dumps(ids), digest, outcome, request_id, summary),
+                "INSERT INTO entries (at, tool, targets, digest, outcome, request_id, summary, caller)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (at, tool, json.dumps(ids), digest, outcome, request_id, summary, caller),
             )
+            conn.execute("DELETE FROM idempotency WHERE at < ?", (iso(self._clock() - RETENTION),))
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY:
                 self._prune(conn)
             assert cursor.lastrowid is not None
-            return JournalEntry(cursor.lastrowid, at, tool, ids, digest, outcome, request_id, summary)
+            return JournalEntry(cursor.lastrowid, at, tool, ids, digest, outcome, request_id, summary, caller)
 
         return await self._run("writing an entry", self._transaction(work))
 
     async def recent(
-        self, *, since: datetime | None = None, tool: str | None = None, limit: int = 50
+        self,
+        *,
+        since: datetime | None = None,
+        tool: str | None = None,
+        limit: int = 50,
+        caller: str | None = None,
     ) -> list[JournalEntry]:
-        """Entries newest first, optionally only those at or after ``since`` and for one ``tool``."""
-        sql = "SELECT * FROM entries WHERE (? IS NULL OR at >= ?) AND (? IS NULL OR tool = ?)"
+        """Entries newest first, optionally only those at or after ``since``, for one ``tool``, and
+        made by one ``caller``."""
+        sql = (
+            "SELECT * FROM entries WHERE (? IS NULL OR at >= ?) AND (? IS NULL OR tool = ?)"
+            " AND (? IS NULL OR caller = ?)"
+        )
         after = None if since is None else iso(since)
-        params = (after, after, tool, tool, max(0, limit))
+        params = (after, after, tool, tool, caller, caller, max(0, limit))
         rows = await self._fetch("reading entries", sql + " ORDER BY at DESC, id DESC LIMIT ?", params)
         return [_entry(row) for row in rows]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -73,6 +73,21 @@ end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
+
+
+# Tools whose summaries could hold a live link before late-mcp kept links out of the journal.
+_LINK_TOOLS = frozenset(
+    {"invites_create", "accounts_connect_link", "media_upload_link", "media_browser_upload_start"}
+)
+
+
+def _entry(fields: dict[str, Any]) -> JournalEntry:
+    """An entry as stored; one written before callers were recorded shows no summary for a tool
+    whose summary could hold a live link (the SQLite journal drops those when it migrates)."""
+    entry = JournalEntry(**fields)
+    if entry.caller is None and entry.tool in _LINK_TOOLS:
+        entry = replace(entry, summary=None)
+    return entry
 
 
 def shown_url(url: str) -> str:
@@ -139,6 +154,7 @@ class RedisJournal:
         outcome: str,
         request_id: str | None = None,
         summary: str | None = None,
+        caller: str | None = None,
     ) -> JournalEntry:
         entry_id = int(await self._call("writing an entry", self._redis.incr(f"{PREFIX}entry-id")))
         entry = JournalEntry(
@@ -150,6 +166,7 @@ class RedisJournal:
             outcome,
             request_id,
             flat_summary(summary),
+            caller,
         )
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.lpush(f"{PREFIX}entries", json.dumps(asdict(entry), ensure_ascii=False))
@@ -158,12 +175,23 @@ class RedisJournal:
         return entry
 
     async def recent(
-        self, *, since: datetime | None = None, tool: str | None = None, limit: int = 50
+        self,
+        *,
+        since: datetime | None = None,
+        tool: str | None = None,
+        limit: int = 50,
+        caller: str | None = None,
     ) -> list[JournalEntry]:
         raw = await self._call("reading entries", self._redis.lrange(f"{PREFIX}entries", 0, SCAN_LIMIT - 1))
         after = None if since is None else iso(since)
-        entries = [JournalEntry(**json.loads(item)) for item in raw]
-        kept = [e for e in entries if (after is None or e.at >= after) and (tool is None or e.tool == tool)]
+        entries = [_entry(json.loads(item)) for item in raw]
+        kept = [
+            e
+            for e in entries
+            if (after is None or e.at >= after)
+            and (tool is None or e.tool == tool)
+            and (caller is None or e.caller == caller)
+        ]
         kept.sort(key=lambda e: (e.at, e.id), reverse=True)
         return kept[: max(0, limit)]
 

@@ -106,10 +106,16 @@ class JournalStore(Reservations, Protocol):
         outcome: str,
         request_id: str | None = None,
         summary: str | None = None,
+        caller: str | None = None,
     ) -> JournalEntry: ...
 
     async def recent(
-        self, *, since: datetime | None = None, tool: str | None = None, limit: int = 50
+        self,
+        *,
+        since: datetime | None = None,
+        tool: str | None = None,
+        limit: int = 50,
+        caller: str | None = None,
     ) -> list[JournalEntry]: ...
 
     async def aclose(self) -> None: ...

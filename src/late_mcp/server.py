@@ -21,8 +21,10 @@ from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.reservations import Gate, JournalStore
 from late_mcp.schema import compact_schema, one_line
+from late_mcp.signing import server_secret
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
+from late_mcp.tools._confirm import ConfirmGate
 
 log = logging.getLogger("late_mcp")
 
@@ -147,7 +149,10 @@ def build_server(
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
                 gate = Gate(journal, ttl=settings.call_deadline)
-                yield AppContext(client=client, settings=settings, journal=journal, gate=gate)
+                confirm_gate = ConfirmGate(server_secret(settings.redis_url, settings.journal_path))
+                yield AppContext(
+                    client=client, settings=settings, journal=journal, gate=gate, confirm_gate=confirm_gate
+                )
         finally:
             await journal.aclose()
 

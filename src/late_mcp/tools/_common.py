@@ -20,8 +20,15 @@ from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
 from late_mcp.platforms import Platform
 from late_mcp.reservations import Gate, InProgress, JournalStore
+from late_mcp.signing import ServerSecret
 from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
-from late_mcp.tools._safety import call_arguments, guarded_write, journal_unavailable, with_idempotency_key
+from late_mcp.tools._safety import (
+    call_arguments,
+    confirm_key,
+    guarded_write,
+    journal_unavailable,
+    with_idempotency_key,
+)
 
 log = logging.getLogger("late_mcp.tools")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
@@ -52,6 +59,11 @@ class AppContext:
     journal: JournalStore
     gate: Gate
     confirm_gate: ConfirmGate = field(default_factory=ConfirmGate)
+
+    @property
+    def secret(self) -> ServerSecret:
+        """The signing secret (confirm tokens, browser-upload tokens), shared with the journal."""
+        return self.confirm_gate.secret
 
 
 class ToolInputError(Exception):
@@ -138,7 +150,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
             if key is None and kwargs.get("confirm"):
                 # A confirmed call runs once: repeats of it (a retry, a double submit) wait for the
                 # first and get its result, exactly as with an idempotency key.
-                key = f"confirm:{kwargs['confirm']}"
+                key = confirm_key(kwargs["confirm"])
             context = app(next(v for v in kwargs.values() if isinstance(v, Context)))
             call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):

@@ -1,9 +1,12 @@
 """Preview, then confirm, for what cannot be undone (publishing now, deleting, disconnecting).
 
 Without `confirm`, such a call changes nothing: it answers with a preview and a `confirm_token`
-bound (HMAC) to the tool and its exact arguments for 10 minutes; the same call with
-`confirm=<token>` carries it out. Where the client supports elicitation the person is asked
-directly instead. LATE_CONFIRM=off turns this off for unattended use.
+bound (HMAC) to the caller, the tool and its exact arguments for 10 minutes; the same call by the
+same caller with `confirm=<token>` carries it out, on any replica and in any `late-mcp call`
+process that shares the journal (the key comes from `late_mcp.signing`). Without a readable
+signing secret, confirmations are refused, never made with a secret of this process alone. Where
+the client supports elicitation the person is asked directly instead. LATE_CONFIRM=off turns this
+off for unattended use.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -23,6 +25,8 @@ from mcp_types import CallToolResult, ClientCapabilities, ElicitationCapability,
 from pydantic import BaseModel, Field
 
 from late_mcp.journal import digest
+from late_mcp.principal import caller_id
+from late_mcp.signing import MemorySecret, SecretUnavailable, ServerSecret
 
 log = logging.getLogger("late_mcp.confirm")
 CONFIRM_TTL_S = 600
@@ -41,31 +45,42 @@ class Answer(BaseModel):
 
 
 class ConfirmGate:
-    """Makes and checks confirm tokens; the secret lives as long as the process."""
+    """Makes and checks confirm tokens: an HMAC over the caller, the tool, its arguments and the
+    expiry, under a key from the signing secret every replica and `late-mcp call` share."""
 
-    def __init__(self, secret: bytes | None = None, clock: Callable[[], float] = time.time) -> None:
-        self._secret = secret or secrets.token_bytes(32)
+    def __init__(self, secret: ServerSecret | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.secret: ServerSecret = secret or MemorySecret()
         self._clock = clock
 
-    def _mac(self, tool: str, arguments: dict[str, Any], expires: int) -> str:
-        message = f"{expires}:{digest({'tool': tool, 'arguments': arguments})}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+    async def _mac(self, caller: str, tool: str, arguments: dict[str, Any], expires: int) -> str:
+        key = await self.secret.key("confirm")
+        call = digest({"caller": caller, "tool": tool, "arguments": arguments})
+        return hmac.new(key, f"{expires}:{call}".encode(), hashlib.sha256).hexdigest()[:40]
 
-    def token(self, tool: str, arguments: dict[str, Any]) -> str:
+    async def token(self, caller: str, tool: str, arguments: dict[str, Any]) -> str:
+        """A token for exactly this call by this caller; raises SecretUnavailable."""
         expires = int(self._clock()) + CONFIRM_TTL_S
-        return f"c{expires}.{self._mac(tool, arguments, expires)}"
+        return f"c{expires}.{await self._mac(caller, tool, arguments, expires)}"
 
-    def problem(self, tool: str, arguments: dict[str, Any], token: str) -> str | None:
-        """None when `token` confirms exactly this call; else why not."""
+    async def problem(self, caller: str, tool: str, arguments: dict[str, Any], token: str) -> str | None:
+        """None when `token` confirms exactly this call by this caller; else why not. Raises
+        SecretUnavailable."""
         stamp, _, mac = token.partition(".")
         if not stamp.startswith("c") or not stamp[1:].isdigit() or not mac:
             return "it is not a confirm_token this server made"
         expires = int(stamp[1:])
-        if not hmac.compare_digest(mac, self._mac(tool, arguments, expires)):
-            return (
-                "it was made for other arguments (or by a server that has restarted since); "
-                "the arguments must be exactly those of the preview"
+        expected = (await self._mac(caller, tool, arguments, expires)).encode()
+        if not hmac.compare_digest(mac.encode("utf-8", "surrogatepass"), expected):
+            why = (
+                "it was made for other arguments or for another caller; the arguments must be exactly "
+                "those of the preview"
             )
+            if not self.secret.shared:
+                why += (
+                    " (or by a server that has restarted since: with the journal in memory the confirm "
+                    "secret lasts as long as the process; set LATE_JOURNAL_PATH to keep it)"
+                )
+            return why
         if expires < self._clock():
             return "it expired (tokens last 10 minutes)"
         return None
@@ -112,30 +127,41 @@ async def confirm_step(
         return None
     arguments = call_arguments_var.get() or {}
     shown = preview.model_dump(mode="json", exclude_none=True)
-    if token is not None:
-        problem = gate.problem(tool, arguments, token)
-        if problem is None:
-            return None
-        fresh = gate.token(tool, arguments)
+    caller = caller_id()
+    try:
+        if token is not None:
+            problem = await gate.problem(caller, tool, arguments, token)
+            if problem is None:
+                return None
+            fresh = await gate.token(caller, tool, arguments)
+            return _result(
+                f"Not done: the confirm token was refused because {problem}. Nothing was changed. Here is "
+                f"a new preview ({what}); show it to the person and call again with confirm={fresh} if they "
+                "agree.",
+                {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+                error=True,
+            )
+        if _supports_elicitation(ctx):
+            try:
+                answer = await ctx.elicit(f"late-mcp: {what}?\n{_brief(shown)}", Answer)
+            except Exception as exc:  # the client advertised it but could not do it: fall back to a token
+                log.info("elicitation failed (%s); answering with a preview", type(exc).__name__)
+            else:
+                if answer.action == "accept" and answer.data.confirm:
+                    return None
+                return _result(
+                    f"Not done: the person did not confirm ({answer.action}). Nothing was changed.",
+                    {"status": DECLINED, "preview": shown},
+                )
+        fresh = await gate.token(caller, tool, arguments)
+    except SecretUnavailable as exc:
+        log.error("confirmations refused: %s", exc)
         return _result(
-            f"Not done: the confirm token was refused because {problem}. Nothing was changed. Here is a "
-            f"new preview ({what}); show it to the person and call again with confirm={fresh} if they agree.",
-            {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+            f"Not done: {what} needs a confirmation, and confirmations are refused because {exc}. "
+            "Nothing was changed. Fix that and call again (or, for unattended use, LATE_CONFIRM=off).",
+            {"status": "refused", "preview": shown},
             error=True,
         )
-    if _supports_elicitation(ctx):
-        try:
-            answer = await ctx.elicit(f"late-mcp: {what}?\n{_brief(shown)}", Answer)
-        except Exception as exc:  # the client advertised it but could not do it: fall back to a token
-            log.info("elicitation failed (%s); answering with a preview", type(exc).__name__)
-        else:
-            if answer.action == "accept" and answer.data.confirm:
-                return None
-            return _result(
-                f"Not done: the person did not confirm ({answer.action}). Nothing was changed.",
-                {"status": DECLINED, "preview": shown},
-            )
-    fresh = gate.token(tool, arguments)
     return _result(
         f"Preview only, nothing was changed: {what}. Show this to the person; if they agree, call {tool} "
         f"again with the same arguments plus confirm={fresh} (valid 10 minutes).",

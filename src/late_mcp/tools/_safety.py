@@ -2,9 +2,12 @@
 
 A write tool gets an optional `idempotency_key` argument: the same key with the same arguments
 returns the first outcome without sending anything; the same key with other arguments is
-refused. The key is reserved before anything is sent, so identical calls racing each other send
-once: the others wait and get the replay. A key whose first call ended with an unknown outcome
-is refused (check first, then use a new key). Every write is journaled (time, tool, target ids,
+refused. Keys are the caller's own (`late_mcp.principal.caller_id`): another caller's identical
+key is another key, and a replay also needs the caller's scope to cover the first call's
+(`late_mcp.tools._replay`, which also says what of an answer is kept: no links, tokens or text).
+The key is reserved before anything is sent, so identical calls racing each other send once:
+the others wait and get the replay. A key whose first call ended with an unknown outcome is
+refused (check first, then use a new key). Every write is journaled (time, tool, target ids,
 argument digest, outcome, request id); the content itself and the API key never are.
 
 Writes need a working journal (it is the net against duplicates): without one they are refused
@@ -13,6 +16,7 @@ before anything is sent; a write that was sent is always reported, even if it ca
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,8 +27,10 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import Field, TypeAdapter
 
 from late_mcp.journal import RETENTION, JournalError, digest
+from late_mcp.principal import caller_id
 from late_mcp.reservations import Gate, InProgress, JournalStore, Ticket
 from late_mcp.tools._confirm import changed_nothing
+from late_mcp.tools._replay import entry_summary, replay, stored
 
 log = logging.getLogger("late_mcp.journal")
 IdempotencyKey = Annotated[
@@ -73,11 +79,6 @@ def outcome_of(result: CallToolResult) -> str:
     return "unknown" if detail.get("outcome_unknown") else f"error:{detail.get('kind', 'unknown')}"
 
 
-def first_line(result: CallToolResult) -> str:
-    block = result.content[0] if result.content else None
-    return block.text.split("\n", 1)[0] if isinstance(block, TextContent) else ""
-
-
 async def guarded_write(
     name: str,
     journal: JournalStore,
@@ -94,9 +95,11 @@ async def guarded_write(
     if key is None:
         return await _journaled(name, journal, request_id, await call(), arguments, args_digest)
     try:
-        async with gate.hold("idempotency", key, tool=name, digest=args_digest, within=RETENTION) as ticket:
+        async with gate.hold(
+            "idempotency", caller_key(key), tool=name, digest=args_digest, within=RETENTION
+        ) as ticket:
             if not ticket.holding:
-                return _answer_for_key(key, name, args_digest, ticket)
+                return _answer_for_key(key, name, args_digest, ticket, arguments)
             result = await call()
             try:
                 if changed_nothing(result) or _refused_before_sending(result):
@@ -106,7 +109,7 @@ async def guarded_write(
                 elif result.is_error:
                     await ticket.release(unknown=outcome_of(result) == "unknown")
                 else:
-                    await ticket.commit(_stored(result))
+                    await ticket.commit(stored(result, arguments))
             except JournalError:
                 pass  # journal.failure is set now: _journaled says so in the result
             return await _journaled(name, journal, request_id, result, arguments, args_digest)
@@ -121,7 +124,9 @@ def _refused_before_sending(result: CallToolResult) -> bool:
     return kind in {"invalid_argument", "journal_unavailable", "in_progress", "confirmation"}
 
 
-def _answer_for_key(key: str, name: str, args_digest: str, ticket: Ticket) -> CallToolResult:
+def _answer_for_key(
+    key: str, name: str, args_digest: str, ticket: Ticket, arguments: dict[str, Any]
+) -> CallToolResult:
     """What a call gets when its key is already taken: the replay, or why not."""
     claim = ticket.claim
     if claim.tool != name or claim.digest != args_digest:
@@ -135,9 +140,13 @@ def _answer_for_key(key: str, name: str, args_digest: str, ticket: Ticket) -> Ca
             "(no answer arrived), so nothing was sent now. Check with journal_recent or a list/get tool "
             "whether it happened; if not, use a new key."
         )
-    replay = CallToolResult.model_validate_json(claim.result)
-    text = f"Replayed: this idempotency_key already ran on {claim.at}; nothing was sent again."
-    return replay.model_copy(update={"content": [TextContent(type="text", text=text), *replay.content]})
+    replayed = replay(claim.result, name, arguments, claim.at)
+    if replayed is None:  # the caller's scope was narrowed since: the answer may show other profiles
+        return _refused(
+            f"idempotency_key {key!r} first ran when this access token could reach more profiles than it "
+            "can now, so its answer is not replayed and nothing was sent. Use a new key."
+        )
+    return replayed
 
 
 async def _journaled(
@@ -160,7 +169,8 @@ async def _journaled(
             digest=args_digest,
             outcome=outcome_of(result),
             request_id=request_id(),
-            summary=first_line(result),
+            summary=entry_summary(result),
+            caller=caller_id(),
         )
     except JournalError as exc:
         return _unrecorded(result, exc)
@@ -175,10 +185,6 @@ def _unrecorded(result: CallToolResult, exc: JournalError) -> CallToolResult:
         "journal works."
     )
     return result.model_copy(update={"content": [TextContent(type="text", text=note), *result.content]})
-
-
-def _stored(result: CallToolResult) -> str:
-    return result.model_dump_json(by_alias=True)
 
 
 def journal_unavailable(exc: JournalError) -> CallToolResult:
@@ -196,6 +202,18 @@ def _refused(message: str, *, kind: str = "idempotency", retryable: bool = False
         structured_content={"error": {"kind": kind, "retryable": retryable}},
         is_error=True,
     )
+
+
+def caller_key(key: str) -> str:
+    """An idempotency key as stored: in the caller's own namespace, so the same key sent by another
+    caller is another key (it finds nothing, and learns nothing, of this caller's call)."""
+    return f"{caller_id()}:{key}"
+
+
+def confirm_key(token: str) -> str:
+    """The run-once key of a confirmed call (namespaced by caller like any key); the journal
+    keeps a digest of the token, not the token."""
+    return "confirm:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def call_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:

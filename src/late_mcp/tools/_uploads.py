@@ -1,13 +1,20 @@
-"""Uploading local files people can watch: several per call, with MCP progress notifications.
+"""Uploading local files people can watch, and browser-upload tokens bound to their caller.
 
 Every file is opened and checked first (so the total is known), then streamed one after the other.
 When the client asked for progress (a progress token on the call), it hears the bytes sent so
 far against the total, at most about once per percent, with the current file's name. One file
 failing does not stop or hide the others: each gets its own result.
+
+A browser upload's token is handed out as Late's token plus an HMAC of it and the caller (key from
+`late_mcp.signing`, so every replica and `late-mcp call` check it alike). Only the caller that
+started an upload can poll it: any other token, Late's bare one included, gets the same "not one
+of yours" refusal without Late being asked, so it tells nothing about which tokens exist.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -17,7 +24,9 @@ from pydantic import BaseModel
 
 from late_mcp.late.errors import LateError
 from late_mcp.mediafile import MediaFile, MediaFileError, inspect_media_file
-from late_mcp.tools._common import app
+from late_mcp.principal import caller_id
+from late_mcp.signing import SecretUnavailable, ServerSecret
+from late_mcp.tools._common import ToolInputError, app
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,47 @@ class FileOutcome(BaseModel):
     uploaded: Uploaded | None = None
     error: str | None = None
     error_kind: str | None = None
+
+
+NOT_YOURS = (
+    "This token is not a browser-upload token this access token started, so nothing was asked. "
+    "Pass the token media_browser_upload_start returned to you, or start a new upload with it."
+)
+
+
+class UploadTokens:
+    """Browser-upload tokens of one caller: Late's token plus an HMAC of it and the caller."""
+
+    def __init__(self, key: bytes, caller: str) -> None:
+        self._key, self._caller = key, caller
+
+    def _mac(self, late_token: str) -> str:
+        message = f"{self._caller}\n{late_token}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def handle(self, late_token: str) -> str:
+        """The token the caller gets for Late's `late_token`: usable by this caller only."""
+        return f"{late_token}.{self._mac(late_token)}"
+
+    def late_token(self, handle: str) -> str:
+        """Late's token inside a handle this caller was given; ToolInputError for any other."""
+        late_token, _, mac = handle.strip().rpartition(".")
+        given = mac.encode("utf-8", "surrogatepass")  # bytes: compare_digest refuses non-ASCII str
+        if not late_token or not hmac.compare_digest(given, self._mac(late_token).encode()):
+            raise ToolInputError(NOT_YOURS)
+        return late_token
+
+
+async def upload_tokens(secret: ServerSecret) -> UploadTokens:
+    """The current caller's upload tokens; without the signing secret, a refusal (nothing sent)."""
+    try:
+        key = await secret.key("upload")
+    except SecretUnavailable as exc:
+        raise ToolInputError(
+            "Refused, nothing was sent: browser-upload tokens are bound to their caller with late-mcp's "
+            f"signing secret, and {exc}."
+        ) from exc
+    return UploadTokens(key, caller_id())
 
 
 def _mb(size: int) -> str:

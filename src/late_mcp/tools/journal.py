@@ -1,4 +1,9 @@
-"""The audit journal, readable by the assistant: what late-mcp changed for the user, and when."""
+"""The audit journal, readable by the assistant: what late-mcp changed for the user, and when.
+
+Each caller reads its own entries; full access (local use, the shared LATE_MCP_TOKEN) reads every
+caller's, with who made each. Profile-limited tokens do not get the tool at all (late_mcp.access).
+Entries hold ids, digests, outcomes and a summary without links or tokens (late_mcp.tools._replay).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.journal import JournalError
+from late_mcp.principal import caller_id, is_admin
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 
 
@@ -20,6 +26,7 @@ class EntryView(BaseModel):
     targets: list[str]
     summary: str | None = None
     request_id: str | None = None
+    caller: str | None = None
 
 
 class JournalResult(BaseModel):
@@ -40,8 +47,11 @@ async def journal_recent(
     "what did you post today?"."""
     journal = app(ctx).journal
     since = datetime.now(UTC) - timedelta(hours=hours)
+    admin = is_admin()
     try:
-        entries = await journal.recent(since=since, tool=tool_name, limit=limit)
+        entries = await journal.recent(
+            since=since, tool=tool_name, limit=limit, caller=None if admin else caller_id()
+        )
     except JournalError as exc:
         raise ToolInputError(str(exc)) from None
     where = journal.where
@@ -53,6 +63,7 @@ async def journal_recent(
             targets=e.targets,
             summary=e.summary,
             request_id=e.request_id,
+            caller=e.caller if admin else None,
         )
         for e in entries
     ]

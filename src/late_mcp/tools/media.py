@@ -13,7 +13,13 @@ from late_mcp.mediafile import MediaFileError, inspect_media_file
 from late_mcp.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 from late_mcp.tools._media_folders import HTTP_WITHOUT_FOLDERS, allowed_folders
-from late_mcp.tools._uploads import FileOutcome, Watcher, upload_many, upload_one
+from late_mcp.tools._uploads import (
+    FileOutcome,
+    Watcher,
+    upload_many,
+    upload_one,
+    upload_tokens,
+)
 
 __all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
@@ -140,13 +146,19 @@ def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
 @tool("media", "Browser upload", "create")
 async def media_browser_upload_start(ctx: Context) -> CallToolResult:
     """A link the person opens to upload files; then media_browser_upload_status."""
-    started = await app(ctx).client.create_upload_token()
+    context = app(ctx)
+    tokens = await upload_tokens(context.secret)  # refused before anything is sent without the secret
+    started = await context.client.create_upload_token()
     return ok(
         ctx,
         f"Ask the person to open {started.upload_url} and upload their files"
         + (f" before {started.expires_at}" if started.expires_at else "")
         + "; when they say done, call media_browser_upload_status with the token.",
-        BrowserUpload(token=started.token, upload_url=started.upload_url, expires_at=started.expires_at),
+        BrowserUpload(
+            token=tokens.handle(started.token),
+            upload_url=started.upload_url,
+            expires_at=started.expires_at,
+        ),
     )
 
 
@@ -158,7 +170,9 @@ async def media_browser_upload_status(
     """Pending, completed (each file's public_url) or expired."""
     if not token.strip():
         raise ToolInputError("token is empty; pass the token media_browser_upload_start returned.")
-    found = await app(ctx).client.upload_token_status(token)
+    context = app(ctx)
+    tokens = await upload_tokens(context.secret)
+    found = await context.client.upload_token_status(tokens.late_token(token))
     files = [
         BrowserFile(
             public_url=f.url,
