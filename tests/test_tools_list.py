@@ -14,7 +14,8 @@ from mcp import Client
 from conftest import make_settings
 from late_mcp.server import build_server
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
+# One file per tool (tests/snapshots/tools/<name>.json), so a change to one tool is a diff in one file.
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"
 EXPECTED = {
     "profiles_list",
     "profiles_get",
@@ -118,13 +119,28 @@ async def test_platform_arguments_are_closed_enums(mcp: Client) -> None:
 
 
 async def test_tools_list_matches_snapshot(mcp: Client) -> None:
-    """Changing what the model sees must be deliberate: UPDATE_SNAPSHOTS=1 rewrites the file."""
+    """Changing what the model sees must be deliberate: UPDATE_SNAPSHOTS=1 rewrites the files.
+    A tool without a snapshot fails, and so does a snapshot of a tool that is gone."""
     tools = await listed(mcp)
-    current = json.dumps(tools, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.write_text(current, encoding="utf-8")
-    assert SNAPSHOT.exists(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1 and review the file"
-    assert current == SNAPSHOT.read_text(encoding="utf-8"), "tools/list changed: review, UPDATE_SNAPSHOTS=1"
+    rewrite = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+    if rewrite:
+        SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+        for stale in SNAPSHOTS.glob("*.json"):
+            stale.unlink()
+    changed, missing = [], []
+    for tool in tools:
+        current = json.dumps(tool, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        snapshot = SNAPSHOTS / f"{tool['name']}.json"
+        if rewrite:
+            snapshot.write_text(current, encoding="utf-8")
+        if not snapshot.exists():
+            missing.append(tool["name"])
+        elif current != snapshot.read_text(encoding="utf-8"):
+            changed.append(tool["name"])
+    gone = sorted({p.stem for p in SNAPSHOTS.glob("*.json")} - {t["name"] for t in tools})
+    assert not missing, f"no snapshot for {missing}: run with UPDATE_SNAPSHOTS=1 and review the files"
+    assert not changed, f"tools/list changed for {changed}: review, then UPDATE_SNAPSHOTS=1"
+    assert not gone, f"snapshots of tools that no longer exist: {gone} (UPDATE_SNAPSHOTS=1 removes them)"
     assert len(json.dumps({"tools": tools}, separators=(",", ":"))) <= 26_000
 
 
