@@ -21,6 +21,7 @@ from late_mcp.late.errors import (
     TransportError,
     error_class_for_status,
 )
+from late_mcp.late.keyscrub import KeyScrubber
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 UPLOAD_CHUNK = 1024 * 1024
@@ -81,22 +82,21 @@ def retry_after(response: httpx2.Response) -> float | None:
 
 
 class Scrubber:
-    """Takes the API key out of whatever comes back from Late (error texts, parsed bodies, header
-    values) before it can reach tool results, the journal or logs, and repairs lone surrogates.
-    Everything derived from an answer passes through here; nothing else needs to care."""
+    """Takes the API key, in every form `KeyScrubber` knows (cut short, another case, base64), out
+    of whatever comes back from Late (error texts, parsed bodies, header values) before it can
+    reach tool results, the journal or logs, and repairs lone surrogates. Everything derived from
+    an answer passes through here; nothing else needs to care."""
 
     def __init__(self, secret: str | None) -> None:
-        self._secret = secret if secret and len(secret) >= 8 else None
+        self._scrub = KeyScrubber([secret])
 
     def text(self, value: str) -> str:
-        if self._secret and self._secret in value:
-            value = value.replace(self._secret, REDACTED)
-        return value
+        return self._scrub(value)
 
     def body(self, value: Any) -> Any:
         """Parsed JSON with the key redacted and lone surrogates replaced, keys included."""
         if isinstance(value, str):
-            return self.text(without_lone_surrogates(value))
+            return self._scrub(without_lone_surrogates(value))
         if isinstance(value, dict):
             return {self.body(k): self.body(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -105,10 +105,7 @@ class Scrubber:
 
     def header(self, response: httpx2.Response, name: str) -> str | None:
         value = response.headers.get(name)
-        return None if value is None else self.text(value)
-
-
-REDACTED = "[redacted]"
+        return None if value is None else self._scrub(value)
 
 
 def api_message(response: httpx2.Response, scrub: Scrubber) -> str | None:
