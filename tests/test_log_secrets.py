@@ -33,7 +33,6 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, LoggingMessageNotificationParams
 
 from conftest import TEST_KEY, key_variants, make_settings
-from late_mcp.late.keyscrub import KeyScrubber
 from late_mcp.server import build_server
 from test_http_transports import free_port, healthy
 from test_stdio import server_env
@@ -74,6 +73,8 @@ def test_the_oracle_sees_every_variant() -> None:
 
 
 def test_the_scrubber_removes_every_variant_wherever_it_sits() -> None:
+    from late_mcp.late.keyscrub import KeyScrubber
+
     scrub = KeyScrubber([KEY])
     for name, value in VARIANTS.items():
         for around in ("{}", "id={}&x=1", '"{}"', "aB3{}Zz9", "{}{}"):
@@ -212,25 +213,25 @@ async def test_an_endpoint_echoing_every_variant_leaks_none_into_logs_results_or
     stderr = err.decode("utf-8", "replace")
     journal = "".join(f.read_bytes().decode("latin-1") for f in sorted(tmp_path.glob("journal.sqlite3*")))  # noqa: ASYNC240
 
-    # The echo got through to each place (so the scans below are not vacuous) …
-    assert "receive_response_headers.complete" in stderr  # httpcore2's raw header trace was printed
-    assert "HTTP Request: POST" in stderr and "uvicorn" in stderr.lower()
-    assert "[redacted]" in stderr
     shown = {tool: r.model_dump_json() for tool, r in results.items()}
-    assert not results["profiles_list"].is_error and "[redacted]" in shown["profiles_list"]
-    assert results["profiles_create"].is_error and "may not create profiles" in shown["profiles_create"]
-    assert results["profiles_get"].is_error and "Not Found [redacted]" in shown["profiles_get"]
-    assert results["accounts_list"].is_error and "not JSON" in shown["accounts_list"]
-    assert "profiles_create" in journal
-    assert received.messages, "no log notification reached the client"
-
-    # … and no form of the key is anywhere.
+    # No form of the key is anywhere …
     places = {"stderr": stderr, "journal": journal}
     places.update({f"result of {tool}": dumped for tool, dumped in shown.items()})
     places["log notifications"] = json.dumps([m.model_dump() for m in received.messages])
     for place, captured in places.items():
         assert KEY not in captured and SECRET not in captured, place
         assert key_variants(captured, KEY) == [], (place, key_variants(captured, KEY))
+
+    # … though the echo got through to each place (so the scans above are not vacuous).
+    assert "receive_response_headers.complete" in stderr  # httpcore2's raw header trace was printed
+    assert "HTTP Request: POST" in stderr and "uvicorn" in stderr.lower()
+    assert "[redacted]" in stderr
+    assert not results["profiles_list"].is_error and "[redacted]" in shown["profiles_list"]
+    assert results["profiles_create"].is_error and "may not create profiles" in shown["profiles_create"]
+    assert results["profiles_get"].is_error and "Not Found [redacted]" in shown["profiles_get"]
+    assert results["accounts_list"].is_error and "not JSON" in shown["accounts_list"]
+    assert "profiles_create" in journal
+    assert received.messages, "no log notification reached the client"
 
 
 SCRIPT = textwrap.dedent(
