@@ -15,6 +15,7 @@ import httpx2
 from pydantic import BaseModel, ValidationError
 
 from late_mcp.late.errors import (
+    MESSAGE_SHOWN,
     LateAPIError,
     MalformedResponseError,
     RateLimitedError,
@@ -22,6 +23,7 @@ from late_mcp.late.errors import (
     error_class_for_status,
 )
 from late_mcp.late.keyscrub import KeyScrubber
+from late_mcp.outside import quoted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 UPLOAD_CHUNK = 1024 * 1024
@@ -125,7 +127,8 @@ def status_error(response: httpx2.Response, where: str, request_id: str, scrub: 
     status = response.status_code
     cls = error_class_for_status(status)
     said = api_message(response, scrub)
-    message = f"Late refused {where}: {said or scrub.text(response.reason_phrase or '') or 'error'}."
+    words = said or scrub.text(response.reason_phrase or "")  # Late's words: quoted, as outside text
+    message = f"Late refused {where}: {quoted(words, MESSAGE_SHOWN) if words else 'error'}."
     if cls is RateLimitedError:
         return RateLimitedError(
             message,
