@@ -33,6 +33,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, LoggingMessageNotificationParams
 
 from conftest import TEST_KEY, key_variants, make_settings
+from late_mcp.late.client import LateClient
 from late_mcp.server import build_server
 from test_http_transports import free_port, healthy
 from test_stdio import server_env
@@ -83,6 +84,27 @@ def test_the_scrubber_removes_every_variant_wherever_it_sits() -> None:
     assert scrub(f"Key {KEY} refused") == "Key [redacted] refused"
     untouched = "post 64b000000000000000000001 by @acme_bakery_official, YWJjZGVmZ2hpamtsbW5vcA=="
     assert scrub(untouched) is untouched
+
+
+async def test_json_escapes_cannot_spell_the_key_past_the_scrubber() -> None:
+    """The client scans an answer's text once instead of every string in it, unless the text has
+    escapes that could spell the key out: all of it as `\\u0073…`, or one hex digit escaped."""
+    spelled = "".join(f"\\u{ord(ch):04x}" for ch in KEY)
+    one_digit = f"{KEY[:20]}\\u{ord(KEY[20]):04x}{KEY[21:]}"
+    names = [f"Team {spelled}", f"Digit {one_digit}", f"Plain {KEY[:30]}"]
+    body = (
+        '{"profiles":[' + ",".join(f'{{"_id":"p{n}","name":"{name}"}}' for n, name in enumerate(names)) + "]}"
+    )
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=body.encode(), headers={"Content-Type": "application/json"})
+
+    settings = make_settings(api_key=KEY, retry_attempts=1)
+    async with LateClient(settings, transport=httpx2.MockTransport(answer)) as client:
+        profiles = await client.list_profiles()
+    shown = [p.name for p in profiles]
+    assert shown == ["Team [redacted]", "Digit [redacted]", "Plain [redacted]"], shown
+    assert all(key_variants(name, KEY) == [] for name in shown), shown
 
 
 class _EchoHandler(socketserver.StreamRequestHandler):

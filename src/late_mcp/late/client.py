@@ -207,7 +207,7 @@ class LateClient(AfterPostCalls):
         if response.status_code == 204 or not response.content:
             return {}
         try:
-            return self.scrub.body(response.json())
+            return self.scrub.json_body(response)
         except ValueError:
             kind = self.scrub.header(response, "Content-Type")
             raise MalformedResponseError(

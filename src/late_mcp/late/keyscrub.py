@@ -25,9 +25,10 @@ HEX_RUN = 12  # characters of the secret part that identify it
 B64_RUN = 16  # base64 characters that identify it (12 bytes of the secret part)
 _PROBE_HEX = HEX_RUN // 2  # probes at this stride find every HEX_RUN match (see _hits)
 _PROBE_B64 = B64_RUN // 2
-_CANDIDATE = re.compile(rf"[A-Za-z0-9+/_-]{{{HEX_RUN},}}")
+_CANDIDATE = re.compile(rf"[A-Za-z0-9+/_-]{{{HEX_RUN},}}+")  # possessive: no backtracking into a run
 _URLSAFE_TO_STD = str.maketrans("-_", "+/")
 MIN_SECRET = 8  # shorter values are not treated as secrets (they would match ordinary text)
+SEEN_MAX = 4096
 
 
 def secret_part(secret: str) -> str:
@@ -70,23 +71,32 @@ class KeyScrubber:
         ]
         self._b64_grams = _grams(cores, B64_RUN)
         self._b64_probes = _grams(cores, _PROBE_B64)
+        self._seen: dict[str, str | None] = {}  # run -> its cleaned form (None: nothing in it)
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
 
     def __call__(self, text: str) -> str:
         """`text` with every variant of the secrets replaced; the same object when none is in it."""
-        if not self.secrets:
+        if not self.secrets or len(text) < MIN_SECRET:
             return text
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        if not self._text_grams and not self._b64_grams:
+        if len(text) < HEX_RUN or not (self._text_grams or self._b64_grams):
             return text
         pieces: list[str] = []
         done = 0
+        seen = self._seen
         for match in _CANDIDATE.finditer(text):
-            cleaned = self._clean_run(match.group())
+            run = match.group()
+            if run in seen:
+                cleaned = seen[run]
+            else:
+                cleaned = self._clean_run(run)
+                if len(seen) >= SEEN_MAX:  # ids and the like repeat: remember runs, within bounds
+                    seen.clear()
+                seen[run] = cleaned
             if cleaned is not None:
                 pieces += [text[done : match.start()], cleaned]
                 done = match.end()
@@ -125,6 +135,7 @@ def _hits(run: str, probes: frozenset[str], grams: frozenset[str], size: int) ->
     multiple of `size // 2`, so those few windows are looked up first and the run is scanned
     character by character only when one of them belongs to a secret."""
     step = size // 2
-    if not any(run[i : i + step] in probes for i in range(0, len(run) - step + 1, step)):
-        return []
-    return [(i, i + size) for i in range(len(run) - size + 1) if run[i : i + size] in grams]
+    for i in range(0, len(run) - step + 1, step):
+        if run[i : i + step] in probes:
+            return [(i, i + size) for i in range(len(run) - size + 1) if run[i : i + size] in grams]
+    return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import secrets
 import time
@@ -104,6 +105,20 @@ class Scrubber:
         if isinstance(value, list):
             return [self.body(item) for item in value]
         return value
+
+    def json_body(self, response: httpx2.Response) -> Any:
+        """The response's parsed JSON, scrubbed (ValueError when it is not JSON). When the UTF-8
+        text holds no secret and no `\\u` or `\\/` escape (which could spell one out, or a lone
+        surrogate), no string parsed from that text can hold one either: then one scan of the
+        text replaces the walk over every string in it."""
+        try:
+            raw = response.content.decode("utf-8-sig")
+            body = json.loads(raw)
+        except ValueError:  # UTF-16 or -32 JSON (json.loads of the bytes knows them), or not JSON
+            return self.body(response.json())
+        if "\\u" in raw or "\\/" in raw or self._scrub(raw) is not raw:
+            return self.body(body)
+        return body
 
     def header(self, response: httpx2.Response, name: str) -> str | None:
         value = response.headers.get(name)
