@@ -289,6 +289,33 @@ def test_every_logger_writes_through_the_scrubbing_handler(tmp_path: Path) -> No
     assert key_variants(proc.stderr, KEY) == [], key_variants(proc.stderr, KEY)
 
 
+EMBEDDED = textwrap.dedent(
+    """
+    import logging, os
+    from late_mcp.config import Settings
+    from late_mcp.server import build_server
+
+    key = os.environ["LATE_API_KEY"]
+    build_server(Settings(api_key=key, base_url="http://127.0.0.1:9/api"))  # logging not set up
+    logging.getLogger("httpcore2.http11").warning("echo %s", key.upper())
+    """
+)
+
+
+def test_the_sdk_s_own_stderr_handler_scrubs_too(tmp_path: Path) -> None:
+    """Used from Python without logging set up, the SDK adds its own stderr handler: it scrubs."""
+    proc = subprocess.run(
+        [sys.executable, "-c", EMBEDDED],
+        env=server_env(LATE_API_KEY=KEY),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "echo [redacted]" in proc.stderr and key_variants(proc.stderr, KEY) == [], proc.stderr
+
+
 async def test_client_log_notifications_carry_no_variant(
     late_transport: httpx2.AsyncBaseTransport, caplog: pytest.LogCaptureFixture
 ) -> None:

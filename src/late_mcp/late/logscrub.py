@@ -95,6 +95,13 @@ def stderr_handler(stream: TextIO | None = None) -> logging.Handler:
     return handler
 
 
+def scrub_new_handlers(before: list[logging.Handler]) -> None:
+    """Put the scrubbing filter on every root handler not in `before` (one a library just added)."""
+    for handler in logging.getLogger().handlers:
+        if handler not in before and SCRUB not in handler.filters:
+            handler.addFilter(SCRUB)
+
+
 class _HttpLogScrub(logging.Filter):
     def __init__(self) -> None:
         super().__init__("httpx2")
