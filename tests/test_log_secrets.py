@@ -322,7 +322,7 @@ async def test_client_log_notifications_carry_no_variant(
     """A late_mcp record with the key in several forms reaches the client scrubbed, and so do the
     handlers after the client-log handler (the captured logs)."""
     server = build_server(make_settings(), transport=late_transport)
-    leaky = logging.getLogger("late_mcp.leak_probe")
+    leaky = logging.getLogger("late_mcp.variant_probe")
 
     @server.tool()
     async def leak_probe() -> str:
@@ -337,7 +337,7 @@ async def test_client_log_notifications_carry_no_variant(
     async with Client(server, mode="legacy", logging_callback=received) as client:
         await client.set_logging_level("debug")
         await client.call_tool("leak_probe", {})
-    probe = [str(m.data) for m in received.messages if m.logger == "late_mcp.leak_probe"]
+    probe = [str(m.data) for m in received.messages if m.logger == "late_mcp.variant_probe"]
     assert probe == [
         "first 40: [redacted]",
         "upper: [redacted]; base64: QmVhcmVyIHNrX[redacted]ZTA=",  # `Bearer sk_` and a padded end stay
