@@ -7,8 +7,10 @@ the test.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,16 +35,44 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}")
+
+
+def key_variants(text: str, key: str = TEST_KEY) -> list[str]:
+    """The forms of `key` found in `text`: the key, 12 or more characters of its secret part in
+    any case, or base64 that decodes (at any offset, standard or URL-safe) to such characters.
+
+    Found by decoding, not by encoding the key the way the server's scrubber does, so a bug in
+    that encoder cannot hide here."""
+    part = key[3:].lower()
+    grams = sorted({part[i : i + 12] for i in range(len(part) - 11)})
+    pattern = re.compile("|".join(map(re.escape, grams)))
+    found = [f"{key[:6]}… as text: {m.group()}" for m in pattern.finditer(text.lower())]
+    for run in _B64_RUN.findall(text):
+        standard = run.replace("-", "+").replace("_", "/")
+        for offset in range(4):
+            chunk = standard[offset:]
+            chunk = chunk[: len(chunk) // 4 * 4]
+            try:
+                decoded = base64.b64decode(chunk).decode("latin-1").lower()
+            except ValueError:
+                continue
+            found += [f"{key[:6]}… in base64 {run[:24]}…" for _ in pattern.finditer(decoded)][:1]
+    return found
+
+
 @pytest.fixture(autouse=True)
 def key_never_leaks(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    """Every test runs with a recognisable key and DEBUG logging; nothing captured may contain it."""
+    """Every test runs with a recognisable key and DEBUG logging; nothing captured may contain it,
+    whole or in any of its forms (key_variants)."""
     caplog.set_level(logging.DEBUG)
     yield
     out, err = capfd.readouterr()
     for name, captured in (("stdout", out), ("stderr", err), ("logs", caplog.text)):
         assert TEST_KEY not in captured, f"the API key leaked into {name}"
+        assert not key_variants(captured), f"the API key leaked into {name}: {key_variants(captured)}"
     for record in caplog.records:
-        assert TEST_KEY not in repr(record.args), "the API key leaked into a log record's arguments"
+        assert not key_variants(repr(record.args)), "the API key leaked into a log record's arguments"
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +119,8 @@ async def mcp(late_transport: ContractCheckingTransport, tmp_path: Path) -> Asyn
 async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
     result = await client.call_tool(tool, arguments)
     assert isinstance(result, CallToolResult)
-    assert TEST_KEY not in result.model_dump_json(), "the API key leaked into a tool result"
+    dumped = result.model_dump_json()
+    assert TEST_KEY not in dumped and not key_variants(dumped), "the API key leaked into a tool result"
     return result
 
 

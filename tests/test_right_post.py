@@ -75,19 +75,18 @@ async def test_a_platform_name_never_picks_a_client_silently(mcp: Client, state:
     before = creates(state)
     message = await fails(mcp, "posts_create", accounts=["instagram"], **DRAFT)
     assert "profile_id" in message and "2 profiles" in message
-    assert (
-        f"Acme Bakery ({SEED_PROFILE_ACME}): instagram @acmebakery [{SEED_ACCOUNT_ACME_INSTAGRAM}]" in message
-    )
+    candidate = f'"Acme Bakery" ({SEED_PROFILE_ACME}): instagram @acmebakery [{SEED_ACCOUNT_ACME_INSTAGRAM}]'
+    assert candidate in message
     twitter = await fails(mcp, "posts_create", accounts=["twitter"], **DRAFT)
     assert (
-        f"Nordic Outdoor ({SEED_PROFILE_NORDIC}):" in twitter
-        and f"Acme Bakery ({SEED_PROFILE_ACME}):" in twitter
+        f'"Nordic Outdoor" ({SEED_PROFILE_NORDIC}):' in twitter
+        and f'"Acme Bakery" ({SEED_PROFILE_ACME}):' in twitter
     )
     assert SEED_ACCOUNT_NORDIC_TWITTER in twitter and SEED_ACCOUNT_NORDIC_DEALS_TWITTER in twitter
     assert creates(state) == before
     accepted = await ok(mcp, "posts_create", accounts=["instagram"], profile_id=SEED_PROFILE_ACME, **DRAFT)
     assert accepted["post"]["targets"][0]["profile"] == "Acme Bakery"
-    assert "instagram @acmebakery (Acme Bakery)" in text(
+    assert 'instagram @acmebakery ("Acme Bakery")' in text(
         await call(mcp, "posts_get", post_id=accepted["post"]["id"])
     )
 
@@ -163,7 +162,7 @@ async def test_results_echo_the_local_time_with_weekday_and_distance(mcp: Client
     )
     shown = f"{when:%a} {when.day} {when:%b %Y} 09:00 Europe/Amsterdam"
     line = text(result).split("\n", 1)[0]
-    assert f"Scheduled for {shown}, in " in line and "twitter @acmebakery (Acme Bakery)" in line
+    assert f"Scheduled for {shown}, in " in line and 'twitter @acmebakery ("Acme Bakery")' in line
     assert re.search(r", in (1 day|2 days)( \d+ h)?", line), line
     assert result.structured_content is not None
     assert result.structured_content["when"]["utc"] == when.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -295,7 +294,7 @@ async def test_elicitation_asks_the_person_directly(
         data = await ok(client, "posts_create", **PUBLISH)
         journal = await ok(client, "journal_recent")
     (question,) = callback.asked
-    assert "publish now to 1 public account: twitter @acmebakery (Acme Bakery)" in question
+    assert 'publish now to 1 public account: twitter @acmebakery ("Acme Bakery")' in question
     assert "Live now" in question
     if published:
         assert data["post"]["status"] == "published" and len(state.posts) == 1

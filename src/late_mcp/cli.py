@@ -182,6 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    """Every record, of any logger, goes to one stderr handler that scrubs the Late key (and the
+    shared token) in all their forms first; nothing else writes logs (uvicorn is started without
+    its own handlers, see serving.py)."""
+    from late_mcp.late.logscrub import SCRUB, protect, stderr_handler
+
+    protect(*(os.environ.get(name, "").strip() for name in ("LATE_API_KEY", "LATE_MCP_TOKEN")))
+    logging.basicConfig(level=level, handlers=[stderr_handler(sys.stderr)])
+    for handler in logging.getLogger().handlers:  # set up before us (late-mcp run from Python)
+        if SCRUB not in handler.filters:
+            handler.addFilter(SCRUB)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -195,9 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"late-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(level)
     if args.command == "tools":
         from late_mcp.toolcall import print_tools
 

@@ -12,7 +12,9 @@ chose. Everything goes through the SDK's public middleware hook (`MCPServer.midd
 
 A record reaches the client only while a request of that client is being handled (it rides that
 request's stream, before its answer); start-up records go to stderr only. The API key is never
-forwarded: each message is cut to 2,000 characters, with the key replaced wherever it appears.
+forwarded: the handler carries the same scrubbing filter as the stderr handler (late/logscrub.py:
+the key whole, cut short, in another case or base64), which rewrites each record in place before
+any handler after it sees the record; each message is then cut to 2,000 characters.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from mcp_types import (
     LoggingMessageNotificationParams,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from late_mcp.late.logscrub import SCRUB
 
 LOGGER_NAME = "late_mcp"
 MAX_MESSAGE = 2000
@@ -80,10 +84,9 @@ class _Sink:
     a task that sends entries onto the request's stream as they come; `finish()` sends the rest
     before the request is answered."""
 
-    def __init__(self, ctx: ServerRequestContext[Any, Any], threshold: int, secret: str | None) -> None:
+    def __init__(self, ctx: ServerRequestContext[Any, Any], threshold: int) -> None:
         self.ctx = ctx
         self.threshold = threshold
-        self.secret = secret
         self.thread = threading.get_ident()
         self.loop = _asyncio_loop()  # None under trio: entries then go out at the end of the request
         self.entries: collections.deque[_Entry] = collections.deque()
@@ -147,7 +150,12 @@ _current: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar("late_mc
 
 
 class ClientLogHandler(logging.Handler):
-    """Hands each `late_mcp` record to the client request being handled in this context, if any."""
+    """Hands each `late_mcp` record to the client request being handled in this context, if any.
+    Its filter scrubs every record that reaches it, whether or not a client takes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(SCRUB)
 
     def emit(self, record: logging.LogRecord) -> None:
         sink = _current.get()
@@ -157,8 +165,6 @@ class ClientLogHandler(logging.Handler):
             message = record.getMessage()
         except Exception:  # a broken format string must not break the request
             message = str(record.msg)
-        if sink.secret:
-            message = message.replace(sink.secret, "[redacted]")
         entry = _Entry(mcp_level(record.levelno), record.name, message[:MAX_MESSAGE])
         if threading.get_ident() == sink.thread:
             sink.put(entry)
@@ -226,8 +232,7 @@ class ClientLogMiddleware:
         if threshold is None:
             return await call_next(ctx)
         let_through(threshold)
-        settings = getattr(ctx.lifespan_context, "settings", None)
-        sink = _Sink(ctx, threshold, getattr(settings, "api_key", None))
+        sink = _Sink(ctx, threshold)
         token = _current.set(sink)
         try:
             result = await call_next(ctx)

@@ -23,6 +23,7 @@ from late_mcp.config import SANDBOX_BASE_URL, ConfigError, MissingKeyError, Sett
 from late_mcp.journal import JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import AuthenticationError, LateError, PermissionDeniedError, TransportError
+from late_mcp.outside import one_line, word
 
 Status = Literal["ok", "warn", "FAIL"]
 KEY_SHAPE = re.compile(r"sk_[0-9a-f]{64}")
@@ -131,7 +132,9 @@ async def check_late(settings: Settings) -> list[Check]:
             )
             stale = [a for a in health.accounts if a.needs_reconnect]
             if stale:
-                names = ", ".join(f"{a.username or a.account_id} ({a.platform})" for a in stale[:8])
+                names = ", ".join(
+                    f"{word(a.username or a.account_id)} ({word(a.platform)})" for a in stale[:8]
+                )
                 checks.append(
                     Check(
                         "warn",
@@ -188,7 +191,7 @@ def run_doctor(*, sandbox: bool | None) -> int:
     checks = anyio.run(diagnose, sandbox)
     width = max(len(check.name) for check in checks)
     for check in checks:
-        print(f"{check.status:<4}  {check.name:<{width}}  {check.detail}")
+        print(f"{check.status:<4}  {check.name:<{width}}  {one_line(check.detail)}")
     failed = sum(1 for check in checks if check.status == "FAIL")
     warned = sum(1 for check in checks if check.status == "warn")
     if failed:

@@ -19,6 +19,7 @@ from late_mcp.clientlog import ClientLogMiddleware
 from late_mcp.config import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
 from late_mcp.journal import Journal, JournalError
 from late_mcp.late.client import LateClient
+from late_mcp.late.logscrub import protect, scrub_new_handlers
 from late_mcp.reservations import Gate, JournalStore
 from late_mcp.schema import compact_schema, one_line
 from late_mcp.signing import server_secret
@@ -164,6 +165,7 @@ def build_server(
         async with open_context() as context:
             yield context
 
+    before = list(logging.getLogger().handlers)
     server = LateMCPServer(
         name="late-mcp",
         title="Late social media",
@@ -178,6 +180,9 @@ def build_server(
         ],
     )
     server.open_context = open_context
+    # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
+    scrub_new_handlers(before)
+    protect(settings.api_key)
     for spec in tools:
         if spec.domain not in selected or (read_only and not spec.read_only):
             continue

@@ -84,6 +84,7 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     _settle_heap()
     config = uvicorn.Config(
         app,
+        log_config=None,  # no handlers of its own: its records reach the one scrubbing stderr handler
         log_level=settings.log_level.lower(),
         lifespan="on",
         timeout_graceful_shutdown=3,

@@ -71,6 +71,7 @@ from late_mcp.late.wire import (
     status_error,
     transport_error,
 )
+from late_mcp.outside import quoted, word
 
 log = logging.getLogger(__name__)
 
@@ -206,11 +207,12 @@ class LateClient(AfterPostCalls):
         if response.status_code == 204 or not response.content:
             return {}
         try:
-            return self.scrub.body(response.json())
+            return self.scrub.json_body(response)
         except ValueError:
+            kind = self.scrub.header(response, "Content-Type")
             raise MalformedResponseError(
                 f"Late answered {where} with something that is not JSON "
-                f"({self.scrub.header(response, 'Content-Type') or 'no content type'}).",
+                f"({word(kind, 100) if kind else 'no content type'}).",
                 status=response.status_code,
                 request_id=request_id,
             ) from None
@@ -367,10 +369,10 @@ class LateClient(AfterPostCalls):
                 timeout=httpx2.Timeout(self.settings.upload_timeout, connect=self.settings.connect_timeout),
             )
         except httpx2.TransportError as exc:
-            raise transport_error(exc, f"the storage service for {name}", None) from None
+            raise transport_error(exc, f"the storage service for {quoted(name)}", None) from None
         if response.status_code >= 300:
             raise error_class_for_status(response.status_code)(
-                f"The storage service refused the upload of {name} (HTTP {response.status_code}).",
+                f"The storage service refused the upload of {quoted(name)} (HTTP {response.status_code}).",
                 status=response.status_code,
                 api_message=api_message(response, self.scrub),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",

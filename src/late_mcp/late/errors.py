@@ -7,6 +7,10 @@ ever carries the API key: messages are built from the response, never from the r
 
 from __future__ import annotations
 
+from late_mcp.outside import quoted, word
+
+MESSAGE_SHOWN = 300  # characters of Late's own message shown in an error's text (api_message keeps 500)
+
 
 class LateError(Exception):
     """Base class: something went wrong talking to Late."""
@@ -40,12 +44,15 @@ class LateError(Exception):
     def describe(self) -> str:
         """One paragraph for a model or a person: what happened, the API's words, what to do next."""
         parts = [self.message]
-        if self.api_message and self.api_message not in self.message:
-            parts.append(f"Late said: {self.api_message}")
+        if self.api_message:
+            said = quoted(self.api_message, MESSAGE_SHOWN)  # Late's words may carry anyone's text
+            if said not in self.message:
+                parts.append(f"Late said: {said}")
+        request = f"request {word(self.request_id)}" if self.request_id else ""
         if self.status is not None:
-            parts.append(f"(HTTP {self.status}{', request ' + self.request_id if self.request_id else ''})")
-        elif self.request_id:
-            parts.append(f"(request {self.request_id})")
+            parts.append(f"(HTTP {self.status}{', ' + request if request else ''})")
+        elif request:
+            parts.append(f"({request})")
         if self.attempts > 1:
             parts.append(f"Tried {self.attempts} times.")
         parts.append(self.hint)

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from late_mcp.outside import quoted, word
+
 
 def parse_timestamp(value: str | None) -> datetime | None:
     """A timestamp as Late sends it ("...Z" or with offset) as an aware datetime; None if unreadable."""
@@ -73,10 +75,11 @@ class Account(LateModel):
         return self.profile.name if self.profile else None
 
     def label(self) -> str:
-        """`twitter @acme`: how a person recognises the account (its display name without a handle)."""
+        """`twitter @acme`: how a person recognises the account (its display name without a handle).
+        The owner chose the handle and name: they are quoted when they are more than a plain word."""
         if self.username:
-            return f"{self.platform} @{self.username.lstrip('@')}"
-        return f"{self.platform} {self.display_name or '?'}"
+            return f"{word(self.platform)} @{word(self.username.lstrip('@'))}"
+        return f"{word(self.platform)} {quoted(self.display_name) if self.display_name else '?'}"
 
 
 class AccountRef(LateModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import secrets
 import time
@@ -15,12 +16,15 @@ import httpx2
 from pydantic import BaseModel, ValidationError
 
 from late_mcp.late.errors import (
+    MESSAGE_SHOWN,
     LateAPIError,
     MalformedResponseError,
     RateLimitedError,
     TransportError,
     error_class_for_status,
 )
+from late_mcp.late.keyscrub import KeyScrubber
+from late_mcp.outside import quoted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 UPLOAD_CHUNK = 1024 * 1024
@@ -81,34 +85,44 @@ def retry_after(response: httpx2.Response) -> float | None:
 
 
 class Scrubber:
-    """Takes the API key out of whatever comes back from Late (error texts, parsed bodies, header
-    values) before it can reach tool results, the journal or logs, and repairs lone surrogates.
-    Everything derived from an answer passes through here; nothing else needs to care."""
+    """Takes the API key, in every form `KeyScrubber` knows (cut short, another case, base64), out
+    of whatever comes back from Late (error texts, parsed bodies, header values) before it can
+    reach tool results, the journal or logs, and repairs lone surrogates. Everything derived from
+    an answer passes through here; nothing else needs to care."""
 
     def __init__(self, secret: str | None) -> None:
-        self._secret = secret if secret and len(secret) >= 8 else None
+        self._scrub = KeyScrubber([secret])
 
     def text(self, value: str) -> str:
-        if self._secret and self._secret in value:
-            value = value.replace(self._secret, REDACTED)
-        return value
+        return self._scrub(value)
 
     def body(self, value: Any) -> Any:
         """Parsed JSON with the key redacted and lone surrogates replaced, keys included."""
         if isinstance(value, str):
-            return self.text(without_lone_surrogates(value))
+            return self._scrub(without_lone_surrogates(value))
         if isinstance(value, dict):
             return {self.body(k): self.body(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.body(item) for item in value]
         return value
 
+    def json_body(self, response: httpx2.Response) -> Any:
+        """The response's parsed JSON, scrubbed (ValueError when it is not JSON). When the UTF-8
+        text holds no secret and no `\\u` or `\\/` escape (which could spell one out, or a lone
+        surrogate), no string parsed from that text can hold one either: then one scan of the
+        text replaces the walk over every string in it."""
+        try:
+            raw = response.content.decode("utf-8-sig")
+            body = json.loads(raw)
+        except ValueError:  # UTF-16 or -32 JSON (json.loads of the bytes knows them), or not JSON
+            return self.body(response.json())
+        if "\\u" in raw or "\\/" in raw or self._scrub(raw) is not raw:
+            return self.body(body)
+        return body
+
     def header(self, response: httpx2.Response, name: str) -> str | None:
         value = response.headers.get(name)
-        return None if value is None else self.text(value)
-
-
-REDACTED = "[redacted]"
+        return None if value is None else self._scrub(value)
 
 
 def api_message(response: httpx2.Response, scrub: Scrubber) -> str | None:
@@ -128,7 +142,8 @@ def status_error(response: httpx2.Response, where: str, request_id: str, scrub: 
     status = response.status_code
     cls = error_class_for_status(status)
     said = api_message(response, scrub)
-    message = f"Late refused {where}: {said or scrub.text(response.reason_phrase or '') or 'error'}."
+    words = said or scrub.text(response.reason_phrase or "")  # Late's words: quoted, as outside text
+    message = f"Late refused {where}: {quoted(words, MESSAGE_SHOWN) if words else 'error'}."
     if cls is RateLimitedError:
         return RateLimitedError(
             message,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from late_mcp.journal import JournalError
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
+from late_mcp.outside import compact_json, one_line
 from late_mcp.platforms import Platform
 from late_mcp.reservations import Gate, InProgress, JournalStore
 from late_mcp.signing import ServerSecret
@@ -180,17 +180,14 @@ def app(ctx: Context) -> AppContext:
     return lifespan_context
 
 
-def _compact(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
 def ok(ctx: Context, summary: str, data: BaseModel) -> CallToolResult:
-    """A success: one human line, then the compact JSON the next call needs (also as structuredContent)."""
+    """A success: one human line, then the compact JSON the next call needs (also as structuredContent).
+    Outside strings in `summary` come through outside.quoted; one_line is the backstop."""
     payload = data.model_dump(mode="json", exclude_none=True)
     if app(ctx).settings.sandbox:
         summary = "[sandbox: demo data, nothing is published] " + summary
     return CallToolResult(
-        content=[TextContent(type="text", text=f"{summary}\n{_compact(payload)}")],
+        content=[TextContent(type="text", text=f"{one_line(summary)}\n{compact_json(payload)}")],
         structured_content=payload,
     )
 
@@ -212,7 +209,9 @@ def error_result(
     if request_id is not None:
         detail["request_id"] = request_id
     return CallToolResult(
-        content=[TextContent(type="text", text=message)], structured_content={"error": detail}, is_error=True
+        content=[TextContent(type="text", text=one_line(message))],
+        structured_content={"error": detail},
+        is_error=True,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from mcp_types import CallToolResult, ClientCapabilities, ElicitationCapability,
 from pydantic import BaseModel, Field
 
 from late_mcp.journal import digest
+from late_mcp.outside import compact_json, one_line, quoted, word
 from late_mcp.principal import caller_id
 from late_mcp.signing import MemorySecret, SecretUnavailable, ServerSecret
 
@@ -98,9 +98,8 @@ def _result(text: str, data: dict[str, Any], *, error: bool = False) -> CallTool
     payload = dict(data)
     if error:
         payload["error"] = {"kind": "confirmation", "retryable": False}
-    compact = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     return CallToolResult(
-        content=[TextContent(type="text", text=f"{text}\n{compact}")],
+        content=[TextContent(type="text", text=f"{one_line(text)}\n{compact_json(payload)}")],
         structured_content=payload,
         is_error=error,
     )
@@ -143,7 +142,7 @@ async def confirm_step(
             )
         if _supports_elicitation(ctx):
             try:
-                answer = await ctx.elicit(f"late-mcp: {what}?\n{_brief(shown)}", Answer)
+                answer = await ctx.elicit(f"late-mcp: {one_line(what)}?\n{_brief(shown)}", Answer)
             except Exception as exc:  # the client advertised it but could not do it: fall back to a token
                 log.info("elicitation failed (%s); answering with a preview", type(exc).__name__)
             else:
@@ -169,22 +168,40 @@ async def confirm_step(
     )
 
 
+BRIEF_LINE = 600
+
+
 def _brief(shown: dict[str, Any]) -> str:
-    """The preview as a few lines a person reads in a confirmation dialog."""
+    """The preview as a few lines a person reads in a confirmation dialog: one line per field of
+    the preview, each outside value quoted (outside.py), so no name or text can add a line."""
     lines = []
     for key, value in shown.items():
-        if isinstance(value, list):
-            value = ", ".join(_one(v) for v in value)
+        if key == "effect":  # our own words
+            text = one_line(str(value))
         elif isinstance(value, dict):
-            value = "; ".join(f"{k}: {_one(v)}" for k, v in value.items())
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines)[:2000]
+            text = "; ".join(f"{k}: {_one(v)}" for k, v in value.items())
+        else:
+            text = _one(value)
+        line = f"{key}: {text}"
+        lines.append(line if len(line) <= BRIEF_LINE else line[: BRIEF_LINE - 1] + "…")
+    return "\n".join(lines)
 
 
 def _one(value: Any) -> str:
+    """One value of a preview as dialog text: accounts as `platform @handle ("client")`, text
+    quoted, ids and times bare when they are one plain word."""
+    if isinstance(value, list):
+        return ", ".join(_one(v) for v in value)
     if isinstance(value, dict):
-        handle = value.get("username")
-        if "platform" in value:
-            return f"{value['platform']} @{handle} ({value.get('profile') or value.get('profile_id')})"
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        if "platform" in value:  # an account, or a post's target
+            handle = value.get("username")
+            who = word(value["platform"]) + (f" @{word(str(handle).lstrip('@'))}" if handle else "")
+            profile = value.get("profile")
+            whose = quoted(profile) if profile else word(value.get("profile_id") or "no profile")
+            return f"{who} ({whose})"
+        if "account" in value and "text" in value:  # what one account receives
+            return f"{_one(value['account'])}: {quoted(value['text'], 300)}"
+        return ", ".join(f"{k}={_one(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        return word(value, 300)
     return str(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from late_mcp.late.models import Pagination, Post
+from late_mcp.outside import quoted, word
 from late_mcp.tools._targets import Directory
 
 
@@ -71,7 +72,11 @@ def view(post: Post, directory: Directory | None = None, *, preview: int | None 
 
 
 def accounts_text(post: PostView) -> str:
-    """`instagram @acme, facebook Acme (Acme Bakery)`: who a post goes to, for summaries."""
-    names = ", ".join(f"{t.platform} @{t.username}" if t.username else t.platform for t in post.targets)
+    """`instagram @acme, facebook @"Acme Bakery" ("Acme Bakery")`: who a post goes to, for
+    summaries; names come from outside, so they are quoted (outside.py)."""
+    names = ", ".join(
+        f"{word(t.platform)} @{word(t.username.lstrip('@'))}" if t.username else word(t.platform)
+        for t in post.targets
+    )
     clients = sorted({t.profile for t in post.targets if t.profile})
-    return f"{names} ({', '.join(clients)})" if clients else names
+    return f"{names} ({', '.join(map(quoted, clients))})" if clients else names

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from late_mcp.late.client import LateClient
 from late_mcp.late.models import Account, Profile
+from late_mcp.outside import quoted, word
 from late_mcp.platforms import normalize_platform
 from late_mcp.tools._common import ToolInputError
 from late_mcp.tools._together import both
@@ -56,9 +57,13 @@ class Directory:
         )
 
     def label(self, account: Account) -> str:
-        """`instagram @acme (Acme Bakery)`."""
+        """`instagram @acme ("Acme Bakery")`: the client's name quoted, as it comes from outside."""
+        return f"{account.label()} ({self.whose(account)})"
+
+    def whose(self, account: Account) -> str:
+        """The account's client for prose: its quoted name, else its profile id."""
         view = self.view(account)
-        return f"{account.label()} ({view.profile or view.profile_id or 'no profile'})"
+        return quoted(view.profile) if view.profile else word(view.profile_id or "no profile")
 
 
 async def load_account_names(client: LateClient, profile_id: str | None = None) -> Directory:
@@ -82,19 +87,20 @@ def _handle(account: Account) -> str:
 
 
 def _grouped(directory: Directory, accounts: Sequence[Account]) -> str:
-    """`Acme Bakery (prof_1): twitter @acme [acc_1]; Nordic (prof_2): …`."""
+    """`"Acme Bakery" (prof_1): twitter @acme [acc_1]; "Nordic" (prof_2): …`."""
     groups: dict[str, list[str]] = {}
     for account in accounts:
         view = directory.view(account)
-        key = f"{view.profile or '?'} ({view.profile_id or '?'})"
-        groups.setdefault(key, []).append(f"{account.label()} [{account.id}]")
+        key = f"{quoted(view.profile) if view.profile else '?'} ({word(view.profile_id or '?')})"
+        groups.setdefault(key, []).append(f"{account.label()} [{word(account.id)}]")
     return "; ".join(f"{key}: {', '.join(items)}" for key, items in groups.items())
 
 
 def resolve_accounts(requested: Sequence[str], directory: Directory, profile_id: str | None) -> list[Account]:
     """Map each reference to exactly one connected, active account, or refuse with the candidates."""
     chosen: dict[str, Account] = {}
-    scope = f" in profile {directory.profile_name(profile_id) or profile_id}" if profile_id else ""
+    name = directory.profile_name(profile_id)
+    scope = f" in profile {quoted(name) if name else word(profile_id)}" if profile_id else ""
     for item in requested:
         ref = item.strip()
         account = directory.by_id.get(ref)

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from late_mcp.late.errors import LateError
 from late_mcp.mediafile import MediaFile, MediaFileError, inspect_media_file
+from late_mcp.outside import word
 from late_mcp.principal import caller_id
 from late_mcp.signing import SecretUnavailable, ServerSecret
 from late_mcp.tools._common import ToolInputError, app
@@ -114,7 +115,7 @@ class Watcher:
 
     def for_file(self, media: MediaFile) -> Callable[[int], Awaitable[None]]:
         async def on_bytes(sent: int) -> None:
-            name = media.path.name
+            name = word(media.path.name)
             await self.report(self.finished + sent, f"{name}: {_mb(sent)} of {_mb(media.size)}")
 
         return on_bytes

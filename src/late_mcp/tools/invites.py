@@ -10,6 +10,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.late.models import Invite, parse_timestamp
+from late_mcp.outside import quoted, word
 from late_mcp.platforms import Platform
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
 
@@ -73,7 +74,7 @@ async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Cont
     view = _view(invite)
     return ok(
         ctx,
-        f"Invite for {platform}, valid until {view.expires_at}: {view.invite_url}",
+        f"Invite for {platform}, valid until {word(view.expires_at)}: {word(view.invite_url, 2000)}",
         InviteResult(invite=view),
     )
 
@@ -110,10 +111,14 @@ async def accounts_connect_link(
     client = app(ctx).client
     if platform == "telegram":
         code = await client.telegram_code(profile_id)
-        steps = " ".join(code.instructions) or f"Send {code.code} to @{code.bot_username}."
+        steps = (
+            quoted(" ".join(code.instructions), 500)
+            if code.instructions
+            else f"Send {word(code.code)} to @{word(code.bot_username)}."
+        )
         return ok(
             ctx,
-            f"Telegram connects with code {code.code} (valid until {code.expires_at}): {steps}",
+            f"Telegram connects with code {word(code.code)} (valid until {word(code.expires_at)}): {steps}",
             ConnectLinkResult(
                 platform=platform,
                 profile_id=profile_id,
@@ -126,7 +131,7 @@ async def accounts_connect_link(
     link = await client.connect_link(platform, profile_id, redirect_url)
     return ok(
         ctx,
-        f"Open this URL to connect {platform}: {link.auth_url}",
+        f"Open this URL to connect {platform}: {word(link.auth_url, 4000)}",
         ConnectLinkResult(platform=platform, profile_id=profile_id, auth_url=link.auth_url),
     )
 

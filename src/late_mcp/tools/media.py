@@ -10,6 +10,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.mediafile import MediaFileError, inspect_media_file
+from late_mcp.outside import quoted, word
 from late_mcp.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 from late_mcp.tools._media_folders import HTTP_WITHOUT_FOLDERS, allowed_folders
@@ -120,9 +121,8 @@ async def media_upload_file(
     except MediaFileError as exc:
         raise ToolInputError(str(exc)) from None
     uploaded = await upload_one(ctx, media, Watcher(ctx, media.size))
-    return ok(
-        ctx, f"Uploaded {uploaded.filename} ({uploaded.size_bytes} bytes): {uploaded.public_url}", uploaded
-    )
+    where = word(uploaded.public_url, 2000)
+    return ok(ctx, f"Uploaded {quoted(uploaded.filename)} ({uploaded.size_bytes} bytes): {where}", uploaded)
 
 
 def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
@@ -134,7 +134,7 @@ def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
             + " ".join(f"{o.path}: {o.error}" for o in failed)
         )
     summary = f"Uploaded {len(done)} of {plural(len(outcomes), 'file')}: " + ", ".join(
-        f"{u.filename} {u.public_url}" for u in done
+        f"{quoted(u.filename)} {word(u.public_url, 2000)}" for u in done
     )
     if failed:
         summary += f". {len(failed)} failed (files[].error says why): " + ", ".join(o.path for o in failed)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from late_mcp.late.insights import PostLogEntry
 from late_mcp.late.models import Post, parse_timestamp
+from late_mcp.outside import quoted, word
 from late_mcp.rules import MediaKind, check_target
 from late_mcp.tools._common import (
     ID_PATTERN,
@@ -91,9 +92,9 @@ async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     client = app(ctx).client
     post = await client.get_post(post_id)
     shown = view(post, await load_account_names(client))
-    summary = f"Post {post.id}: {post.status}, to {accounts_text(shown)}."
+    summary = f"Post {word(post.id)}: {word(post.status)}, to {accounts_text(shown)}."
     if post.status in {"failed", "partial"}:
-        summary += f" posts_logs(post_id={post.id}) shows Late's publishing log (why it failed)."
+        summary += f" posts_logs(post_id={word(post.id)}) shows Late's publishing log (why it failed)."
     return ok(ctx, summary, PostResult(post=shown))
 
 
@@ -114,7 +115,8 @@ async def posts_logs(
     summary = f"{len(logs)} log entr{'y' if len(logs) == 1 else 'ies'} for post {post_id}"
     if failed:
         last = failed[0]
-        summary += f"; latest failure on {last.platform}: {last.error_message or 'no message'}"
+        said = quoted(last.error_message, 300) if last.error_message else "no message"
+        summary += f"; latest failure on {word(last.platform)}: {said}"
     return ok(ctx, summary + ".", LogResult(post_id=post_id, logs=logs))
 
 
@@ -167,7 +169,7 @@ async def posts_update(
     at = f", for {when_text(when)}" if when else ""
     return ok(
         ctx,
-        f"Updated post {post.id} ({post.status}{at}) to {accounts_text(shown)}.",
+        f"Updated post {word(post.id)} ({word(post.status)}{at}) to {accounts_text(shown)}.",
         PostResult(post=shown, when=when),
     )
 
@@ -184,8 +186,9 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
             f"Post {post_id} is published, and published posts cannot be deleted through Late. "
             "Remove it on the platform itself."
         )
-    preview = DeletePreview(post=shown, effect=f"Deletes this {post.status} post; it will never publish.")
-    what = f"delete {post.status} post {post_id} to {accounts_text(shown)}"
+    status = word(post.status)
+    preview = DeletePreview(post=shown, effect=f"Deletes this {status} post; it will never publish.")
+    what = f"delete {status} post {post_id} to {accounts_text(shown)}"
     stop = await confirm_step(
         ctx, context.confirm_gate, context.settings.confirm, "posts_delete", confirm, preview, what
     )
@@ -194,7 +197,7 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
     await client.delete_post(post_id)
     return ok(
         ctx,
-        f"Deleted post {post_id} (was {post.status}, to {accounts_text(shown)}).",
+        f"Deleted post {post_id} (was {status}, to {accounts_text(shown)}).",
         Deleted(deleted=post_id),
     )
 
@@ -207,7 +210,9 @@ async def posts_retry(post_id: PostId, ctx: Context) -> CallToolResult:
     post = await client.retry_post(post_id)
     shown = view(post, await load_account_names(client))
     return ok(
-        ctx, f"Retried post {post.id}: {post.status}, to {accounts_text(shown)}.", PostResult(post=shown)
+        ctx,
+        f"Retried post {word(post.id)}: {word(post.status)}, to {accounts_text(shown)}.",
+        PostResult(post=shown),
     )
 
 
@@ -229,7 +234,7 @@ def edit_problems(post: Post, content: str | None, title: str | None) -> list[st
             options=None,
         ):
             if problem.rule.endswith(EDIT_RULES):
-                found.append(f"{target.platform}: {problem.message} Fix: {problem.fix}")
+                found.append(f"{word(target.platform)}: {problem.message} Fix: {problem.fix}")
     return found
 
 

@@ -9,6 +9,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.late.models import Profile
+from late_mcp.outside import quoted, word
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._confirm import Confirm, confirm_step
 
@@ -40,7 +41,7 @@ async def profiles_list(ctx: Context) -> CallToolResult:
 async def profiles_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
     """Get one profile by id."""
     profile = await app(ctx).client.get_profile(profile_id)
-    return ok(ctx, f"Profile {profile.name!r}.", ProfileResult(profile=profile))
+    return ok(ctx, f"Profile {quoted(profile.name)}.", ProfileResult(profile=profile))
 
 
 @tool("profiles", "Create a profile", "create")
@@ -54,7 +55,9 @@ async def profiles_create(
     if color is not None:
         body["color"] = color
     profile = await app(ctx).client.create_profile(body)
-    return ok(ctx, f"Created profile {profile.name!r} ({profile.id}).", ProfileResult(profile=profile))
+    return ok(
+        ctx, f"Created profile {quoted(profile.name)} ({word(profile.id)}).", ProfileResult(profile=profile)
+    )
 
 
 @tool("profiles", "Update a profile", "update")
@@ -79,7 +82,7 @@ async def profiles_update(
     if not body:
         raise ToolInputError("Nothing to update: give at least one of name, description, color, is_default.")
     profile = await app(ctx).client.update_profile(profile_id, body)
-    return ok(ctx, f"Updated profile {profile.name!r}.", ProfileResult(profile=profile))
+    return ok(ctx, f"Updated profile {quoted(profile.name)}.", ProfileResult(profile=profile))
 
 
 class DeletePreview(BaseModel):
@@ -95,20 +98,21 @@ async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm 
     profile = await client.get_profile(profile_id)
     connected = await client.list_accounts(profile_id)
     if connected:
-        names = ", ".join(f"{a.label()} [{a.id}]" for a in connected[:20])
+        names = ", ".join(f"{a.label()} [{word(a.id)}]" for a in connected[:20])
         raise ToolInputError(
-            f"Profile {profile.name!r} still has {plural(len(connected), 'connected account')} ({names}); "
+            f"Profile {quoted(profile.name)} still has {plural(len(connected), 'connected account')} "
+            f"({names}); "
             "Late refuses to delete it. Disconnect them first with accounts_disconnect, if the client agrees."
         )
     preview = DeletePreview(profile=profile, effect="Deletes the profile and its queue settings.")
-    what = f"delete profile {profile.name!r} ({profile_id})"
+    what = f"delete profile {quoted(profile.name)} ({profile_id})"
     stop = await confirm_step(
         ctx, context.confirm_gate, context.settings.confirm, "profiles_delete", confirm, preview, what
     )
     if stop is not None:
         return stop
     await client.delete_profile(profile_id)
-    return ok(ctx, f"Deleted profile {profile.name!r} ({profile_id}).", Deleted(deleted=profile_id))
+    return ok(ctx, f"Deleted profile {quoted(profile.name)} ({profile_id}).", Deleted(deleted=profile_id))
 
 
 TOOLS = (profiles_list, profiles_get, profiles_create, profiles_update, profiles_delete)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
+from late_mcp.outside import word
 from late_mcp.platforms import MediaType, Platform
 from late_mcp.rules import describe, rule_count
 from late_mcp.tools._common import ID_PATTERN, ToolInputError, app, ok, plural, tool
@@ -123,10 +124,11 @@ async def posts_create(
         "scheduled_for": "Scheduled",
     }[plan.mode]
     at = f" for {when_text(when)}" if when else ""
-    summary = f"{headline}{at} to {names} (post {post.id}, status {post.status})."
+    post_ref = f"post {word(post.id)}, status {word(post.status)}"
+    summary = f"{headline}{at} to {names} ({post_ref})."
     if note == "duplicate":
         summary = (
-            f"Not sent again: the same post already exists (post {post.id}, status {post.status}, to "
+            f"Not sent again: the same post already exists ({post_ref}, to "
             f"{accounts_text(shown)}). Pass allow_duplicate=true only if the person wants it twice."
         )
     elif note == "recovered":
