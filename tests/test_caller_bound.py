@@ -539,7 +539,7 @@ async def test_entries_redis_kept_before_callers_were_recorded_still_read_withou
         await data(client, "profiles_create", name="New")
         entries = (await data(client, "journal_recent"))["entries"]
     assert [(e["tool"], e.get("summary"), e.get("caller")) for e in entries] == [
-        ("profiles_create", "Created profile 'New' (" + entries[0]["targets"][0] + ").", "local"),
+        ("profiles_create", 'Created profile "New" (' + entries[0]["targets"][0] + ").", "local"),
         ("profiles_create", "Old", None),
         ("invites_create", None, None),
     ]
