@@ -462,7 +462,9 @@ async def test_reserve_commit_and_release(mem: Journal, clock: Clock) -> None:
 
     assert (await _reserve(mem, "gone", "a")).state == "mine"
     await mem.release("post", "gone", owner="a")  # failed: nothing was created
-    assert (await _reserve(mem, "gone", "b")) == Claim("mine", "t", "d", None, "2026-11-22T11:19:26+00:00")
+    assert (await _reserve(mem, "gone", "b")) == Claim(
+        "mine", "t", "d", None, "2026-11-22T11:19:26+00:00", owner="b"
+    )
 
 
 async def test_unknown_outcomes_and_expired_reservations_are_suspect(mem: Journal, clock: Clock) -> None:
@@ -511,4 +513,27 @@ async def test_a_failed_journal_stays_failed(tmp_path: Path) -> None:
     with pytest.raises(JournalError) as again:
         await _reserve(journal, "fp", "o")
     assert again.value is info.value
+    await journal.aclose()
+
+
+async def test_a_failed_journal_recovers_once_it_can_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "RECOVER_FIRST", 0.05)
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the journal's folder should be")
+    journal = Journal(blocker / "journal.sqlite3")
+    with pytest.raises(JournalError):
+        await journal.check()
+    assert journal.failure is not None
+    assert await journal.recover() is not None  # still no folder: still broken
+    blocker.unlink()  # the folder can be made now
+    for _ in range(100):
+        if await journal.recover() is None:
+            break
+        await anyio.sleep(0.02)
+    assert journal.failure is None
+    assert (await _reserve(journal, "fp", "a")).state == "mine"  # reserving works again
+    await _record(journal)
+    assert len(await journal.recent()) == 1
     await journal.aclose()

@@ -113,8 +113,10 @@ async def test_reserve_commit_release_and_unknown(redis_url: str) -> None:
             within=timedelta(minutes=30),
             take_unknown=True,
         )
-        assert taken.state == "mine" and taken.suspect
-        await journal.commit("post", "fp", owner="b", tool="posts_create", digest="fp", result="post-1")
+        assert taken.state == "mine" and taken.suspect and taken.owner == "a"  # the same write goes on
+        await journal.commit(
+            "post", "fp", owner=taken.owner, tool="posts_create", digest="fp", result="post-1"
+        )
         done = await journal.reserve(
             "post", "fp", owner="c", tool="posts_create", digest="fp", ttl=60, within=timedelta(minutes=30)
         )

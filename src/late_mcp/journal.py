@@ -3,7 +3,9 @@
 Every public method is async and runs its sqlite work in a worker thread, serialised by one lock
 around one shared connection. Failures surface as a single :class:`JournalError`; the first one
 is kept (:attr:`Journal.failure`) and every later call raises it again, so a journal that broke
-stays visibly broken until the server restarts.
+stays visibly broken, and writes are refused, until :meth:`Journal.recover` finds that it takes
+a test write again (tried on the next write after a short backoff: a disk that was full and has
+room again needs no restart).
 
 The journal is also the SQLite implementation of :class:`late_mcp.reservations.Reservations`:
 idempotency keys and post fingerprints are reserved in one ``BEGIN IMMEDIATE`` transaction
@@ -17,8 +19,10 @@ ends (by the next write, or at start).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -35,6 +39,8 @@ import anyio.to_thread
 from late_mcp.privatefs import create_private_file, make_private_dirs, tighten
 from late_mcp.reservations import Claim, Scope
 
+log = logging.getLogger("late_mcp.journal")
+
 T = TypeVar("T")
 
 SCHEMA_VERSION = 3
@@ -43,6 +49,8 @@ MAX_ENTRIES = 50_000  # journal entries kept; the oldest above this are pruned
 PRUNE_EVERY = 1_000  # records between in-process prunes
 SUMMARY_MAX = 200
 BUSY_TIMEOUT_S = 10.0
+RECOVER_FIRST = 1.0  # seconds after a failure before the journal tries its test write again
+RECOVER_MAX = 30.0  # the longest wait between two tries
 
 # Schema steps by the version they bring a file to; a file at version N runs the steps above N.
 _SCHEMA_V1 = """
@@ -110,6 +118,25 @@ class JournalError(Exception):
     """The journal could not be opened, read or written; the message names the file and the fix."""
 
 
+class Backoff:
+    """When a broken journal may try its test write again: after RECOVER_FIRST seconds, then
+    twice as long after each failed try, up to RECOVER_MAX."""
+
+    def __init__(self) -> None:
+        self._wait = RECOVER_FIRST
+        self._next = 0.0
+
+    def failed(self) -> None:
+        self._next = time.monotonic() + self._wait
+        self._wait = min(self._wait * 2, RECOVER_MAX)
+
+    def due(self) -> bool:
+        return time.monotonic() >= self._next
+
+    def reset(self) -> None:
+        self._wait, self._next = RECOVER_FIRST, 0.0
+
+
 def default_journal_path() -> Path:
     """Per-user data location of the journal (the caller handles $LATE_JOURNAL_PATH)."""
     home = Path.home()
@@ -174,6 +201,7 @@ class Journal:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._failure: JournalError | None = None
+        self._backoff = Backoff()
         self._since_prune = 0
 
     @property
@@ -186,19 +214,55 @@ class Journal:
         return self._failure
 
     async def check(self) -> None:
-        """Open the journal and prove it takes a write (written, then rolled back)."""
+        """Open the journal and prove it takes a write (one row written and committed, then deleted)."""
+        await self._run("a test write", self._probe)
 
-        def probe(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "INSERT INTO reservations (scope, key, owner, tool, digest, state, at)"
-                    " VALUES ('probe', 'probe', '', '', '', 'probe', '')"
-                )
-            finally:
-                conn.execute("ROLLBACK")
+    def _probe(self, conn: sqlite3.Connection) -> None:
+        insert = (
+            "INSERT OR REPLACE INTO reservations (scope, key, owner, tool, digest, state, at)"
+            " VALUES ('probe', 'probe', '', '', '', 'probe', '')"
+        )
+        self._transaction(lambda c: c.execute(insert))(conn)
+        self._transaction(lambda c: c.execute("DELETE FROM reservations WHERE scope = 'probe'"))(conn)
 
-        await self._run("a test write", probe)
+    async def recover(self) -> JournalError | None:
+        """The error that still stands, if any. A broken journal reopens its file and tries the
+        test write again, at most once per backoff interval; when it passes, writes resume."""
+        if self._failure is None or self._closed or not self._backoff.due():
+            return self._failure
+
+        def work() -> JournalError | None:
+            with self._lock:
+                if self._failure is None or self._closed:
+                    return self._failure
+                self._drop_connection()
+                try:
+                    self._conn = self._open()
+                    self._probe(self._conn)
+                except JournalError as exc:
+                    self._failure = exc
+                except (sqlite3.Error, OSError) as exc:
+                    self._failure = self._fail("a test write", exc)
+                else:
+                    self._failure = None
+                    self._backoff.reset()
+                    return None
+                self._drop_connection()
+                self._backoff.failed()
+                return self._failure
+
+        failure = await anyio.to_thread.run_sync(work)
+        if failure is None:
+            log.warning("late-mcp journal %s works again: writes are accepted again", self.where)
+        else:
+            log.info("%s Writes stay refused; trying again later.", failure)
+        return failure
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):  # a broken connection may not close cleanly
+                conn.close()
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -285,6 +349,7 @@ class Journal:
                 return work(self._conn)
             except JournalError as exc:
                 self._failure = exc
+                self._backoff.failed()
                 raise
             except (sqlite3.Error, OSError) as exc:
                 if isinstance(exc, sqlite3.OperationalError) and _contended(exc) and self._conn is not None:
@@ -292,6 +357,7 @@ class Journal:
                     # (nothing is sent), but the journal itself is sound and the next call tries again.
                     raise self._fail(what, exc) from exc
                 self._failure = self._fail(what, exc)
+                self._backoff.failed()
                 raise self._failure from exc
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
@@ -406,13 +472,17 @@ class Journal:
                 return Claim("done", done["tool"], done["digest"], done["result"], done["at"])
             if row is not None and row["state"] == "unknown" and not take_unknown:
                 return Claim("unknown", row["tool"], row["digest"], None, row["at"])
+            suspect = row is not None and row["owner"] != owner
+            same = row is not None and (row["tool"], row["digest"]) == (tool, digest)
+            holder, began = (row["owner"], row["at"]) if same else (owner, at)  # the same write goes on
             conn.execute(
                 "INSERT OR REPLACE INTO reservations (scope, key, owner, tool, digest, state, at, expires)"
                 " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (scope, key, owner, tool, digest, at, expires),
+                (scope, key, holder, tool, digest, began, expires),
             )
-            suspect = row is not None and row["owner"] != owner
-            return Claim("mine", tool, digest, None, row["at"] if suspect else at, suspect=suspect)
+            if suspect:
+                return Claim("mine", row["tool"], row["digest"], None, row["at"], suspect=True, owner=holder)
+            return Claim("mine", tool, digest, None, began, owner=holder)
 
         return await self._run("reserving", self._transaction(work))
 

@@ -4,6 +4,13 @@ A store (:class:`Reservations`) decides atomically who may go ahead: the SQLite 
 machine (``late_mcp.journal.Journal``), Redis for replicas (``late_mcp.redis_journal``). :class:`Gate`
 adds what every store needs on top: one in-process lock per key (so calls in this process queue
 instead of polling), waiting for a call that holds the key elsewhere, and the call's deadline.
+
+A reservation outlives the call that holds it: it lasts the call's deadline plus a margin
+(:func:`reservation_ttl`), and every write ends at its deadline (``tools._safety``), so a live call
+is never taken over. A reservation that expired (its process died) or whose call ended with an
+unknown outcome is taken over *suspect*: the write may have reached Late, so it is looked up or
+refused, never sent again blindly. Taking over the same write (same tool and digest) keeps the
+earlier holder's ``owner``, so a resend carries the same ``Idempotency-Key`` as the first send.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -28,14 +36,25 @@ Scope = Literal["idempotency", "post"]
 ClaimState = Literal["mine", "done", "busy", "unknown"]
 POLL_FIRST = 0.02
 POLL_MAX = 0.5
+HARD_STOP_AFTER = 1.0  # seconds past its deadline a write is stopped (its own checks stop it first)
+MARGIN_MAX = 15.0  # seconds a reservation outlives the hard stop of its call, at most
+
+
+def reservation_ttl(call_deadline: float) -> float:
+    """How long a reservation lasts: past the hard stop of its call (its deadline plus
+    :data:`HARD_STOP_AFTER`), by a margin for recording the outcome (as long as the deadline, at
+    most :data:`MARGIN_MAX`), so it never expires while its call runs."""
+    return call_deadline + HARD_STOP_AFTER + min(call_deadline, MARGIN_MAX)
 
 
 @dataclass(frozen=True)
 class Claim:
     """What :meth:`Reservations.reserve` found.
 
-    ``mine``: this call holds the key and must commit or release it. ``suspect`` means it was
-    taken over from a call that died or whose outcome is unknown (at ``at``): check before sending.
+    ``mine``: this call holds the key under ``owner`` and must commit or release it. ``suspect``
+    means it was taken over from a call that died or whose outcome is unknown, begun at ``at``:
+    that call may have reached Late, so check before sending; ``tool``/``digest`` then say what
+    that call was, and ``owner`` is the earlier call's when it was the same write.
     ``done``: an earlier call finished with ``result`` at ``at``. ``busy``: a live call holds it.
     ``unknown``: an earlier call's outcome is unknown. ``tool``/``digest`` say what that call was.
     """
@@ -46,6 +65,7 @@ class Claim:
     result: str | None
     at: str
     suspect: bool = False
+    owner: str = ""
 
 
 class Reservations(Protocol):
@@ -66,8 +86,10 @@ class Reservations(Protocol):
     ) -> Claim:
         """Atomically: a live reservation of another owner → busy; a result younger than
         ``within`` → done; an unknown outcome → unknown (or taken over, suspect, when
-        ``take_unknown``); else hold the key for ``owner`` for ``ttl`` seconds → mine.
-        ``forget`` first drops a stored result that turned out to be gone."""
+        ``take_unknown``); else hold the key for ``ttl`` seconds → mine. A reservation taken over
+        from the same write (same tool and digest) keeps its owner and start time; the claim
+        names the owner to commit or release with. ``forget`` first drops a stored result that
+        turned out to be gone."""
         ...
 
     async def commit(
@@ -96,6 +118,11 @@ class JournalStore(Reservations, Protocol):
         ...
 
     async def check(self) -> None: ...
+
+    async def recover(self) -> JournalError | None:
+        """The error that still stands, if any: a broken journal tries its test write again here
+        (at most once per backoff interval), and works again once it passes."""
+        ...
 
     async def record(
         self,
@@ -133,7 +160,10 @@ class InProgress(Exception):
 
 
 class Ticket:
-    """One call's hold on a key: read :attr:`claim`; when it is ``mine``, commit or release it."""
+    """One call's hold on a key: read :attr:`claim`; when it is ``mine``, commit or release it.
+
+    :attr:`owner` names this write at Late too (the ``Idempotency-Key`` of a create): it is the
+    earlier holder's after taking over the same write, so every resend of it carries one key."""
 
     def __init__(self, gate: Gate, scope: Scope, key: str, tool: str, digest: str, within: timedelta) -> None:
         self._gate, self._scope, self._key = gate, scope, key
@@ -161,7 +191,13 @@ class Ticket:
                 forget=forget,
             )
             forget = None
-            if self.claim.state != "busy" or self.claim.digest != self._digest:
+            if self.claim.state == "mine":
+                self.owner = self.claim.owner or self.owner
+                return self.claim
+            # An idempotency key held for other arguments is refused at once; a post fingerprint
+            # held by another form of the same post is waited for, then compared.
+            other = self._scope == "idempotency" and self.claim.digest != self._digest
+            if self.claim.state != "busy" or other:
                 return self.claim
             left = _time_left(self._gate.ttl)
             if left <= 0:
@@ -170,11 +206,13 @@ class Ticket:
             delay = min(delay * 2, POLL_MAX)
 
     async def commit(self, result: str) -> None:
+        """Store the result; the key counts as done only once the store has it (a failed commit
+        leaves it held, so the gate marks it 'outcome unknown' or it expires suspect)."""
         assert self.holding, "commit without holding the key"
-        self.claim = Claim("done", self._tool, self._digest, result, "")
         await self._gate.store.commit(
             self._scope, self._key, owner=self.owner, tool=self._tool, digest=self._digest, result=result
         )
+        self.claim = Claim("done", self._tool, self._digest, result, "")
 
     async def release(self, *, unknown: bool) -> None:
         if not self.holding:
@@ -186,9 +224,9 @@ class Ticket:
 class Gate:
     """Exactly-once access to keys of one store, for the lifetime of a server."""
 
-    def __init__(self, store: Reservations, *, ttl: float) -> None:
+    def __init__(self, store: Reservations, *, call_deadline: float) -> None:
         self.store = store
-        self.ttl = ttl  # a reservation outlives its call by no more than this (the call deadline)
+        self.ttl = reservation_ttl(call_deadline)  # longer than any call holding a reservation
         self._locks: dict[tuple[Scope, str], tuple[anyio.Lock, int]] = {}
 
     @asynccontextmanager
@@ -239,6 +277,11 @@ class Gate:
             del self._locks[(scope, key)]
         else:
             self._locks[(scope, key)] = (lock, users - 1)
+
+
+# The idempotency-key ticket the current write call holds (set by tools._safety.guarded_write), so
+# posts_create can look up what a call it took over may have created, and reuse its owner.
+held_key: ContextVar[Ticket | None] = ContextVar("late_held_key", default=None)
 
 
 def _time_left(default: float) -> float:

@@ -107,7 +107,10 @@ async def open_journal(settings: Settings) -> JournalStore:
     try:
         await journal.check()
     except JournalError as exc:
-        log.error("%s Until then (fix it, then restart) every write tool is refused; read tools work.", exc)
+        log.error(
+            "%s Until it works (tried again on later writes) every write tool is refused; read tools work.",
+            exc,
+        )
     return journal
 
 
@@ -149,7 +152,7 @@ def build_server(
                     __version__,
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
-                gate = Gate(journal, ttl=settings.call_deadline)
+                gate = Gate(journal, call_deadline=settings.call_deadline)
                 confirm_gate = ConfirmGate(server_secret(settings.redis_url, settings.journal_path))
                 yield AppContext(
                     client=client, settings=settings, journal=journal, gate=gate, confirm_gate=confirm_gate

@@ -125,6 +125,7 @@ class LateClient(AfterPostCalls):
         params: Mapping[str, str | int | bool | None] | None = None,
         json: Any = None,
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send a request to `<base>/<path>` and return the parsed JSON body.
 
@@ -170,7 +171,7 @@ class LateClient(AfterPostCalls):
             async for attempt in retrying:
                 with attempt:
                     try:
-                        body = await self._send_once(method, path, query, json)
+                        body = await self._send_once(method, path, query, json, headers)
                         return body if keep is None else keep(body)
                     except LateError as exc:
                         exc.attempts = attempt.retry_state.attempt_number
@@ -182,7 +183,14 @@ class LateClient(AfterPostCalls):
             raise exc.last_attempt.exception() from None  # type: ignore[misc]
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send_once(self, method: str, path: str, query: dict[str, str | int], json: Any) -> Any:
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str | int],
+        json: Any,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         request_id = new_request_id()
         where = f"{method} /{path.lstrip('/')}"
         if method != "GET":
@@ -194,7 +202,7 @@ class LateClient(AfterPostCalls):
                 path.lstrip("/"),
                 params=query or None,
                 json=json,
-                headers={"X-Request-Id": request_id},
+                headers={**(headers or {}), "X-Request-Id": request_id},
             )
         except httpx2.TransportError as exc:
             raise transport_error(exc, f"Late for {where}", request_id) from None
@@ -301,8 +309,12 @@ class LateClient(AfterPostCalls):
 
     # -- posts -------------------------------------------------------------------------------
 
-    async def create_post(self, body: dict[str, Any]) -> Post:
-        return await self._get_model(Post, "POST", "v1/posts", "post", json=body)
+    async def create_post(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> Post:
+        """Create a post. Every send of one create carries the same ``idempotency_key`` (Late's
+        ``Idempotency-Key`` header): where Late honours it, a resend after a lost answer returns
+        the post the first send made instead of making a second one."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._get_model(Post, "POST", "v1/posts", "post", json=body, headers=headers)
 
     async def validate_post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Late's own content check of a create body (`POST /v1/tools/validate/post`); sends nothing."""

@@ -243,8 +243,9 @@ async def list_posts(request: Request, st: SandboxState) -> Response:
 
 
 async def create_post(request: Request, st: SandboxState) -> Response:
-    post = st.create_post(await _body(request))
-    return JSONResponse({"message": "Post created", "post": post}, status_code=201)
+    post, replayed = st.create_post_keyed(await _body(request), request.headers.get("Idempotency-Key"))
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse({"message": "Post created", "post": post}, status_code=201, headers=headers)
 
 
 async def get_post(request: Request, st: SandboxState) -> Response:

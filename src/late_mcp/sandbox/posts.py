@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -37,6 +39,8 @@ from late_mcp.sandbox.common import (
 _ACCOUNT_FIELDS = ("_id", "platform", "username", "displayName", "isActive")
 _ERROR_FIELDS = ("errorMessage", "errorCategory", "errorSource")
 _PUBLISH_FIELDS = ("platformPostId", "platformPostUrl", "publishedAt")
+IDEMPOTENCY_KEPT = timedelta(hours=24)  # how long Late keeps the answer to an Idempotency-Key
+IDEMPOTENCY_KEY_MAX = 255
 
 
 def _view(post: Json) -> Json:
@@ -69,6 +73,7 @@ class PostsMixin:
     accounts: dict[str, Json]
     queues: dict[str, Json]
     posts: dict[str, Json]
+    post_keys: dict[str, tuple[str, datetime, Json]]  # Idempotency-Key -> body digest, when, answer
     uploads_used: int
 
     if TYPE_CHECKING:  # provided by LogsMixin
@@ -254,6 +259,28 @@ class PostsMixin:
         self.posts[post["_id"]] = post
         self.uploads_used += 1
         return _view(post)
+
+    def create_post_keyed(self, body: Mapping[str, Any], key: str | None) -> tuple[Json, bool]:
+        """POST /v1/posts with Late's optional Idempotency-Key header; returns (post, replayed).
+
+        The first request with a key creates the post, and its answer is kept for 24 hours: a
+        repeat with the same body gets that post again (replayed) and creates nothing; the same
+        key with another body is refused (422). Requests without a key create a post each time.
+        """
+        if key is None:
+            return self.create_post(body), False
+        if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX:
+            raise bad(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} characters")
+        now = self.clock()
+        sent = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        kept = self.post_keys.get(key)
+        if kept is not None and kept[1] > now - IDEMPOTENCY_KEPT:
+            if kept[0] != sent:
+                raise SandboxError(422, "Idempotency-Key was already used with a different request body")
+            return copy.deepcopy(kept[2]), True
+        post = self.create_post(body)
+        self.post_keys[key] = (sent, now, copy.deepcopy(post))
+        return post, False
 
     def get_post(self, post_id: str) -> Json:
         return _view(self._post(post_id))

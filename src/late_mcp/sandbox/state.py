@@ -129,6 +129,7 @@ class SandboxState(
         self.accounts = {}
         self.queues = {}  # profile id -> its default queue
         self.posts = {}
+        self.post_keys = {}  # Idempotency-Key of POST /v1/posts -> (body digest, when, answer)
         self.presigned = {}
         self.uploads = {}  # key -> {size, sha256, contentType}
         self.uploads_used = 0

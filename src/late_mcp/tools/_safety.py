@@ -10,8 +10,16 @@ the others wait and get the replay. A key whose first call ended with an unknown
 refused (check first, then use a new key). Every write is journaled (time, tool, target ids,
 argument digest, outcome, request id); the content itself and the API key never are.
 
-Writes need a working journal (it is the net against duplicates): without one they are refused
-before anything is sent; a write that was sent is always reported, even if it cannot be recorded.
+Writes need a working journal (it is the net against duplicates): every write reserves a key in
+it before anything is sent (its idempotency key, else one of its own), so while the journal cannot
+be written every write is refused unsent; it recovers by itself once it can (``recover``). A write
+that was sent is always reported, even if it cannot be recorded.
+
+Each write ends at its call deadline (LATE_CALL_DEADLINE), retries included, with "outcome
+unknown" if something was sent; its reservation lasts longer than that, so a live call is never
+taken over. A key whose call died is taken over *suspect*: posts_create looks the post up before
+sending (``_once``); every other write is refused unsent, with the list tool that shows whether
+the first call happened.
 """
 
 from __future__ import annotations
@@ -19,16 +27,20 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field, TypeAdapter
 
 from late_mcp.journal import RETENTION, JournalError, digest
+from late_mcp.late.retry import call_time_left
 from late_mcp.principal import caller_id
-from late_mcp.reservations import Gate, InProgress, JournalStore, Ticket
+from late_mcp.reservations import HARD_STOP_AFTER, Claim, Gate, InProgress, JournalStore, Ticket, held_key
 from late_mcp.tools._confirm import changed_nothing
 from late_mcp.tools._replay import entry_summary, replay, stored
 
@@ -45,6 +57,23 @@ IdempotencyKey = Annotated[
 ]
 ID_KEYS = ("id", "profile_id", "account_id", "post_id", "invite_id", "deleted", "revoked", "disconnected")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
+# Writes that look up at Late what an earlier call they take over may have made (tools._once).
+LOOKED_UP = frozenset({"posts_create"})
+# Where to see whether a write that may have reached Late happened.
+CHECK_WITH = {
+    "posts_update": "posts_get",
+    "posts_delete": "posts_get",
+    "posts_retry": "posts_get",
+    "comments_reply": "comments_list",
+    "comments_hide": "comments_list",
+    "invites_create": "invites_list",
+    "invites_revoke": "invites_list",
+    "profiles_create": "profiles_list",
+    "profiles_update": "profiles_get",
+    "profiles_delete": "profiles_list",
+    "accounts_disconnect": "accounts_list",
+    "queue_slots_set": "queue_slots_get",
+}
 _PLAIN: TypeAdapter[Any] = TypeAdapter(Any)
 
 
@@ -89,23 +118,33 @@ async def guarded_write(
     key: str | None,
 ) -> CallToolResult:
     """Run one write tool call with its idempotency key honoured and its outcome journaled."""
-    if journal.failure is not None:
-        return journal_unavailable(journal.failure)
+    failure = await journal.recover()
+    if failure is not None:
+        return journal_unavailable(failure)
     args_digest = digest({"tool": name, "arguments": arguments})
-    if key is None:
-        return await _journaled(name, journal, request_id, await call(), arguments, args_digest)
+    # A write without a key still reserves one of its own: nothing is sent unless the journal
+    # took that write, and nothing is kept for it afterwards.
+    held = caller_key(key) if key is not None else f"call:{uuid.uuid4().hex}"
+    within = RETENTION if key is not None else timedelta(0)
+    take_unknown = key is not None and name in LOOKED_UP  # it looks up what the earlier call did
     try:
         async with gate.hold(
-            "idempotency", caller_key(key), tool=name, digest=args_digest, within=RETENTION
+            "idempotency", held, tool=name, digest=args_digest, within=within, take_unknown=take_unknown
         ) as ticket:
             if not ticket.holding:
+                assert key is not None, "a call's own key is never taken"
                 return _answer_for_key(key, name, args_digest, ticket, arguments)
-            result = await call()
+            if ticket.claim.suspect and (name not in LOOKED_UP or ticket.claim.digest != args_digest):
+                assert key is not None, "a call's own key is never taken over"
+                return _taken_over(key, name, args_digest, ticket.claim)  # stays 'outcome unknown'
+            token = held_key.set(ticket)
             try:
-                if changed_nothing(result) or _refused_before_sending(result):
-                    await ticket.release(
-                        unknown=False
-                    )  # a preview or a refusal: the key stays free for the real call
+                result = await _until_deadline(name, call, request_id)
+            finally:
+                held_key.reset(token)
+            try:
+                if key is None or changed_nothing(result) or _refused_before_sending(result):
+                    await ticket.release(unknown=False)  # the key stays free for the real call
                 elif result.is_error:
                     await ticket.release(unknown=outcome_of(result) == "unknown")
                 else:
@@ -119,9 +158,58 @@ async def guarded_write(
         return journal_unavailable(exc)
 
 
+async def _until_deadline(
+    name: str, call: Callable[[], Awaitable[CallToolResult]], request_id: Callable[[], str | None]
+) -> CallToolResult:
+    """The call, stopped at the call's deadline (retries included) if its own checks (no retry
+    after the deadline, no waiting past it) have not ended it: it never outlives its reservation."""
+    left = call_time_left()
+    if left is None:
+        return await call()
+    with anyio.move_on_after(max(left, 0.0) + HARD_STOP_AFTER):
+        return await call()
+    if request_id() is None:  # stopped before anything was sent
+        return _refused(
+            f"Nothing was sent: {name} ran out of time (LATE_CALL_DEADLINE) before sending. Repeat the call.",
+            kind="deadline",
+            retryable=True,
+        )
+    log.warning("%s stopped at its deadline with a request sent and no answer", name)
+    return CallToolResult(
+        content=[
+            TextContent(
+                type="text",
+                text=(
+                    f"{name} was stopped at its deadline (LATE_CALL_DEADLINE) while Late had not "
+                    "answered, so the change may have been applied. Check with "
+                    f"{CHECK_WITH.get(name, 'posts_list, journal_recent or a list tool')} before trying "
+                    "again; do not repeat it blindly."
+                ),
+            )
+        ],
+        structured_content={"error": {"kind": "timeout", "retryable": False, "outcome_unknown": True}},
+        is_error=True,
+    )
+
+
+def _taken_over(key: str, name: str, args_digest: str, claim: Claim) -> CallToolResult:
+    """The refusal for a key whose earlier call died: it may have reached Late."""
+    if (claim.tool, claim.digest) != (name, args_digest):
+        return _refused(
+            f"idempotency_key {key!r} was used on {claim.at} for {claim.tool} with other arguments, "
+            "and that call never finished. Nothing was sent now. Use a new key for a new write."
+        )
+    check = CHECK_WITH.get(name, "journal_recent or a list tool")
+    return _refused(
+        f"Not sent: an earlier {name} call with idempotency_key {key!r} began on {claim.at} and never "
+        "finished (its server stopped before recording the outcome), so it may have reached Late. "
+        f"Check with {check} whether it happened; if it is missing, repeat with a new idempotency_key."
+    )
+
+
 def _refused_before_sending(result: CallToolResult) -> bool:
     kind = (result.structured_content or {}).get("error", {}).get("kind")
-    return kind in {"invalid_argument", "journal_unavailable", "in_progress", "confirmation"}
+    return kind in {"invalid_argument", "journal_unavailable", "in_progress", "confirmation", "deadline"}
 
 
 def _answer_for_key(
@@ -191,7 +279,9 @@ def journal_unavailable(exc: JournalError) -> CallToolResult:
     """The refusal every write gets while the journal does not work; nothing was sent."""
     return _refused(
         "Refused, nothing was sent: the journal is the safety net against duplicate posts, and writes "
-        f"are refused until it works. Set LATE_JOURNAL_PATH to a writable file and restart late-mcp. ({exc})",
+        "are refused until it works. They resume by themselves once it can be written again (free "
+        "disk space, fix its permissions, bring Redis back); or set LATE_JOURNAL_PATH to a writable "
+        f"file and restart late-mcp. ({exc})",
         kind="journal_unavailable",
     )
 
