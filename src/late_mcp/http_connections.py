@@ -4,13 +4,16 @@ uvicorn accepts every connection and waits for its headers without a deadline, s
 send headers one byte at a time hold a file descriptor each until the process runs out (and then
 nobody is served). Here, in uvicorn's own HTTP protocol (h11), for the life of each connection:
 
-- at most LATE_MCP_MAX_CONNECTIONS are open at once (lowered to what the open-file limit allows);
-  one more makes room by closing the connection that has waited longest for its headers (503),
-  or, when every connection is busy with a request, is itself closed at once (503);
+- at most LATE_MCP_MAX_CONNECTIONS are open at once (lowered to what the open-file limit allows,
+  which is first raised to its hard limit, with room for the batches asyncio accepts before any
+  protocol runs: `connection_budget`); one more makes room by closing the connection that has
+  waited longest for its headers (503), or, when every connection is busy with a request, is
+  itself closed at once (503);
 - a request's headers must be complete within LATE_MCP_HEADER_TIMEOUT seconds of the connection
   opening, or of the previous response on it; otherwise the connection gets 408 and is closed.
 
-A client that has sent its headers is never closed here; the guard layer (late_mcp.http_app)
+What is closed here is logged at most once per 10 s (an attack must not flood the log). A client
+that has sent its headers is never closed here; the guard layer (late_mcp.http_app)
 bounds what happens after that (body timeout, sessions per caller).
 """
 
@@ -22,8 +25,9 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from late_mcp.http_limits import Tally
+
 logger = logging.getLogger("late_mcp.http")
-FD_RESERVE = 64  # descriptors kept for everything else: the journal, the token store, Late, logs
 BUSY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 TOO_SLOW = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -46,6 +50,16 @@ def raise_open_file_limit() -> int:
     return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
+def connection_budget(open_files: int, wanted: int) -> tuple[int, int]:
+    """How many connections may be open at once, and how many the server accepts in one go (also
+    its listen backlog), so that both fit in `open_files` descriptors: asyncio accepts a few
+    batches before the protocol sees any of them, and the rest of the process (journal, token
+    store, Late, logs) keeps its own."""
+    spare = open_files - min(64, open_files // 4)
+    batch = max(8, min(2048, spare // 8))
+    return max(1, min(wanted, spare - 4 * batch)), batch
+
+
 class ConnectionLimits:
     """The open connections of one server and which of them wait for headers (oldest first)."""
 
@@ -54,16 +68,23 @@ class ConnectionLimits:
         self.header_timeout = header_timeout
         self.open: set[GuardedH11Protocol] = set()
         self.waiting: dict[GuardedH11Protocol, float] = {}  # insertion order: longest waiting first
+        self.refused = Tally(logger, logging.WARNING)
+        self.evicted = Tally(logger, logging.WARNING)
+        self.too_slow = Tally(logger, logging.INFO)
 
     def admit(self, connection: GuardedH11Protocol) -> bool:
         """Count a new connection in; False when it must be closed at once."""
         if len(self.open) >= self.max_connections:
             oldest = next(iter(self.waiting), None)
             if oldest is None:
-                logger.warning("Refused a connection: all %d are busy with requests.", self.max_connections)
+                self.refused.note(
+                    "Refused a connection: all %d are busy with requests.", self.max_connections
+                )
                 return False
-            logger.warning(
-                "Closed the connection waiting longest for its headers: %d are open.", len(self.open)
+            self.evicted.note(
+                "Closed the connection waiting longest for its headers: %d are open "
+                "(LATE_MCP_MAX_CONNECTIONS).",
+                len(self.open),
             )
             oldest.drop(BUSY)
         self.open.add(connection)
@@ -140,8 +161,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def _headers_too_slow(self) -> None:
         self._deadline = None
-        logger.info(
-            "Closed a connection whose request headers took longer than %s s.", self.limits.header_timeout
+        self.limits.too_slow.note(
+            "Closed a connection whose request headers took longer than %s s (LATE_MCP_HEADER_TIMEOUT).",
+            self.limits.header_timeout,
         )
         self.drop(TOO_SLOW)
 

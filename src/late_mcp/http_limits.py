@@ -17,6 +17,7 @@ The client address is uvicorn's: the peer, or the X-Forwarded-For of a proxy uvi
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import time
 from collections import OrderedDict, deque
@@ -133,3 +134,28 @@ class AuthFailures:
 
 def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
+
+
+class Tally:
+    """At most one log line per `every` seconds for an event that repeats at a client's pace (an
+    attack must not flood the log, nor block on it): the first at once, later ones counted."""
+
+    def __init__(
+        self, logger: logging.Logger, level: int, every: float = 10.0, clock: Clock = time.monotonic
+    ) -> None:
+        self.logger = logger
+        self.level = level
+        self.every = every
+        self.clock = clock
+        self.count = 0
+        self.last = -math.inf
+
+    def note(self, message: str, *args: object) -> None:
+        self.count += 1
+        now = self.clock()
+        if now - self.last < self.every or not self.logger.isEnabledFor(self.level):
+            return
+        if self.count > 1:
+            message += f" ({self.count} times since the last such line)"
+        self.logger.log(self.level, message, *args)
+        self.count, self.last = 0, now

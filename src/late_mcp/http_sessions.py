@@ -28,6 +28,7 @@ import anyio
 import mcp_types as types
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
+from late_mcp.http_limits import Tally
 from late_mcp.rpcline import error_response
 
 Scope = MutableMapping[str, Any]
@@ -226,6 +227,8 @@ class SessionGate:
     def __init__(self, app: ASGIApp, ledger: SessionLedger) -> None:
         self.app = app
         self.ledger = ledger
+        self.refusals = Tally(logger, logging.WARNING)
+        self.endings = Tally(logger, logging.INFO)
 
     async def __call__(
         self,
@@ -271,7 +274,7 @@ class SessionGate:
         try:
             ended = self.ledger.admit(caller, limited=limited)
         except SessionRefused as refused:
-            logger.warning("Refused a new session: %s", refused)
+            self.refusals.note("Refused a new session: %s", refused)
             await send_rpc_error(send, 503, types.INTERNAL_ERROR, str(refused))
             return
         for session_id in ended:
@@ -316,7 +319,7 @@ class SessionGate:
 
         with anyio.CancelScope(shield=True):
             await self.app(ending, receive, discard)
-        logger.info("Ended session %s to make room for its caller's next one.", session_id[:8])
+        self.endings.note("Ended a session to make room for a new one (LATE_MCP_MAX_SESSIONS).")
 
 
 def opens_session(scope: Scope, message: types.JSONRPCMessage | None) -> bool:

@@ -60,7 +60,7 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     import uvicorn
 
     from late_mcp.http_app import authentication_required, build_http_app
-    from late_mcp.http_connections import FD_RESERVE, guarded_protocol, raise_open_file_limit
+    from late_mcp.http_connections import connection_budget, guarded_protocol, raise_open_file_limit
     from late_mcp.server import build_server
 
     signal.signal(signal.SIGINT, _stop_at_once)  # until uvicorn takes over: nothing to finish yet
@@ -91,8 +91,7 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     auth = "token required" if required else "no authentication, local only"
     print(f"late-mcp: {kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
     _settle_heap()
-    open_files = raise_open_file_limit()
-    connections = max(1, min(http.max_connections, open_files - FD_RESERVE))
+    connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level.lower(),
@@ -102,6 +101,7 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
         http=guarded_protocol(connections, http.header_timeout),
         ws="none",  # no WebSocket endpoint exists
         timeout_keep_alive=5,
+        backlog=accept_batch,
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
