@@ -693,3 +693,23 @@ async def test_a_bad_id_over_sse_is_refused_too(late_transport: ContractChecking
     assert endpoint.startswith("/messages/")
     for answer in answers:
         assert answer.status_code == 400 and json.loads(answer.text)["error"]["code"] == -32600
+
+
+def test_connection_settings_come_from_late_mcp_variables() -> None:
+    from late_mcp.config import ConfigError
+    from late_mcp.http_connections import connection_budget
+
+    http = HttpSettings.from_env({"LATE_MCP_HEADER_TIMEOUT": "2.5", "LATE_MCP_MAX_CONNECTIONS": "50"})
+    assert (http.header_timeout, http.max_connections) == (2.5, 50)
+    defaults = HttpSettings.from_env({})
+    assert (defaults.header_timeout, defaults.max_connections) == (10.0, 1000)
+    for name, value, reason in (
+        ("LATE_MCP_HEADER_TIMEOUT", "0", "must be a number of seconds greater than 0"),
+        ("LATE_MCP_MAX_CONNECTIONS", "none", "must be a whole number of at least 1"),
+    ):
+        with pytest.raises(ConfigError, match=f"{name} {reason}"):
+            HttpSettings.from_env({name: value})
+    # what fits: the cap, and the batch asyncio accepts at once (four of them in flight at most)
+    assert connection_budget(1 << 20, 1000) == (1000, 2048)
+    connections, batch = connection_budget(128, 1000)
+    assert connections + 4 * batch <= 128 - 32 and connections >= 1

@@ -40,14 +40,18 @@ def raise_open_file_limit() -> int:
     except ImportError:  # Windows
         return 1 << 20
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    top = hard if hard != resource.RLIM_INFINITY else 1 << 16
+    for wanted in (top, 10240, 4096):  # macOS refuses more than its per-process maximum
+        if soft >= wanted:
+            break
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
-        except (ValueError, OSError):  # e.g. macOS caps it below the hard limit: keep what we have
-            pass
-    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+        except (ValueError, OSError):
+            continue
+        return wanted
+    return soft
 
 
 def connection_budget(open_files: int, wanted: int) -> tuple[int, int]:
