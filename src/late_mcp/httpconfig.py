@@ -27,6 +27,9 @@ DEFAULT_PORT = 8000
 DEFAULT_MAX_SESSIONS = 100
 DEFAULT_SESSION_IDLE = 600.0
 DEFAULT_BODY_TIMEOUT = 15.0
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_MAX_CONNECTIONS = 1000
+MIN_SHARED_TOKEN = 32  # characters of LATE_MCP_TOKEN off loopback
 
 if TYPE_CHECKING:
     from late_mcp.tokens import ClosableTokenStore
@@ -76,6 +79,8 @@ class HttpSettings:
     session_idle_timeout: float = DEFAULT_SESSION_IDLE
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     stateless: bool = False
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
@@ -93,7 +98,21 @@ class HttpSettings:
             session_idle_timeout=read_seconds(env, "LATE_MCP_SESSION_IDLE_TIMEOUT", DEFAULT_SESSION_IDLE),
             body_timeout=read_seconds(env, "LATE_MCP_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
             stateless=read_switch(env, "LATE_MCP_STATELESS", False),
+            header_timeout=read_seconds(env, "LATE_MCP_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
+            max_connections=read_count(env, "LATE_MCP_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
         )
+
+
+def shared_token_problem(http: HttpSettings) -> str | None:
+    """Why LATE_MCP_TOKEN cannot guard this bind address (too short off loopback), or None."""
+    if http.token is None or is_loopback(http.host) or len(http.token) >= MIN_SHARED_TOKEN:
+        return None
+    return (
+        f"LATE_MCP_TOKEN is {len(http.token)} characters; serving on {http.host} needs at least "
+        f"{MIN_SHARED_TOKEN}, since anyone who can reach this machine may try to guess it. Make one "
+        'with `python -c "import secrets; print(secrets.token_urlsafe(32))"`, or use scoped tokens '
+        "(`late-mcp token create NAME`) and unset LATE_MCP_TOKEN."
+    )
 
 
 def open_token_store(http: HttpSettings, env: Mapping[str, str] | None = None) -> ClosableTokenStore:

@@ -1,19 +1,52 @@
 """Scoped tokens in Redis, so every replica honours a new or revoked token at once.
 
 The same contract as the SQLite store (late_mcp.tokens.TokenStore): only a token's SHA-256 hash
-is kept, a revoked token stays listed (and keeps authentication on), names are unique.
+is kept, a revoked token stays listed (and keeps authentication on), names are unique. A Redis
+that cannot be reached raises `TokenStoreUnavailable` (the server then answers 503); an emptied
+one (FLUSHALL, a restart without persistence) simply has no tokens, which a server that already
+requires them answers with 401.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from late_mcp.principal import Principal
-from late_mcp.tokens import NAME_PATTERN, TokenError, TokenInfo, new_token, token_hash
+from late_mcp.tokens import (
+    NAME_PATTERN,
+    TokenError,
+    TokenInfo,
+    TokenStoreUnavailable,
+    new_token,
+    token_hash,
+)
 
 BY_NAME = "late-mcp:tokens"  # name -> {hash, profiles, read_only, created_at, revoked_at}
 BY_HASH = "late-mcp:token-hashes"  # hash of an active token -> name
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reached(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn Redis's own errors into TokenStoreUnavailable (naming the store, not its URL)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from redis.exceptions import RedisError
+
+        try:
+            return method(*args, **kwargs)
+        except RedisError as exc:
+            raise TokenStoreUnavailable(
+                f"The token store in Redis (LATE_MCP_REDIS_URL) cannot be asked ({type(exc).__name__}: "
+                f"{exc}); check that Redis runs and is reachable."
+            ) from exc
+
+    return wrapper
 
 
 class RedisTokenStore:
@@ -22,6 +55,7 @@ class RedisTokenStore:
 
         self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
 
+    @_reached
     def create(self, name: str, profiles: tuple[str, ...], read_only: bool) -> str:
         if not NAME_PATTERN.match(name):
             raise TokenError(f"A token name is 1-64 letters, digits or _.@- characters; got {name!r}.")
@@ -41,6 +75,7 @@ class RedisTokenStore:
         self._redis.hset(BY_HASH, record["hash"], name)  # type: ignore[arg-type]
         return token
 
+    @_reached
     def revoke(self, name: str) -> None:
         raw = self._redis.hget(BY_NAME, name)
         record = json.loads(raw) if isinstance(raw, str) else None
@@ -52,6 +87,7 @@ class RedisTokenStore:
             pipe.hset(BY_NAME, name, json.dumps(record))
             pipe.execute()
 
+    @_reached
     def list(self) -> list[TokenInfo]:
         stored: dict[str, str] = self._redis.hgetall(BY_NAME)  # type: ignore[assignment]
         records = {name: json.loads(raw) for name, raw in stored.items()}
@@ -61,6 +97,7 @@ class RedisTokenStore:
         ]
         return sorted(infos, key=lambda info: info.created_at)
 
+    @_reached
     def lookup(self, token: str) -> Principal | None:
         name = self._redis.hget(BY_HASH, token_hash(token))
         raw = self._redis.hget(BY_NAME, name) if isinstance(name, str) else None
@@ -72,6 +109,7 @@ class RedisTokenStore:
             name=str(name), profiles=frozenset(profiles) if profiles else None, read_only=record["read_only"]
         )
 
+    @_reached
     def has_tokens(self) -> bool:
         """Any token ever created (a revoked one counts: revoking the last must not open the door)."""
         return bool(self._redis.hlen(BY_NAME))

@@ -4,7 +4,9 @@
   started by hand in a terminal it says, on stderr, that it waits for an MCP client and
   how to try it instead; Ctrl-C ends it at once with status 130 and no traceback.
 - HTTP (streamable or SSE): the SDK's own app behind late-mcp's guard layer (late_mcp.http_app),
-  served by uvicorn on a socket bound here; refuses a non-loopback bind without authentication.
+  served by uvicorn on a socket bound here, with connections capped and header reads timed out
+  (late_mcp.http_connections); refuses a non-loopback bind without authentication, or with a
+  LATE_MCP_TOKEN shorter than 32 characters.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from urllib.parse import urlsplit
 
 from late_mcp import __version__
 from late_mcp.config import Settings
-from late_mcp.httpconfig import HttpSettings, is_loopback, open_token_store
+from late_mcp.httpconfig import HttpSettings, is_loopback, open_token_store, shared_token_problem
 
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
@@ -57,12 +59,18 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     socket bound here, so a port in use or a wrong host is one line, not a traceback."""
     import uvicorn
 
-    from late_mcp.http_app import build_http_app
+    from late_mcp.http_app import authentication_required, build_http_app
+    from late_mcp.http_connections import connection_budget, guarded_protocol, raise_open_file_limit
     from late_mcp.server import build_server
 
     signal.signal(signal.SIGINT, _stop_at_once)  # until uvicorn takes over: nothing to finish yet
+    problem = shared_token_problem(http)
+    if problem is not None:
+        return _refuse(problem)
     store = open_token_store(http)
-    if not is_loopback(http.host) and http.token is None and not store.has_tokens():
+    required = authentication_required(http, store)
+    if not is_loopback(http.host) and not required:
+        store.close()
         return _refuse(
             f"refusing to serve on {http.host} without authentication: anyone who can reach this "
             "machine could publish with your Late key. Set LATE_MCP_TOKEN (a long random secret "
@@ -72,16 +80,18 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     try:
         sock = bind_socket(http.host, http.port)
     except BindError as exc:
+        store.close()
         return _refuse(str(exc))
     server = build_server(settings, read_only=settings.read_only)
-    app = build_http_app(server, http, store)
+    app = build_http_app(server, http, store, required=required)
     where = f"http://{_shown(http.host)}:{http.port}" + ("/sse" if http.transport == "sse" else "/mcp")
     kind = (
         "SSE" if http.transport == "sse" else "streamable HTTP" + (" (stateless)" if http.stateless else "")
     )
-    auth = "token required" if http.token or store.has_tokens() else "no authentication, local only"
+    auth = "token required" if required else "no authentication, local only"
     print(f"late-mcp: {kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
     _settle_heap()
+    connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
         app,
         log_config=None,  # no handlers of its own: its records reach the one scrubbing stderr handler
@@ -89,6 +99,10 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=3,
         server_header=False,
+        http=guarded_protocol(connections, http.header_timeout),
+        ws="none",  # no WebSocket endpoint exists
+        timeout_keep_alive=5,
+        backlog=accept_batch,
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
