@@ -26,7 +26,7 @@ import httpx2
 import pytest
 import redis
 from mcp import Client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 
 from conftest import TEST_KEY, make_settings
 from contract import ContractCheckingTransport
@@ -45,35 +45,14 @@ from late_mcp.sandbox.state import (
 from late_mcp.server import build_server
 from late_mcp.tokens import SQLiteTokenStore
 from standin import served
-from test_redis import free_port, redis_server, redis_url, wait_for_port
+from test_access_scopes import body, data, refusal, store
+from test_redis import free_port, redis_server, redis_url, start_replica, wait_for_port
 from test_stdio import server_env
 
 pytestmark = pytest.mark.anyio
 ACME, NORDIC = SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
 SHARED = "shared-secret-for-the-whole-agency-0123456789"
-__all__ = ["redis_server", "redis_url"]  # fixtures used here, defined in test_redis
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteTokenStore:
-    return SQLiteTokenStore(tmp_path / "tokens.sqlite3")
-
-
-def body(result: CallToolResult) -> str:
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
-
-
-async def data(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, body(result)
-    assert isinstance(result.structured_content, dict)
-    return result.structured_content
-
-
-async def refusal(client: Client, tool: str, **arguments: Any) -> str:
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error, f"{tool} unexpectedly succeeded: {body(result)}"
-    return body(result)
+__all__ = ["redis_server", "redis_url", "store"]  # fixtures used here, defined elsewhere
 
 
 def nordic_post(state: SandboxState, content: str) -> str:
@@ -205,18 +184,6 @@ async def test_a_replay_needs_the_callers_scope_to_still_cover_the_first_call(
 # -- item 5: confirm tokens across replicas and processes, bound to their caller ------------------
 
 
-def start_replica(port: int, base: str, redis: str, journal: Path) -> subprocess.Popen[bytes]:
-    env = server_env(
-        LATE_API_KEY=TEST_KEY,
-        LATE_BASE_URL=base,
-        LATE_MCP_REDIS_URL=redis,
-        LATE_TOOLSETS="all",
-        LATE_JOURNAL_PATH=str(journal),
-    )
-    command = [sys.executable, "-m", "late_mcp", "--transport", "http", "--stateless", "--port", str(port)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 @pytest.fixture
 def http_sandbox() -> Iterator[tuple[str, SandboxState]]:
     app = create_sandbox_app(api_key=TEST_KEY)
@@ -235,7 +202,10 @@ async def test_a_confirm_token_from_one_stateless_replica_confirms_on_another_fo
         tokens.close()
     doomed = nordic_post(state, "Delete me across replicas")
     ports = [free_port(), free_port()]
-    procs = [start_replica(port, base, redis_url, tmp_path / f"j{n}.sqlite3") for n, port in enumerate(ports)]
+    procs = [
+        start_replica(port, base, redis_url, tmp_path / f"j{n}.sqlite3", stateless=True)
+        for n, port in enumerate(ports)
+    ]
     try:
         for port, proc in zip(ports, procs, strict=True):
             await anyio.to_thread.run_sync(wait_for_port, port, proc)

@@ -42,20 +42,11 @@ from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
 from late_mcp.server import build_server
 from late_mcp.serving import bind_socket
 from late_mcp.tokens import SQLiteTokenStore
+from test_http_security import INIT
 from test_http_transports import clean_env, free_port, healthy
 from test_redis import redis_server, redis_url, wait_for_port  # noqa: F401 - fixtures: a real redis-server
 
 pytestmark = pytest.mark.anyio
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "probe", "version": "1"},
-    },
-}
 PING = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 DRAFT = {"content": "Made by nobody", "accounts": [SEED_ACCOUNT_ACME_TWITTER], "is_draft": True}

@@ -188,7 +188,10 @@ async def test_two_servers_on_one_redis_make_one_post_and_share_the_journal(redi
             assert len(journal["entries"]) == 2 and journal["journal"] == redis_url
 
 
-def start_replica(port: int, base: str, redis_url: str, journal: Path) -> subprocess.Popen[bytes]:
+def start_replica(
+    port: int, base: str, redis_url: str, journal: Path, *, stateless: bool = False
+) -> subprocess.Popen[bytes]:
+    """A late-mcp HTTP process on `port`, sharing `redis_url` with its other replicas."""
     env = server_env(
         LATE_API_KEY=TEST_KEY,
         LATE_BASE_URL=base,
@@ -197,6 +200,7 @@ def start_replica(port: int, base: str, redis_url: str, journal: Path) -> subpro
         LATE_JOURNAL_PATH=str(journal),
     )
     command = [sys.executable, "-m", "late_mcp", "--transport", "http", "--port", str(port)]
+    command += ["--stateless"] if stateless else []
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
