@@ -31,13 +31,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import TEST_KEY, call, make_settings, ok, text
-from late_mcp import journal as journal_module
-from late_mcp.journal import Journal, JournalError
-from late_mcp.redis_journal import RedisJournal
-from late_mcp.reservations import Gate
+from late_mcp.safety import journal as journal_module
+from late_mcp.safety.journal import Journal, JournalError
+from late_mcp.safety.redis_journal import RedisJournal
+from late_mcp.safety.reservations import Gate
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_INSTAGRAM, SEED_ACCOUNT_ACME_TWITTER
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 from standin import served
 from test_redis import free_port, wait_for_port
 from test_stdio import server_env

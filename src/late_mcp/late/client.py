@@ -28,7 +28,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from late_mcp import __version__
-from late_mcp.config import Settings
+from late_mcp.config.settings import Settings
+from late_mcp.core.outside import quoted, word
 from late_mcp.late import scope
 from late_mcp.late.after_api import AfterPostCalls
 from late_mcp.late.errors import (
@@ -71,7 +72,6 @@ from late_mcp.late.wire import (
     status_error,
     transport_error,
 )
-from late_mcp.outside import quoted, word
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +429,7 @@ class LateClient(AfterPostCalls):
 def _shared_budget(settings: Settings) -> SharedBudget | None:
     if not settings.redis_url:
         return None
-    from late_mcp.redis_budget import RedisRateBudget
+    from late_mcp.late.redis_budget import RedisRateBudget
 
     return RedisRateBudget(settings.redis_url)
 

@@ -46,8 +46,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from late_mcp.auth.principal import current_profiles, principal_var
 from late_mcp.late.errors import LateAPIError, NotFoundError, RequestValidationError
-from late_mcp.principal import current_profiles, principal_var
 
 if TYPE_CHECKING:
     from late_mcp.late.client import LateClient

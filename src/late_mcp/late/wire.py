@@ -15,6 +15,7 @@ import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
+from late_mcp.core.outside import quoted
 from late_mcp.late.errors import (
     MESSAGE_SHOWN,
     LateAPIError,
@@ -24,7 +25,6 @@ from late_mcp.late.errors import (
     error_class_for_status,
 )
 from late_mcp.late.keyscrub import KeyScrubber
-from late_mcp.outside import quoted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 UPLOAD_CHUNK = 1024 * 1024

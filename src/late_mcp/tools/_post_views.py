@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from late_mcp.core.outside import quoted, word
 from late_mcp.late.models import Pagination, Post
-from late_mcp.outside import quoted, word
 from late_mcp.tools._targets import Directory
 
 

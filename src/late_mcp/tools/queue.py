@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import QueuePreview, QueueState, parse_timestamp
+from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._together import both
 from late_mcp.tools._when import local_text, zone_named
 
