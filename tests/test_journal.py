@@ -13,8 +13,9 @@ from pathlib import Path
 import anyio
 import pytest
 
+from late_mcp.config.paths import default_journal_path
 from late_mcp.safety import journal as journal_module
-from late_mcp.safety.journal import Journal, JournalError, default_journal_path, digest
+from late_mcp.safety.journal import Journal, JournalError, digest
 from late_mcp.safety.reservations import Claim, Scope
 
 pytestmark = pytest.mark.anyio

@@ -10,8 +10,9 @@ import argparse
 import sys
 import time
 
+from late_mcp.auth.stores import open_token_store
 from late_mcp.auth.tokens import TokenError
-from late_mcp.config.http import HttpSettings, open_token_store
+from late_mcp.config.http import HttpSettings
 from late_mcp.config.settings import ConfigError
 
 EXIT_USAGE = 2

@@ -10,8 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from late_mcp.config.paths import default_journal_path
 from late_mcp.config.settings import ConfigError, _raw, read_count, read_seconds, read_switch
 
 Transport = Literal["stdio", "sse", "http"]
@@ -30,9 +31,6 @@ DEFAULT_BODY_TIMEOUT = 15.0
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1000
 MIN_SHARED_TOKEN = 32  # characters of LATE_MCP_TOKEN off loopback
-
-if TYPE_CHECKING:
-    from late_mcp.auth.tokens import ClosableTokenStore
 
 
 def read_transport(raw: str | None, name: str = "LATE_MCP_TRANSPORT") -> Transport:
@@ -115,20 +113,6 @@ def shared_token_problem(http: HttpSettings) -> str | None:
     )
 
 
-def open_token_store(http: HttpSettings, env: Mapping[str, str] | None = None) -> ClosableTokenStore:
-    """The token store every replica shares: Redis with LATE_MCP_REDIS_URL, else the SQLite file."""
-    from late_mcp.config.settings import read_redis_url
-
-    redis_url = read_redis_url(os.environ if env is None else env)
-    if redis_url:
-        from late_mcp.auth.redis_tokens import RedisTokenStore
-
-        return RedisTokenStore(redis_url)
-    from late_mcp.auth.tokens import SQLiteTokenStore
-
-    return SQLiteTokenStore(token_store_path(http, env))
-
-
 def token_store_path(http: HttpSettings, env: Mapping[str, str] | None = None) -> Path:
     """The token store: LATE_MCP_TOKEN_STORE, else beside the journal (LATE_JOURNAL_PATH or the
     per-user default), so `late-mcp token` and the server find the same file."""
@@ -137,6 +121,4 @@ def token_store_path(http: HttpSettings, env: Mapping[str, str] | None = None) -
     journal = _raw(os.environ if env is None else env, "LATE_JOURNAL_PATH")
     if journal:
         return Path(journal).expanduser().parent / "tokens.sqlite3"
-    from late_mcp.safety.journal import default_journal_path
-
     return default_journal_path().parent / "tokens.sqlite3"

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from late_mcp.config.paths import default_journal_path
+
 DEFAULT_BASE_URL = "https://getlate.dev/api"
 SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
 API_KEY_HELP = (
@@ -256,6 +258,4 @@ def _journal_path(env: Mapping[str, str], sandbox: bool) -> Path | None:
         return Path(raw).expanduser()
     if sandbox:
         return None  # demo posts do not belong in the user's journal
-    from late_mcp.safety.journal import default_journal_path
-
     return default_journal_path()

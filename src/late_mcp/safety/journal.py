@@ -23,9 +23,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -135,20 +133,6 @@ class Backoff:
 
     def reset(self) -> None:
         self._wait, self._next = RECOVER_FIRST, 0.0
-
-
-def default_journal_path() -> Path:
-    """Per-user data location of the journal (the caller handles $LATE_JOURNAL_PATH)."""
-    home = Path.home()
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        base = Path(local) if local else home / "AppData" / "Local"
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME", "")
-        base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
-    return base / "late-mcp" / "journal.sqlite3"
 
 
 def digest(value: object) -> str:

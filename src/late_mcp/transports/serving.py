@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from late_mcp import __version__
-from late_mcp.config.http import HttpSettings, is_loopback, open_token_store, shared_token_problem
+from late_mcp.auth.stores import open_token_store
+from late_mcp.config.http import HttpSettings, is_loopback, shared_token_problem
 from late_mcp.config.settings import Settings
 
 EXIT_INTERRUPTED = 130
