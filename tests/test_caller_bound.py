@@ -36,6 +36,7 @@ from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings
 from late_mcp.safety import journal as journal_module
 from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import RETENTION
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_TWITTER,
@@ -447,7 +448,7 @@ async def test_stored_answers_are_deleted_when_their_retention_ends(tmp_path: Pa
     journal = Journal(tmp_path / "journal.sqlite3", clock=lambda: now)
     try:
         await journal.commit("idempotency", "local:k-1", owner=None, tool="t", digest="d", result="{}")
-        now += journal_module.RETENTION + timedelta(minutes=1)
+        now += RETENTION + timedelta(minutes=1)
         await journal.record(tool="t", targets=[], digest="d", outcome="ok")
     finally:
         await journal.aclose()

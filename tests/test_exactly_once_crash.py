@@ -32,7 +32,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import TEST_KEY, call, make_settings, ok, text
 from late_mcp.safety import journal as journal_module
-from late_mcp.safety.journal import Journal, JournalError
+from late_mcp.safety import records as records_module
+from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import JournalError
 from late_mcp.safety.redis_journal import RedisJournal
 from late_mcp.safety.reservations import Gate
 from late_mcp.sandbox import SandboxState, create_sandbox_app
@@ -494,8 +496,8 @@ async def test_racing_corrections_make_one_post_and_name_it(mcp: Client, state: 
 
 @pytest.fixture
 def fast_recovery(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(journal_module, "RECOVER_FIRST", 0.05)
-    monkeypatch.setattr(journal_module, "RECOVER_MAX", 0.2)
+    monkeypatch.setattr(records_module, "RECOVER_FIRST", 0.05)
+    monkeypatch.setattr(records_module, "RECOVER_MAX", 0.2)
 
 
 @pytest.fixture

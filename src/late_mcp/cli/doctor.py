@@ -23,7 +23,7 @@ from late_mcp.config.settings import SANDBOX_BASE_URL, ConfigError, MissingKeyEr
 from late_mcp.core.outside import one_line, word
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import AuthenticationError, LateError, PermissionDeniedError, TransportError
-from late_mcp.safety.journal import JournalError
+from late_mcp.safety.records import JournalError
 
 Status = Literal["ok", "warn", "FAIL"]
 KEY_SHAPE = re.compile(r"sk_[0-9a-f]{64}")

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from late_mcp.auth.principal import caller_id
 from late_mcp.core.outside import compact_json, one_line, quoted, word
-from late_mcp.safety.journal import digest
+from late_mcp.safety.records import digest
 from late_mcp.safety.signing import MemorySecret, SecretUnavailable, ServerSecret
 
 log = logging.getLogger("late_mcp.confirm")

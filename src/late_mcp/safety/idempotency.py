@@ -40,7 +40,7 @@ from pydantic import Field, TypeAdapter
 from late_mcp.auth.principal import caller_id
 from late_mcp.late.retry import call_time_left
 from late_mcp.safety.confirm import changed_nothing
-from late_mcp.safety.journal import RETENTION, JournalError, digest
+from late_mcp.safety.records import RETENTION, JournalError, digest
 from late_mcp.safety.replay import entry_summary, replay, stored
 from late_mcp.safety.reservations import (
     HARD_STOP_AFTER,

@@ -20,14 +20,12 @@ ends (by the next write, or at start).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -35,6 +33,15 @@ from typing import TypeVar
 import anyio.to_thread
 
 from late_mcp.core.privatefs import create_private_file, make_private_dirs, tighten
+from late_mcp.safety.records import (
+    MAX_ENTRIES,
+    RETENTION,
+    Backoff,
+    JournalEntry,
+    JournalError,
+    flat_summary,
+    iso,
+)
 from late_mcp.safety.reservations import Claim, Scope
 
 log = logging.getLogger("late_mcp.journal")
@@ -42,13 +49,8 @@ log = logging.getLogger("late_mcp.journal")
 T = TypeVar("T")
 
 SCHEMA_VERSION = 3
-RETENTION = timedelta(days=30)  # idempotency records and post fingerprints
-MAX_ENTRIES = 50_000  # journal entries kept; the oldest above this are pruned
 PRUNE_EVERY = 1_000  # records between in-process prunes
-SUMMARY_MAX = 200
 BUSY_TIMEOUT_S = 10.0
-RECOVER_FIRST = 1.0  # seconds after a failure before the journal tries its test write again
-RECOVER_MAX = 30.0  # the longest wait between two tries
 
 # Schema steps by the version they bring a file to; a file at version N runs the steps above N.
 _SCHEMA_V1 = """
@@ -110,65 +112,6 @@ def _contended(exc: sqlite3.OperationalError) -> bool:
     """SQLite's 'database is locked/busy': another connection holds the file for now."""
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-class JournalError(Exception):
-    """The journal could not be opened, read or written; the message names the file and the fix."""
-
-
-class Backoff:
-    """When a broken journal may try its test write again: after RECOVER_FIRST seconds, then
-    twice as long after each failed try, up to RECOVER_MAX."""
-
-    def __init__(self) -> None:
-        self._wait = RECOVER_FIRST
-        self._next = 0.0
-
-    def failed(self) -> None:
-        self._next = time.monotonic() + self._wait
-        self._wait = min(self._wait * 2, RECOVER_MAX)
-
-    def due(self) -> bool:
-        return time.monotonic() >= self._next
-
-    def reset(self) -> None:
-        self._wait, self._next = RECOVER_FIRST, 0.0
-
-
-def digest(value: object) -> str:
-    """``sha256:<hex>`` of the canonical JSON of ``value`` (key order does not matter)."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """One write late-mcp performed (or tried to): never the content, only its digest."""
-
-    id: int
-    at: str
-    tool: str
-    targets: list[str]
-    digest: str
-    outcome: str
-    request_id: str | None
-    summary: str | None
-    caller: str | None = None  # who made it (late_mcp.auth.principal.caller_id); None: not recorded
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC, seconds precision; a naive datetime is taken to be UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def flat_summary(summary: str | None) -> str | None:
-    """A result's summary as one line of at most 200 characters."""
-    if summary is None:
-        return None
-    summary = " ".join(summary.split())
-    return summary if len(summary) <= SUMMARY_MAX else summary[: SUMMARY_MAX - 1] + "…"
 
 
 def _entry(row: sqlite3.Row) -> JournalEntry:

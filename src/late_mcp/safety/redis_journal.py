@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from late_mcp.safety.journal import (
+from late_mcp.safety.records import (
     MAX_ENTRIES,
     RETENTION,
     Backoff,

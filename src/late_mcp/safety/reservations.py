@@ -30,7 +30,7 @@ import anyio
 from late_mcp.late.retry import call_time_left
 
 if TYPE_CHECKING:
-    from late_mcp.safety.journal import JournalEntry, JournalError
+    from late_mcp.safety.records import JournalEntry, JournalError
 
 log = logging.getLogger("late_mcp.reservations")
 Scope = Literal["idempotency", "post"]

@@ -18,7 +18,8 @@ from late_mcp.config.settings import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Setting
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
 from late_mcp.safety.confirm import ConfirmGate
-from late_mcp.safety.journal import Journal, JournalError
+from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import JournalError
 from late_mcp.safety.reservations import Gate, JournalStore
 from late_mcp.safety.signing import server_secret
 from late_mcp.server.access import AccessMiddleware

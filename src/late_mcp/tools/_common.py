@@ -26,7 +26,7 @@ from late_mcp.safety.idempotency import (
     journal_unavailable,
     with_idempotency_key,
 )
-from late_mcp.safety.journal import JournalError
+from late_mcp.safety.records import JournalError
 from late_mcp.safety.reservations import Gate, InProgress, JournalStore
 from late_mcp.safety.signing import ServerSecret
 

@@ -27,7 +27,7 @@ from late_mcp.late.client import LateClient
 from late_mcp.late.errors import ConflictError, LateError, NotFoundError, TransportError
 from late_mcp.late.models import Account, Post, parse_timestamp
 from late_mcp.late.retry import call_time_left, outcome_unknown
-from late_mcp.safety.journal import JournalError, digest
+from late_mcp.safety.records import JournalError, digest
 from late_mcp.safety.reservations import Claim, Ticket, held_key
 from late_mcp.tools._common import AppContext, ToolInputError
 

@@ -15,7 +15,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.auth.principal import caller_id, is_admin
-from late_mcp.safety.journal import JournalError
+from late_mcp.safety.records import JournalError
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 
 
