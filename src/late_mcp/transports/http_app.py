@@ -62,6 +62,7 @@ from late_mcp.transports.http_sessions import (
     header,
     send_json,
 )
+from late_mcp.transports.page import with_browser_page
 from late_mcp.transports.rpcline import check_line, error_response
 
 HEALTH_PATH = "/healthz"
@@ -366,8 +367,6 @@ def build_http_app(
     server: LateMCPServer, http: HttpSettings, store: TokenStore | None, *, required: bool | None = None
 ) -> Guard:
     """The ASGI app `late-mcp --transport http|sse` serves."""
-    from late_mcp.transports.serving import with_browser_page
-
     security = security_settings(http)
     if http.transport == "sse":
         inner: ASGIApp = server.sse_app(transport_security=security, host=http.host)

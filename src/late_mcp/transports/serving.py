@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import errno
 import gc
-import html
 import os
 import signal
 import socket
 import sys
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
-from late_mcp import __version__
 from late_mcp.auth.stores import open_token_store
 from late_mcp.config.http import HttpSettings, is_loopback, shared_token_problem
 from late_mcp.config.settings import Settings
@@ -184,62 +181,3 @@ def _stop_at_once(signum: int, frame: FrameType | None) -> None:
     sys.stderr.write("late-mcp: stopped.\n")
     sys.stderr.flush()
     os._exit(EXIT_INTERRUPTED)
-
-
-def wants_page(scope: dict[str, Any], path: str) -> bool:
-    """A plain browser visit: GET on the endpoint, asking for HTML, with no MCP session or stream."""
-    if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].rstrip("/") != path:
-        return False
-    headers = {name.lower(): value for name, value in scope["headers"]}
-    accept = headers.get(b"accept", b"").decode("latin-1").lower()
-    return "text/html" in accept and "text/event-stream" not in accept and b"mcp-session-id" not in headers
-
-
-def browser_page(endpoint: str) -> bytes:
-    url = html.escape(endpoint)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>late-mcp</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44em;margin:3em auto;padding:0 1em}}
-code,pre{{background:#f3f3f3;padding:.1em .3em}}pre{{padding:.6em;overflow-x:auto}}</style></head>
-<body><h1>late-mcp {__version__}</h1>
-<p>This is an <a href="https://modelcontextprotocol.io">MCP</a> server for the
-<a href="https://getlate.dev">Late</a> social media API. It talks to MCP clients, not to browsers:
-add this address to a client as a <em>streamable HTTP</em> server.</p>
-<pre>{url}</pre>
-<ul>
-<li>Claude Code: <code>claude mcp add --transport http late {url}</code></li>
-<li>Cursor, VS Code, Windsurf: a server entry with <code>"url": "{url}"</code></li>
-<li>MCP Inspector: <code>npx @modelcontextprotocol/inspector</code>, transport <code>http</code>,
-URL <code>{url}</code></li>
-</ul>
-<p>Without a client: <code>late-mcp tools</code> lists the tools,
-<code>late-mcp --sandbox call profiles_list</code> runs one,
-<code>late-mcp doctor</code> checks the setup.</p>
-</body></html>
-""".encode()
-
-
-def with_browser_page(app: ASGIApp, endpoint: str) -> ASGIApp:
-    """Wrap the SDK's app: a browser GET on the endpoint gets a short page; all else passes through.
-    The page is static (it never echoes the request), so the SDK's host checks lose nothing."""
-    path = urlsplit(endpoint).path
-    body = browser_page(endpoint)
-
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if not wants_page(scope, path):
-            await app(scope, receive, send)
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"text/html; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    return wrapped
