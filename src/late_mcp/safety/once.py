@@ -23,18 +23,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from late_mcp.config.settings import Settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import ConflictError, LateError, NotFoundError, TransportError
 from late_mcp.late.models import Account, Post, parse_timestamp
 from late_mcp.late.retry import call_time_left, outcome_unknown
 from late_mcp.safety.records import JournalError, digest
-from late_mcp.safety.reservations import Claim, Ticket, held_key
-from late_mcp.tools._common import AppContext, ToolInputError
+from late_mcp.safety.reservations import Claim, Gate, Ticket, held_key
 
 log = logging.getLogger("late_mcp.posts")
 CLOCK_SKEW = timedelta(minutes=2)
 LOOKUP_LIMIT = 50
 CREATE_ATTEMPTS = 3
+
+
+class AnotherForm(Exception):
+    """The same post exists already but was sent in another form; the message names it and how
+    to change it (a correction of the caller's arguments, not a duplicate)."""
 
 
 class StillCreating(TransportError):
@@ -80,13 +85,19 @@ def _parse_stored(result: str | None) -> tuple[str, str | None]:
 
 
 async def create_post_once(
-    context: AppContext, body: dict[str, Any], targets: Sequence[Account], mode: str, *, allow_duplicate: bool
+    client: LateClient,
+    settings: Settings,
+    gate: Gate,
+    body: dict[str, Any],
+    targets: Sequence[Account],
+    mode: str,
+    *,
+    allow_duplicate: bool,
 ) -> tuple[Post, str | None]:
     """Create the post unless an identical one exists or is being created: returns the post and
     "duplicate" (the earlier post, nothing sent), "recovered" (an answer was lost, or an earlier
     call died; the post was found) or None. Raises InProgress when an identical call is still
-    running at the deadline, ToolInputError when the same post exists in another form."""
-    client, settings = context.client, context.settings
+    running at the deadline, AnotherForm when the same post exists in another form."""
     print_ = fingerprint(settings.base_url, body, mode)
     form = sent_form(settings.base_url, body)
     outer = held_key.get()  # the call's idempotency_key, taken over from a call that died?
@@ -95,14 +106,14 @@ async def create_post_once(
         if died is not None:
             found = await find_created(client, body, targets, _since(died.at))
             if found is not None:
-                await _remember(context, print_, _stored(found.id, form))
+                await _remember(gate, print_, _stored(found.id, form))
                 return found, "recovered"
         key = outer.owner if outer is not None else uuid.uuid4().hex
         post, recovered = await create_once(client, body, targets, key=key, resent=died is not None)
-        await _remember(context, print_, _stored(post.id, form))
+        await _remember(gate, print_, _stored(post.id, form))
         return post, "recovered" if recovered else None
     window = timedelta(seconds=settings.duplicate_window)
-    async with context.gate.hold(
+    async with gate.hold(
         "post", print_, tool="posts_create", digest=form, within=window, take_unknown=True
     ) as ticket:
         while ticket.claim.state == "done":
@@ -110,7 +121,7 @@ async def create_post_once(
             earlier = await _still_there(client, earlier_id)
             if earlier is not None:
                 if earlier_form is not None and earlier_form != form:
-                    raise ToolInputError(_another_form(earlier))
+                    raise AnotherForm(_another_form(earlier))
                 return earlier, "duplicate"
             await ticket.reserve(take_unknown=True, forget=ticket.claim.result)  # deleted since
         return await _create_holding(ticket, client, body, targets, (print_, form), died)
@@ -136,7 +147,7 @@ async def _create_holding(
                 earlier = claim.digest if claim.suspect and claim.digest != print_ else form
                 await _commit(ticket, _stored(found.id, earlier))
                 if earlier != form:
-                    raise ToolInputError(_another_form(found))
+                    raise AnotherForm(_another_form(found))
                 return found, "recovered"
         same_write = claim.suspect and claim.digest == form  # its owner, so its Idempotency-Key
         post, recovered = await create_once(
@@ -191,11 +202,9 @@ async def _commit(ticket: Ticket, stored: str) -> None:
         log.error("duplicate guard could not record post %s: %s", stored.split(" ")[0], exc)
 
 
-async def _remember(context: AppContext, print_: str, stored: str) -> None:
+async def _remember(gate: Gate, print_: str, stored: str) -> None:
     try:
-        await context.gate.store.commit(
-            "post", print_, owner=None, tool="posts_create", digest=print_, result=stored
-        )
+        await gate.store.commit("post", print_, owner=None, tool="posts_create", digest=print_, result=stored)
     except JournalError as exc:
         log.error("duplicate guard could not record post %s: %s", stored.split(" ")[0], exc)
 
