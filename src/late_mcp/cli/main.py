@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(level: str) -> None:
     """Every record, of any logger, goes to one stderr handler that scrubs the Late key (and the
     shared token) in all their forms first; nothing else writes logs (uvicorn is started without
-    its own handlers, see serving.py)."""
+    its own handlers, see transports/serving.py)."""
     from late_mcp.late.logscrub import SCRUB, protect, stderr_handler
 
     protect(*(os.environ.get(name, "").strip() for name in ("LATE_API_KEY", "LATE_MCP_TOKEN")))

@@ -9,7 +9,7 @@ An assistant can be talked into uploading any path it names, and an upload is pu
   be swapped in between the check and the upload;
 - anything outside gets one refusal whose text does not depend on the path, so it tells nothing
   about which paths exist;
-- the content must be what the name says (mediasniff), so `~/.ssh/id_rsa` renamed `.jpg` stays.
+- the content must be what the name says (media.sniff), so `~/.ssh/id_rsa` renamed `.jpg` stays.
 """
 
 from __future__ import annotations

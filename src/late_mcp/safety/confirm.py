@@ -173,7 +173,7 @@ BRIEF_LINE = 600
 
 def _brief(shown: dict[str, Any]) -> str:
     """The preview as a few lines a person reads in a confirmation dialog: one line per field of
-    the preview, each outside value quoted (outside.py), so no name or text can add a line."""
+    the preview, each outside value quoted (core/outside.py), so no name or text can add a line."""
     lines = []
     for key, value in shown.items():
         if key == "effect":  # our own words

@@ -18,7 +18,7 @@ that was sent is always reported, even if it cannot be recorded.
 Each write ends at its call deadline (LATE_CALL_DEADLINE), retries included, with "outcome
 unknown" if something was sent; its reservation lasts longer than that, so a live call is never
 taken over. A key whose call died is taken over *suspect*: posts_create looks the post up before
-sending (``_once``); every other write is refused unsent, with the list tool that shows whether
+sending (``safety.once``); every other write is refused unsent, with the list tool that shows whether
 the first call happened.
 """
 
@@ -65,7 +65,7 @@ IdempotencyKey = Annotated[
 ]
 ID_KEYS = ("id", "profile_id", "account_id", "post_id", "invite_id", "deleted", "revoked", "disconnected")
 ToolFn = Callable[..., Awaitable[CallToolResult]]
-# Writes that look up at Late what an earlier call they take over may have made (tools._once).
+# Writes that look up at Late what an earlier call they take over may have made (safety.once).
 LOOKED_UP = frozenset({"posts_create"})
 # Where to see whether a write that may have reached Late happened.
 CHECK_WITH = {

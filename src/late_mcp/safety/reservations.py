@@ -7,7 +7,7 @@ in-process lock per key (so calls in this process queue instead of polling), wai
 that holds the key elsewhere, and the call's deadline.
 
 A reservation outlives the call that holds it: it lasts the call's deadline plus a margin
-(:func:`reservation_ttl`), and every write ends at its deadline (``tools._safety``), so a live call
+(:func:`reservation_ttl`), and every write ends at its deadline (``safety.idempotency``), so a live call
 is never taken over. A reservation that expired (its process died) or whose call ended with an
 unknown outcome is taken over *suspect*: the write may have reached Late, so it is looked up or
 refused, never sent again blindly. Taking over the same write (same tool and digest) keeps the
@@ -280,7 +280,7 @@ class Gate:
             self._locks[(scope, key)] = (lock, users - 1)
 
 
-# The idempotency-key ticket the current write call holds (set by tools._safety.guarded_write), so
+# The idempotency-key ticket the current write call holds (set by safety.idempotency.guarded_write), so
 # posts_create can look up what a call it took over may have created, and reuse its owner.
 held_key: ContextVar[Ticket | None] = ContextVar("late_held_key", default=None)
 

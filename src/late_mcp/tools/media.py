@@ -25,7 +25,7 @@ from late_mcp.tools._uploads import (
 __all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
 MAX_FILES = 20
-_UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (schema.py)
+_UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (server/schema.py)
 
 
 class UploadLink(BaseModel):
