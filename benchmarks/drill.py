@@ -17,7 +17,7 @@ import httpx2
 from mcp import Client
 from mcp_types import CallToolResult
 
-from late_mcp.config import Settings
+from late_mcp.config.settings import Settings
 from late_mcp.sandbox.app import create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import (
@@ -82,7 +82,7 @@ def _tally(report: DrillReport, result: CallToolResult) -> None:
 
 async def read_drill(calls: int, faults: str = TRANSIENT_20, seed: int = 1) -> DrillReport:
     """`calls` read tool calls under `faults`: how many answered with data."""
-    from late_mcp.server import build_server
+    from late_mcp.server.build import build_server
 
     plan = FaultPlan.parse(f"{faults},seed={seed}")
     transport = FaultInjectingTransport(
@@ -99,7 +99,7 @@ async def read_drill(calls: int, faults: str = TRANSIENT_20, seed: int = 1) -> D
 
 async def create_drill(posts: int, faults: str = LOST_10, seed: int = 2) -> DrillReport:
     """`posts` distinct posts_create calls under `faults`: posts created upstream vs requested."""
-    from late_mcp.server import build_server
+    from late_mcp.server.build import build_server
 
     app = create_sandbox_app(state=SandboxState(rate_limit=1_000_000))
     plan = FaultPlan.parse(f"{faults},seed={seed}")

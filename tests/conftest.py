@@ -21,9 +21,9 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
 from contract import ContractCheckingTransport, OpenAPIContract, load_or_warn
-from late_mcp.config import TOOLSETS, Settings
+from late_mcp.config.settings import TOOLSETS, Settings
 from late_mcp.sandbox import SandboxState, create_sandbox_app
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 # Recognisable, so a test can scan everything captured for it.
 TEST_KEY = "sk_" + "5ec2e7" * 10 + "c0ffee0"

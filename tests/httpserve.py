@@ -15,11 +15,11 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import make_settings
-from late_mcp.http_app import build_http_app
-from late_mcp.httpconfig import HttpSettings
-from late_mcp.server import build_server
-from late_mcp.serving import bind_socket
-from late_mcp.tokens import TokenStore
+from late_mcp.auth.tokens import TokenStore
+from late_mcp.config.http import HttpSettings
+from late_mcp.server.build import build_server
+from late_mcp.transports.http_app import build_http_app
+from late_mcp.transports.serving import bind_socket
 
 
 @asynccontextmanager

@@ -18,10 +18,11 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
-import late_mcp.server
+import late_mcp.server.build
 from contract import ContractCheckingTransport
 from httpserve import connect, running
-from late_mcp.httpconfig import HttpSettings
+from late_mcp.auth.tokens import SQLiteTokenStore
+from late_mcp.config.http import HttpSettings
 from late_mcp.late.client import LateClient
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
@@ -30,7 +31,6 @@ from late_mcp.sandbox.state import (
     SEED_PROFILE_ACME,
     SEED_PROFILE_NORDIC,
 )
-from late_mcp.tokens import SQLiteTokenStore
 from late_mcp.tools import ALL_TOOLS
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +69,7 @@ async def test_one_late_client_for_every_session_on_every_http_transport(
             super().__init__(*args, **kwargs)
             made.append(self)
 
-    monkeypatch.setattr(late_mcp.server, "LateClient", Counted)
+    monkeypatch.setattr(late_mcp.server.build, "LateClient", Counted)
     for transport, stateless in (("http", False), ("http", True), ("sse", False)):
         made.clear()
         http = HttpSettings(transport=transport, stateless=stateless)  # type: ignore[arg-type]

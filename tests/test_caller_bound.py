@@ -1,7 +1,7 @@
 """Every handle is bound to the caller that made it (issue 13, items 3, 4, 5 and 14).
 
 Idempotency keys and their stored answers, confirm tokens and their run-once keys, browser-upload
-tokens and journal entries belong to one caller (`late_mcp.principal.caller_id`); the journal and
+tokens and journal entries belong to one caller (`late_mcp.auth.principal.caller_id`); the journal and
 the signing secret keep no links, tokens or text, and only their owner may read their files. The
 servers are the real HTTP app on real sockets, or real processes on a real redis-server; the
 clients are the SDK's; Late is the sandbox.
@@ -31,10 +31,12 @@ from mcp_types import CallToolResult
 from conftest import TEST_KEY, make_settings
 from contract import ContractCheckingTransport
 from httpserve import connect, running
-from late_mcp import journal as journal_module
-from late_mcp.httpconfig import HttpSettings
-from late_mcp.journal import Journal
-from late_mcp.redis_tokens import RedisTokenStore
+from late_mcp.auth.redis_tokens import RedisTokenStore
+from late_mcp.auth.tokens import SQLiteTokenStore
+from late_mcp.config.http import HttpSettings
+from late_mcp.safety import journal as journal_module
+from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import RETENTION
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_TWITTER,
@@ -42,8 +44,7 @@ from late_mcp.sandbox.state import (
     SEED_PROFILE_ACME,
     SEED_PROFILE_NORDIC,
 )
-from late_mcp.server import build_server
-from late_mcp.tokens import SQLiteTokenStore
+from late_mcp.server.build import build_server
 from standin import served
 from test_access_scopes import body, data, refusal, store
 from test_redis import free_port, redis_server, redis_url, start_replica, wait_for_port
@@ -279,7 +280,7 @@ def test_late_mcp_call_previews_in_one_process_and_confirms_in_the_next(
 def test_processes_racing_to_make_the_secret_all_get_the_one_that_won(tmp_path: Path) -> None:
     secret = tmp_path / "new" / "journal.sqlite3.secret"
     script = (
-        "import anyio, sys; from pathlib import Path; from late_mcp.signing import FileSecret; "
+        "import anyio, sys; from pathlib import Path; from late_mcp.safety.signing import FileSecret; "
         "print(anyio.run(FileSecret(Path(sys.argv[1])).key, 'confirm').hex())"
     )
     procs = [
@@ -417,7 +418,7 @@ async def test_stored_answers_are_deleted_when_their_retention_ends(tmp_path: Pa
     journal = Journal(tmp_path / "journal.sqlite3", clock=lambda: now)
     try:
         await journal.commit("idempotency", "local:k-1", owner=None, tool="t", digest="d", result="{}")
-        now += journal_module.RETENTION + timedelta(minutes=1)
+        now += RETENTION + timedelta(minutes=1)
         await journal.record(tool="t", targets=[], digest="d", outcome="ok")
     finally:
         await journal.aclose()

@@ -20,9 +20,9 @@ from mcp_types import LoggingMessageNotificationParams
 
 from conftest import TEST_KEY, make_settings, ok
 from contract import ContractCheckingTransport, OpenAPIContract
-from late_mcp import clientlog
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
-from late_mcp.server import build_server
+from late_mcp.server import clientlog
+from late_mcp.server.build import build_server
 from test_stdio import StdioSession, server_env
 
 pytestmark = [

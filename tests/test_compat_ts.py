@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from contract import in_ci
-from late_mcp.config import DEFAULT_TOOLSETS
+from late_mcp.config.settings import DEFAULT_TOOLSETS
 from late_mcp.tools import ALL_TOOLS
 from test_http_transports import serve
 

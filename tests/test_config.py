@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from late_mcp.config import DEFAULT_BASE_URL, SANDBOX_BASE_URL, ConfigError, Settings
+from late_mcp.config.settings import DEFAULT_BASE_URL, SANDBOX_BASE_URL, ConfigError, Settings
 
 KEY = "sk_" + "ab" * 32
 

@@ -27,14 +27,14 @@ from mcp import Client
 
 from conftest import TEST_KEY, fails, make_settings, ok
 from contract import ContractCheckingTransport
-from late_mcp.config import Settings
+from late_mcp.config.settings import Settings
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_FACEBOOK,
     SEED_ACCOUNT_ACME_INSTAGRAM,
     SEED_ACCOUNT_ACME_TWITTER,
 )
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 from standin import served
 from test_stdio import StdioSession, server_env
 

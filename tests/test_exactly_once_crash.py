@@ -31,13 +31,15 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import TEST_KEY, call, make_settings, ok, text
-from late_mcp import journal as journal_module
-from late_mcp.journal import Journal, JournalError
-from late_mcp.redis_journal import RedisJournal
-from late_mcp.reservations import Gate
+from late_mcp.safety import journal as journal_module
+from late_mcp.safety import records as records_module
+from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import JournalError
+from late_mcp.safety.redis_journal import RedisJournal
+from late_mcp.safety.reservations import Gate
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_INSTAGRAM, SEED_ACCOUNT_ACME_TWITTER
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 from standin import served
 from test_redis import free_port, wait_for_port
 from test_stdio import server_env
@@ -494,8 +496,8 @@ async def test_racing_corrections_make_one_post_and_name_it(mcp: Client, state: 
 
 @pytest.fixture
 def fast_recovery(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(journal_module, "RECOVER_FIRST", 0.05)
-    monkeypatch.setattr(journal_module, "RECOVER_MAX", 0.2)
+    monkeypatch.setattr(records_module, "RECOVER_FIRST", 0.05)
+    monkeypatch.setattr(records_module, "RECOVER_MAX", 0.2)
 
 
 @pytest.fixture

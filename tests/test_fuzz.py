@@ -33,7 +33,7 @@ from conftest import TEST_KEY, make_settings, text
 from contract import ContractCheckingTransport, ContractViolation, load_or_warn
 from late_mcp.sandbox import create_sandbox_app
 from late_mcp.sandbox import state as seed
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 Json = Any
 Strategy = st.SearchStrategy

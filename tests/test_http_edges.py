@@ -36,12 +36,12 @@ from mcp.client.streamable_http import streamable_http_client
 from conftest import make_settings, ok
 from contract import ContractCheckingTransport
 from httpserve import connect
-from late_mcp.http_app import Guard, build_http_app
-from late_mcp.httpconfig import HttpSettings, shared_token_problem
+from late_mcp.auth.tokens import SQLiteTokenStore
+from late_mcp.config.http import HttpSettings, shared_token_problem
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
-from late_mcp.server import build_server
-from late_mcp.serving import bind_socket
-from late_mcp.tokens import SQLiteTokenStore
+from late_mcp.server.build import build_server
+from late_mcp.transports.http_app import Guard, build_http_app
+from late_mcp.transports.serving import bind_socket
 from test_http_security import INIT
 from test_http_transports import clean_env, free_port, healthy
 from test_redis import redis_server, redis_url, wait_for_port  # noqa: F401 - fixtures: a real redis-server
@@ -687,8 +687,8 @@ async def test_a_bad_id_over_sse_is_refused_too(late_transport: ContractChecking
 
 
 def test_connection_settings_come_from_late_mcp_variables() -> None:
-    from late_mcp.config import ConfigError
-    from late_mcp.http_connections import connection_budget
+    from late_mcp.config.settings import ConfigError
+    from late_mcp.transports.http_connections import connection_budget
 
     http = HttpSettings.from_env({"LATE_MCP_HEADER_TIMEOUT": "2.5", "LATE_MCP_MAX_CONNECTIONS": "50"})
     assert (http.header_timeout, http.max_connections) == (2.5, 50)

@@ -12,9 +12,9 @@ import pytest
 from conftest import TEST_KEY
 from contract import ContractCheckingTransport
 from httpserve import connect, running
-from late_mcp.httpconfig import HttpSettings
+from late_mcp.auth.tokens import SQLiteTokenStore
+from late_mcp.config.http import HttpSettings
 from late_mcp.sandbox import SandboxState
-from late_mcp.tokens import SQLiteTokenStore
 
 pytestmark = pytest.mark.anyio
 SECRET = "s3cret-team-token-" + "x" * 20
@@ -198,7 +198,7 @@ async def test_a_running_server_honours_new_and_revoked_tokens(
 
 
 def test_http_settings_come_from_late_mcp_variables() -> None:
-    from late_mcp.config import ConfigError
+    from late_mcp.config.settings import ConfigError
 
     http = HttpSettings.from_env(
         {

@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp_types import CallToolResult
 
-from late_mcp.config import DEFAULT_TOOLSETS
+from late_mcp.config.settings import DEFAULT_TOOLSETS
 from late_mcp.tools import ALL_TOOLS
 
 pytestmark = pytest.mark.anyio

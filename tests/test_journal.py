@@ -13,9 +13,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from late_mcp import journal as journal_module
-from late_mcp.journal import Journal, JournalError, default_journal_path, digest
-from late_mcp.reservations import Claim, Scope
+from late_mcp.config.paths import default_journal_path
+from late_mcp.safety import journal as journal_module
+from late_mcp.safety import records as records_module
+from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import JournalError, digest
+from late_mcp.safety.reservations import Claim, Scope
 
 pytestmark = pytest.mark.anyio
 
@@ -519,7 +522,7 @@ async def test_a_failed_journal_stays_failed(tmp_path: Path) -> None:
 async def test_a_failed_journal_recovers_once_it_can_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "RECOVER_FIRST", 0.05)
+    monkeypatch.setattr(records_module, "RECOVER_FIRST", 0.05)
     blocker = tmp_path / "data"
     blocker.write_text("a file where the journal's folder should be")
     journal = Journal(blocker / "journal.sqlite3")

@@ -19,7 +19,7 @@ from mcp import Client
 from conftest import TEST_KEY, fails, make_settings, ok
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import MalformedResponseError, PermissionDeniedError
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 pytestmark = pytest.mark.anyio
 

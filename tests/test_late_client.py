@@ -21,7 +21,7 @@ from late_mcp.late.errors import (
     ServerError,
     TransportError,
 )
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 pytestmark = pytest.mark.anyio
 

@@ -34,7 +34,7 @@ from mcp_types import CallToolResult, LoggingMessageNotificationParams
 
 from conftest import TEST_KEY, key_variants, make_settings
 from late_mcp.late.client import LateClient
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 from test_http_transports import free_port, healthy
 from test_stdio import server_env
 
@@ -259,7 +259,7 @@ async def test_an_endpoint_echoing_every_variant_leaks_none_into_logs_results_or
 SCRIPT = textwrap.dedent(
     """
     import logging, os
-    from late_mcp.cli import configure_logging
+    from late_mcp.cli.main import configure_logging
 
     configure_logging("DEBUG")
     key = os.environ["LATE_API_KEY"]
@@ -292,8 +292,8 @@ def test_every_logger_writes_through_the_scrubbing_handler(tmp_path: Path) -> No
 EMBEDDED = textwrap.dedent(
     """
     import logging, os
-    from late_mcp.config import Settings
-    from late_mcp.server import build_server
+    from late_mcp.config.settings import Settings
+    from late_mcp.server.build import build_server
 
     key = os.environ["LATE_API_KEY"]
     build_server(Settings(api_key=key, base_url="http://127.0.0.1:9/api"))  # logging not set up

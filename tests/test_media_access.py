@@ -22,11 +22,11 @@ from mcp import Client
 
 from conftest import fails, make_settings, ok
 from contract import ContractCheckingTransport
-from late_mcp.config import ConfigError, Settings
-from late_mcp.mediafile import open_below, open_media_file
-from late_mcp.mediasniff import sniff
+from late_mcp.config.settings import ConfigError, Settings
+from late_mcp.media.file import open_below, open_media_file
+from late_mcp.media.sniff import sniff
 from late_mcp.sandbox import SandboxState
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 from late_mcp.tools.media import HTTP_WITHOUT_FOLDERS
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ from mcp import Client
 from conftest import call, fails, make_settings, ok, text
 from contract import ContractCheckingTransport
 from late_mcp.sandbox import SandboxState
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 pytestmark = pytest.mark.anyio
 

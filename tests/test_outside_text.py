@@ -22,7 +22,7 @@ from mcp import Client
 from conftest import call, make_settings, text
 from contract import ContractCheckingTransport
 from late_mcp.sandbox import SandboxState
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +42,7 @@ TRICKS = "\n\r\x1b\x85\u2028\u2029\u202e\u200b\u200d"
 
 
 def test_quoted_shows_every_trick_as_a_visible_escape() -> None:
-    from late_mcp.outside import compact_json, one_line, quoted, word
+    from late_mcp.core.outside import compact_json, one_line, quoted, word
 
     assert quoted(PROFILE) == PROFILE_SHOWN
     assert quoted(HANDLE) == HANDLE_SHOWN and word(HANDLE) == HANDLE_SHOWN

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from conftest import confirmed, fails, ok
-from late_mcp.platforms import PLATFORMS
+from late_mcp.core.platforms import PLATFORMS
 from late_mcp.rules import rule_count
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_PROFILE_ACME

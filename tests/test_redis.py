@@ -21,11 +21,11 @@ from mcp import Client
 from conftest import TEST_KEY, make_settings, ok, text
 from contract import in_ci
 from late_mcp.late.ratelimit import RateGate
-from late_mcp.redis_budget import RedisRateBudget
-from late_mcp.redis_journal import RedisJournal, shown_url
+from late_mcp.late.redis_budget import RedisRateBudget
+from late_mcp.safety.redis_journal import RedisJournal, shown_url
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 from standin import served
 from test_stdio import server_env
 
@@ -281,7 +281,7 @@ async def test_replicas_share_what_is_left_of_the_rate_window(redis_url: str) ->
 
 
 def test_the_redis_url_is_checked_without_showing_it() -> None:
-    from late_mcp.config import ConfigError, Settings
+    from late_mcp.config.settings import ConfigError, Settings
 
     env = {"LATE_API_KEY": TEST_KEY, "LATE_MCP_REDIS_URL": "http://user:hunter2@cache"}
     with pytest.raises(ConfigError) as refused:
@@ -300,7 +300,7 @@ def test_the_redis_url_is_checked_without_showing_it() -> None:
 def test_tokens_created_on_one_replica_work_and_revoke_on_every_replica(
     redis_url: str, tmp_path: Path
 ) -> None:
-    from late_mcp.redis_tokens import RedisTokenStore
+    from late_mcp.auth.redis_tokens import RedisTokenStore
 
     env = server_env(LATE_MCP_REDIS_URL=redis_url, LATE_JOURNAL_PATH=str(tmp_path / "j.sqlite3"))
     command = [sys.executable, "-m", "late_mcp", "token"]

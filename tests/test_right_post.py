@@ -18,6 +18,7 @@ import tzlocal
 from mcp import Client
 
 from conftest import call, confirmed, fails, make_settings, ok, text
+from late_mcp.safety import confirm as confirm_module
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_INSTAGRAM,
@@ -27,8 +28,7 @@ from late_mcp.sandbox.state import (
     SEED_PROFILE_ACME,
     SEED_PROFILE_NORDIC,
 )
-from late_mcp.server import build_server
-from late_mcp.tools import _confirm
+from late_mcp.server.build import build_server
 
 pytestmark = pytest.mark.anyio
 DRAFT = {"content": "Hello", "is_draft": True}
@@ -224,7 +224,7 @@ async def test_a_token_for_other_arguments_is_refused_with_a_new_preview(
 async def test_an_expired_token_is_refused(
     mcp: Client, state: SandboxState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_confirm, "CONFIRM_TTL_S", -1)
+    monkeypatch.setattr(confirm_module, "CONFIRM_TTL_S", -1)
     preview = await ok(mcp, "posts_create", **PUBLISH)
     message = await fails(mcp, "posts_create", **PUBLISH, confirm=preview["confirm_token"])
     assert "expired" in message and not state.posts

@@ -9,7 +9,7 @@ import pytest
 from pydantic.alias_generators import to_camel
 
 from contract import OpenAPIContract, skip_reason
-from late_mcp.platforms import PLATFORMS
+from late_mcp.core.platforms import PLATFORMS
 from late_mcp.rules import (
     MediaKind,
     OptionsError,

@@ -23,10 +23,11 @@ from mcp_types import CallToolResult, TextContent
 from conftest import make_settings
 from contract import ContractCheckingTransport
 from httpserve import connect, running
-from late_mcp.httpconfig import HttpSettings
+from late_mcp.auth.principal import Principal, principal_var
+from late_mcp.auth.tokens import SQLiteTokenStore
+from late_mcp.config.http import HttpSettings
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import NotFoundError
-from late_mcp.principal import Principal, principal_var
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_FACEBOOK,
@@ -38,7 +39,6 @@ from late_mcp.sandbox.state import (
     SEED_PROFILE_ACME,
     SEED_PROFILE_NORDIC,
 )
-from late_mcp.tokens import SQLiteTokenStore
 from late_mcp.tools import ALL_TOOLS
 
 pytestmark = pytest.mark.anyio

@@ -40,7 +40,7 @@ def test_server_json_lists_every_setting_and_only_credentials_are_secret() -> No
     def read(module: str) -> set[str]:
         return set(re.findall(r'"(LATE_[A-Z_]+)"', (ROOT / "src" / "late_mcp" / module).read_text()))
 
-    common, serving = read("config.py"), read("httpconfig.py")
+    common, serving = read("config/settings.py"), read("config/http.py")
     for package in load()["packages"]:
         variables = {v["name"]: v for v in package["environmentVariables"]}
         http = package["transport"]["type"] == "streamable-http"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import TEST_KEY
-from late_mcp.config import DEFAULT_TOOLSETS
+from late_mcp.config.settings import DEFAULT_TOOLSETS
 from late_mcp.sandbox import create_sandbox_app
 from late_mcp.tools import ALL_TOOLS
 from standin import served

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from late_mcp import stdio
-from late_mcp.rpcline import MAX_DEPTH, check_line
+from late_mcp.transports import stdio
+from late_mcp.transports.rpcline import MAX_DEPTH, check_line
 
 PARSE_ERROR, INVALID_REQUEST = -32700, -32600
 

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from mcp import Client
 
 from conftest import make_settings
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 # One file per tool (tests/snapshots/tools/<name>.json), so a change to one tool is a diff in one file.
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"

@@ -12,9 +12,9 @@ import pytest
 from mcp import Client
 
 from conftest import make_settings
-from late_mcp.config import DEFAULT_TOOLSETS, TOOLSETS, ConfigError, Settings, read_toolsets
-from late_mcp.server import build_server
-from late_mcp.toolcall import select_tools
+from late_mcp.cli.call import select_tools
+from late_mcp.config.settings import DEFAULT_TOOLSETS, TOOLSETS, ConfigError, Settings, read_toolsets
+from late_mcp.server.build import build_server
 from late_mcp.tools import ALL_TOOLS
 
 pytestmark = pytest.mark.anyio
@@ -96,7 +96,7 @@ def test_cli_tools_listing_matches_the_server_selection() -> None:
 def late_mcp(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")} | env
     return subprocess.run(
-        [sys.executable, "-m", "late_mcp.cli", *args],
+        [sys.executable, "-m", "late_mcp.cli.main", *args],
         capture_output=True,
         text=True,
         env=environment,

@@ -15,7 +15,7 @@ from conftest import TEST_KEY, call, confirmed, fails, make_settings, ok, text
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
-from late_mcp.server import build_server
+from late_mcp.server.build import build_server
 
 pytestmark = pytest.mark.anyio
 POST = {"content": "Weekend special", "accounts": [SEED_ACCOUNT_ACME_TWITTER], "is_draft": True}

@@ -18,7 +18,7 @@ from late_mcp.late.insights import (
     PostLogs,
     Reply,
 )
-from late_mcp.late.wire import ModelT
+from late_mcp.late.wire import ModelT, path_segment
 
 Params = Mapping[str, str | int | bool | None]
 
@@ -48,7 +48,7 @@ class AfterPostCalls:
         return await self._get_model(
             Comments,
             "GET",
-            f"v1/inbox/comments/{_seg(post_id)}",
+            f"v1/inbox/comments/{path_segment(post_id)}",
             None,
             params={"accountId": account_id, "limit": limit},
         )
@@ -59,10 +59,12 @@ class AfterPostCalls:
         body: dict[str, Any] = {"accountId": account_id, "message": text}
         if comment_id:
             body["commentId"] = comment_id
-        return await self._get_model(Reply, "POST", f"v1/inbox/comments/{_seg(post_id)}", None, json=body)
+        return await self._get_model(
+            Reply, "POST", f"v1/inbox/comments/{path_segment(post_id)}", None, json=body
+        )
 
     async def hide_comment(self, post_id: str, comment_id: str, account_id: str) -> Hidden:
-        path = f"v1/inbox/comments/{_seg(post_id)}/{_seg(comment_id)}/hide"
+        path = f"v1/inbox/comments/{path_segment(post_id)}/{path_segment(comment_id)}/hide"
         # Hiding twice leaves it hidden: safe to resend.
         return await self._get_model(
             Hidden, "POST", path, None, json={"accountId": account_id}, idempotent=True
@@ -70,11 +72,5 @@ class AfterPostCalls:
 
     async def post_logs(self, post_id: str, limit: int) -> PostLogs:
         return await self._get_model(
-            PostLogs, "GET", f"v1/posts/{_seg(post_id)}/logs", None, params={"limit": limit}
+            PostLogs, "GET", f"v1/posts/{path_segment(post_id)}/logs", None, params={"limit": limit}
         )
-
-
-def _seg(value: str) -> str:
-    from late_mcp.late.client import _seg as segment
-
-    return segment(value)

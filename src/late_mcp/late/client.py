@@ -28,7 +28,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from late_mcp import __version__
-from late_mcp.config import Settings
+from late_mcp.config.settings import Settings
+from late_mcp.core.outside import quoted, word
 from late_mcp.late import scope
 from late_mcp.late.after_api import AfterPostCalls
 from late_mcp.late.errors import (
@@ -67,11 +68,11 @@ from late_mcp.late.wire import (
     file_chunks,
     new_request_id,
     parse,
+    path_segment,
     query_value,
     status_error,
     transport_error,
 )
-from late_mcp.outside import quoted, word
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class LateClient(AfterPostCalls):
         is_idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
         # A caller limited to some profiles (scoped access token) gets only their data.
-        query, keep = await scope.admit(self, method, path, query, json)
+        query, keep = await scope.admit(self.request, method, path, query, json)
         policy = self.retry_policy
         started = time.monotonic()
         maybe_applied = False
@@ -244,16 +245,18 @@ class LateClient(AfterPostCalls):
         return await self._get_list(Profile, "v1/profiles", "profiles")
 
     async def get_profile(self, profile_id: str) -> Profile:
-        return await self._get_model(Profile, "GET", f"v1/profiles/{_seg(profile_id)}", "profile")
+        return await self._get_model(Profile, "GET", f"v1/profiles/{path_segment(profile_id)}", "profile")
 
     async def create_profile(self, body: dict[str, Any]) -> Profile:
         return await self._get_model(Profile, "POST", "v1/profiles", "profile", json=body)
 
     async def update_profile(self, profile_id: str, body: dict[str, Any]) -> Profile:
-        return await self._get_model(Profile, "PUT", f"v1/profiles/{_seg(profile_id)}", "profile", json=body)
+        return await self._get_model(
+            Profile, "PUT", f"v1/profiles/{path_segment(profile_id)}", "profile", json=body
+        )
 
     async def delete_profile(self, profile_id: str) -> None:
-        await self.request("DELETE", f"v1/profiles/{_seg(profile_id)}")
+        await self.request("DELETE", f"v1/profiles/{path_segment(profile_id)}")
 
     # -- accounts and connecting -------------------------------------------------------------
 
@@ -272,7 +275,7 @@ class LateClient(AfterPostCalls):
         )
 
     async def disconnect_account(self, account_id: str) -> None:
-        await self.request("DELETE", f"v1/accounts/{_seg(account_id)}")
+        await self.request("DELETE", f"v1/accounts/{path_segment(account_id)}")
 
     async def telegram_code(self, profile_id: str) -> TelegramCode:
         return await self._get_model(
@@ -283,7 +286,7 @@ class LateClient(AfterPostCalls):
         return await self._get_model(
             ConnectLink,
             "GET",
-            f"v1/connect/{_seg(platform)}",
+            f"v1/connect/{path_segment(platform)}",
             None,
             params={"profileId": profile_id, "redirect_url": redirect_url},
         )
@@ -341,16 +344,16 @@ class LateClient(AfterPostCalls):
         return await self._get_model(PostPage, "GET", "v1/posts", None, params=params)
 
     async def get_post(self, post_id: str) -> Post:
-        return await self._get_model(Post, "GET", f"v1/posts/{_seg(post_id)}", "post")
+        return await self._get_model(Post, "GET", f"v1/posts/{path_segment(post_id)}", "post")
 
     async def update_post(self, post_id: str, body: dict[str, Any]) -> Post:
-        return await self._get_model(Post, "PUT", f"v1/posts/{_seg(post_id)}", "post", json=body)
+        return await self._get_model(Post, "PUT", f"v1/posts/{path_segment(post_id)}", "post", json=body)
 
     async def delete_post(self, post_id: str) -> None:
-        await self.request("DELETE", f"v1/posts/{_seg(post_id)}")
+        await self.request("DELETE", f"v1/posts/{path_segment(post_id)}")
 
     async def retry_post(self, post_id: str) -> Post:
-        return await self._get_model(Post, "POST", f"v1/posts/{_seg(post_id)}/retry", "post")
+        return await self._get_model(Post, "POST", f"v1/posts/{path_segment(post_id)}/retry", "post")
 
     # -- media, queue, usage -----------------------------------------------------------------
 
@@ -429,13 +432,6 @@ class LateClient(AfterPostCalls):
 def _shared_budget(settings: Settings) -> SharedBudget | None:
     if not settings.redis_url:
         return None
-    from late_mcp.redis_budget import RedisRateBudget
+    from late_mcp.late.redis_budget import RedisRateBudget
 
     return RedisRateBudget(settings.redis_url)
-
-
-def _seg(value: str) -> str:
-    """One URL path segment: ids never contain '/', so a value that does is refused here."""
-    if not value or "/" in value or value in {".", ".."} or any(c in value for c in "?#\\"):
-        raise LateError(f"{value!r} is not a valid id.", hint="Ids are the 'id' values other tools return.")
-    return value

@@ -7,7 +7,7 @@ ever carries the API key: messages are built from the response, never from the r
 
 from __future__ import annotations
 
-from late_mcp.outside import quoted, word
+from late_mcp.core.outside import quoted, word
 
 MESSAGE_SHOWN = 300  # characters of Late's own message shown in an error's text (api_message keeps 500)
 

@@ -4,7 +4,7 @@ Logging filters set on a logger see only the records logged on that very logger,
 children (`httpcore2.http11`, `uvicorn.error`) or of other libraries. So the key is taken out by
 a filter on the handlers late-mcp installs: the stderr handler (`stderr_handler`, the only one:
 uvicorn is started without its own logging set-up, so its records come here too) and the handler
-that forwards records to the client (clientlog.py). `LogScrub` rewrites every record passing
+that forwards records to the client (server/clientlog.py). `LogScrub` rewrites every record passing
 through such a handler in place: the formatted message (arguments merged in), the exception
 text and the stack; later handlers then see the scrubbed record too.
 

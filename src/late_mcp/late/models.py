@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from late_mcp.outside import quoted, word
+from late_mcp.core.outside import quoted, word
 
 
 def parse_timestamp(value: str | None) -> datetime | None:

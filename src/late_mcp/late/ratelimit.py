@@ -16,7 +16,7 @@ MAX_WAIT = 65.0  # a window is one minute; never wait longer on a header's word
 
 
 class SharedBudget(Protocol):
-    """The window shared with other replicas (late_mcp.redis_budget.RedisRateBudget)."""
+    """The window shared with other replicas (late_mcp.late.redis_budget.RedisRateBudget)."""
 
     async def take(self) -> float:
         """Count one request against the shared window; seconds to wait first (0: go now)."""

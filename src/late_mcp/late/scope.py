@@ -43,16 +43,15 @@ and never reach the caller.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, NamedTuple
 
+from late_mcp.auth.principal import current_profiles, principal_var
 from late_mcp.late.errors import LateAPIError, NotFoundError, RequestValidationError
-from late_mcp.principal import current_profiles, principal_var
-
-if TYPE_CHECKING:
-    from late_mcp.late.client import LateClient
 
 Filter = Callable[[Any], Any]
+# The client's request function (`LateClient.request`): the lookups go through it, unscoped.
+Send = Callable[..., Awaitable[Any]]
 _ONE = re.compile(r"^v1/(profiles|accounts|posts)/([^/]+)(/retry|/logs)?$")
 _COMMENTS = re.compile(r"^v1/inbox/comments/([^/]+)(?:/([^/]+)/(hide))?$")
 OPEN = {
@@ -154,15 +153,15 @@ def _next_cursor(body: Any) -> str | None:
 class Scope:
     """The decisions for one request of a caller limited to `profiles`."""
 
-    def __init__(self, client: LateClient, profiles: frozenset[str]) -> None:
-        self.client = client
+    def __init__(self, send: Send, profiles: frozenset[str]) -> None:
+        self.send = send
         self.profiles = profiles
         self._accounts: set[str] | None = None
 
     async def _unscoped(self, method: str, path: str, **kwargs: Any) -> Any:
         reset = principal_var.set(None)
         try:
-            return await self.client.request(method, path, **kwargs)
+            return await self.send(method, path, **kwargs)
         finally:
             principal_var.reset(reset)
 
@@ -361,10 +360,10 @@ class Scope:
         raise refused("Resource", f"v1/{kind}")
 
 
-async def admit(client: LateClient, method: str, path: str, query: dict[str, Any], json: Any) -> Admitted:
+async def admit(send: Send, method: str, path: str, query: dict[str, Any], json: Any) -> Admitted:
     """What may be sent for the current caller; raises when refused. A caller who is not limited
-    gets the query as given and no filter."""
+    gets the query as given and no filter. Lookups go through `send` with no caller set."""
     profiles = current_profiles()
     if profiles is None:
         return Admitted(query)
-    return await Scope(client, profiles).admit(method, path, query, json)
+    return await Scope(send, profiles).admit(method, path, query, json)

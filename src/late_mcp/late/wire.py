@@ -15,16 +15,17 @@ import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
+from late_mcp.core.outside import quoted
 from late_mcp.late.errors import (
     MESSAGE_SHOWN,
     LateAPIError,
+    LateError,
     MalformedResponseError,
     RateLimitedError,
     TransportError,
     error_class_for_status,
 )
 from late_mcp.late.keyscrub import KeyScrubber
-from late_mcp.outside import quoted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 UPLOAD_CHUNK = 1024 * 1024
@@ -205,3 +206,10 @@ async def file_chunks(source: Path | BinaryIO, progress: Progress | None = None)
     finally:
         if isinstance(source, Path):
             handle.close()
+
+
+def path_segment(value: str) -> str:
+    """One URL path segment: ids never contain '/', so a value that does is refused here."""
+    if not value or "/" in value or value in {".", ".."} or any(c in value for c in "?#\\"):
+        raise LateError(f"{value!r} is not a valid id.", hint="Ids are the 'id' values other tools return.")
+    return value

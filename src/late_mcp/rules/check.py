@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from late_mcp.platforms import MediaType
+from late_mcp.core.platforms import MediaType
 from late_mcp.rules.options import PlatformOptions
 from late_mcp.rules.parse import checked_options, platform_rules
 from late_mcp.rules.table import Limits, PlatformRules

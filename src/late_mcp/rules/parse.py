@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from late_mcp.platforms import PLATFORMS, normalize_platform
+from late_mcp.core.platforms import PLATFORMS, normalize_platform
 from late_mcp.rules.options import OPTION_MODELS, URL_PATTERN, PlatformOptions
 from late_mcp.rules.table import RULES, PlatformRules
 

@@ -26,10 +26,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from late_mcp.sandbox import upload_tokens
 from late_mcp.sandbox.after_routes import ROUTES
 from late_mcp.sandbox.common import SandboxError
 from late_mcp.sandbox.state import SandboxState
+from late_mcp.sandbox.upload_tokens import (
+    create_upload_token,
+    upload_page,
+    upload_through_page,
+    upload_token_status,
+)
 from late_mcp.sandbox.validate import validate_post as check_post
 
 logger = logging.getLogger(__name__)
@@ -335,15 +340,15 @@ def _routes() -> list[Route]:
         ("/api/v1/posts/{postId}/retry", "POST", retry_post),
         ("/api/v1/tools/validate/post", "POST", validate_post),
         ("/api/v1/media/presign", "POST", presign),
-        ("/api/v1/media/upload-token", "POST", upload_tokens.create_upload_token),
-        ("/api/v1/media/upload-token", "GET", upload_tokens.upload_token_status),
+        ("/api/v1/media/upload-token", "POST", create_upload_token),
+        ("/api/v1/media/upload-token", "GET", upload_token_status),
         ("/api/v1/queue/next-slot", "GET", next_slot),
         ("/api/v1/usage-stats", "GET", usage_stats),
         *ROUTES,
         ("/sandbox/oauth/{platform}", "GET", oauth_page),
         ("/sandbox-uploads/{key:path}", "PUT", upload),
-        ("/sandbox/upload/{token}", "GET", upload_tokens.upload_page),
-        ("/sandbox/upload/{token}", "POST", upload_tokens.upload_through_page),
+        ("/sandbox/upload/{token}", "GET", upload_page),
+        ("/sandbox/upload/{token}", "POST", upload_through_page),
         ("/sandbox-media/{key:path}", "GET", media),
     ]
     paths: dict[str, list[tuple[str, Handler]]] = {}

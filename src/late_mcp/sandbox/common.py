@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from late_mcp.platforms import PLATFORMS
+from late_mcp.core.platforms import PLATFORMS
 
 Json = dict[str, Any]
 Clock = Callable[[], datetime]

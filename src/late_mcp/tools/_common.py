@@ -12,23 +12,23 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from late_mcp.config import Settings
-from late_mcp.journal import JournalError
+from late_mcp.config.settings import Settings
+from late_mcp.core.outside import compact_json, one_line
+from late_mcp.core.platforms import Platform
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
-from late_mcp.outside import compact_json, one_line
-from late_mcp.platforms import Platform
-from late_mcp.reservations import Gate, InProgress, JournalStore
-from late_mcp.signing import ServerSecret
-from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
-from late_mcp.tools._safety import (
+from late_mcp.safety.confirm import ConfirmGate, call_arguments_var
+from late_mcp.safety.idempotency import (
     call_arguments,
     confirm_key,
     guarded_write,
     journal_unavailable,
     with_idempotency_key,
 )
+from late_mcp.safety.records import JournalError
+from late_mcp.safety.reservations import Gate, InProgress, JournalStore
+from late_mcp.safety.signing import ServerSecret
 
 log = logging.getLogger("late_mcp.tools")
 ToolFn = Callable[..., Awaitable[CallToolResult]]

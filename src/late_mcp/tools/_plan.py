@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from late_mcp.core.platforms import CONTENT_TYPES, content_type_for, normalize_platform, supported_extensions
 from late_mcp.late.models import Account
-from late_mcp.platforms import CONTENT_TYPES, content_type_for, normalize_platform, supported_extensions
 from late_mcp.rules import (
     MediaKind,
     OptionsError,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from late_mcp.core.outside import quoted, word
 from late_mcp.late.models import Pagination, Post
-from late_mcp.outside import quoted, word
 from late_mcp.tools._targets import Directory
 
 
@@ -73,7 +73,7 @@ def view(post: Post, directory: Directory | None = None, *, preview: int | None 
 
 def accounts_text(post: PostView) -> str:
     """`instagram @acme, facebook @"Acme Bakery" ("Acme Bakery")`: who a post goes to, for
-    summaries; names come from outside, so they are quoted (outside.py)."""
+    summaries; names come from outside, so they are quoted (core/outside.py)."""
     names = ", ".join(
         f"{word(t.platform)} @{word(t.username.lstrip('@'))}" if t.username else word(t.platform)
         for t in post.targets

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from late_mcp.core.outside import quoted, word
+from late_mcp.core.platforms import normalize_platform
 from late_mcp.late.client import LateClient
 from late_mcp.late.models import Account, Profile
-from late_mcp.outside import quoted, word
-from late_mcp.platforms import normalize_platform
 from late_mcp.tools._common import ToolInputError
 from late_mcp.tools._together import both
 

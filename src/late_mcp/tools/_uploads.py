@@ -6,7 +6,7 @@ far against the total, at most about once per percent, with the current file's n
 failing does not stop or hide the others: each gets its own result.
 
 A browser upload's token is handed out as Late's token plus an HMAC of it and the caller (key from
-`late_mcp.signing`, so every replica and `late-mcp call` check it alike). Only the caller that
+`late_mcp.safety.signing`, so every replica and `late-mcp call` check it alike). Only the caller that
 started an upload can poll it: any other token, Late's bare one included, gets the same "not one
 of yours" refusal without Late being asked, so it tells nothing about which tokens exist.
 """
@@ -22,11 +22,11 @@ from pathlib import Path
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 
+from late_mcp.auth.principal import caller_id
+from late_mcp.core.outside import word
 from late_mcp.late.errors import LateError
-from late_mcp.mediafile import MediaFile, MediaFileError, inspect_media_file
-from late_mcp.outside import word
-from late_mcp.principal import caller_id
-from late_mcp.signing import SecretUnavailable, ServerSecret
+from late_mcp.media.file import MediaFile, MediaFileError, inspect_media_file
+from late_mcp.safety.signing import SecretUnavailable, ServerSecret
 from late_mcp.tools._common import ToolInputError, app
 
 log = logging.getLogger(__name__)

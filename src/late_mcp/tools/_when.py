@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
-from late_mcp.config import Settings
+from late_mcp.config.settings import Settings
 from late_mcp.tools._common import ToolInputError
 
 

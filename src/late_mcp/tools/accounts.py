@@ -9,6 +9,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.late.models import Account, AccountHealth, HealthSummary
+from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
@@ -19,7 +20,6 @@ from late_mcp.tools._common import (
     plural,
     tool,
 )
-from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._targets import AccountView, load_account_names
 
 

@@ -9,9 +9,9 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.outside import quoted, word
+from late_mcp.core.platforms import Platform
 from late_mcp.late.models import Invite, parse_timestamp
-from late_mcp.outside import quoted, word
-from late_mcp.platforms import Platform
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
 
 PlatformArg = Annotated[Platform, Field(description="The account's platform.")]

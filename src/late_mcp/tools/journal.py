@@ -1,8 +1,8 @@
 """The audit journal, readable by the assistant: what late-mcp changed for the user, and when.
 
 Each caller reads its own entries; full access (local use, the shared LATE_MCP_TOKEN) reads every
-caller's, with who made each. Profile-limited tokens do not get the tool at all (late_mcp.access).
-Entries hold ids, digests, outcomes and a summary without links or tokens (late_mcp.tools._replay).
+caller's, with who made each. Profile-limited tokens do not get the tool at all (late_mcp.server.access).
+Entries hold ids, digests, outcomes and a summary without links or tokens (late_mcp.safety.replay).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from late_mcp.journal import JournalError
-from late_mcp.principal import caller_id, is_admin
+from late_mcp.auth.principal import caller_id, is_admin
+from late_mcp.safety.records import JournalError
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 
 

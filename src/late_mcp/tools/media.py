@@ -9,9 +9,9 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from late_mcp.mediafile import MediaFileError, inspect_media_file
-from late_mcp.outside import quoted, word
-from late_mcp.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
+from late_mcp.core.outside import quoted, word
+from late_mcp.core.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
+from late_mcp.media.file import MediaFileError, inspect_media_file
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 from late_mcp.tools._media_folders import HTTP_WITHOUT_FOLDERS, allowed_folders
 from late_mcp.tools._uploads import (
@@ -25,7 +25,7 @@ from late_mcp.tools._uploads import (
 __all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
 MAX_FILES = 20
-_UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (schema.py)
+_UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (server/schema.py)
 
 
 class UploadLink(BaseModel):

@@ -8,10 +8,11 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.outside import quoted, word
 from late_mcp.late.insights import PostLogEntry
 from late_mcp.late.models import Post, parse_timestamp
-from late_mcp.outside import quoted, word
 from late_mcp.rules import MediaKind, check_target
+from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
@@ -22,7 +23,6 @@ from late_mcp.tools._common import (
     plural,
     tool,
 )
-from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._post_views import Deleted, PostListResult, PostView, accounts_text, view
 from late_mcp.tools._targets import load_account_names
 from late_mcp.tools._together import both

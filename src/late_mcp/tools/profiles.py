@@ -8,10 +8,10 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.outside import quoted, word
 from late_mcp.late.models import Profile
-from late_mcp.outside import quoted, word
+from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._confirm import Confirm, confirm_step
 
 Color = Annotated[str | None, Field(description="Hex, e.g. #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
 Name = Annotated[str, Field(description="Client or project name.", min_length=1, max_length=100)]

@@ -10,14 +10,14 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.outside import word
+from late_mcp.core.platforms import MediaType, Platform
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
-from late_mcp.outside import word
-from late_mcp.platforms import MediaType, Platform
 from late_mcp.rules import describe, rule_count
+from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.once import AnotherForm, create_post_once
 from late_mcp.tools._common import ID_PATTERN, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._confirm import Confirm, confirm_step
-from late_mcp.tools._once import create_post_once
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
@@ -109,8 +109,16 @@ async def posts_create(
             return stop
     try:
         post, note = await create_post_once(
-            context, plan.body, plan.targets, plan.mode, allow_duplicate=allow_duplicate
+            context.client,
+            context.settings,
+            context.gate,
+            plan.body,
+            plan.targets,
+            plan.mode,
+            allow_duplicate=allow_duplicate,
         )
+    except AnotherForm as exc:
+        raise ToolInputError(str(exc)) from exc
     except LateAPIError as exc:
         raise queue_hint(exc) if plan.mode == "use_queue" else exc from None
     shown = view(post, plan.directory)

@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import QueuePreview, QueueState, parse_timestamp
+from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._confirm import Confirm, confirm_step
 from late_mcp.tools._together import both
 from late_mcp.tools._when import local_text, zone_named
 
-TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # checked here, not published (schema.py)
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # checked here, not published (server/schema.py)
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # Late counts 0 = Sunday
 NO_QUEUE_HINT = "This profile has no queue yet: set its weekly slots with queue_slots_set first."
 

@@ -1,0 +1,1 @@
+"""Who is calling: principals and caller ids, and the stores of scoped bearer tokens."""

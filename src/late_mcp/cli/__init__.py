@@ -1,0 +1,1 @@
+"""The command line: `late-mcp` (serve), `late-mcp call`, `late-mcp token`, `late-mcp doctor`."""

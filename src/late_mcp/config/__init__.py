@@ -1,0 +1,1 @@
+"""Settings from the environment: the server's, and the HTTP transport's."""

@@ -1,0 +1,1 @@
+"""Local media files: reading them for upload and recognising what they are."""

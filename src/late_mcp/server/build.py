@@ -1,0 +1,203 @@
+"""Server wiring: `build_server()` makes the MCP server; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
+
+from late_mcp import __version__
+from late_mcp.config.settings import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
+from late_mcp.late.client import LateClient
+from late_mcp.late.logscrub import protect, scrub_new_handlers
+from late_mcp.safety.confirm import ConfirmGate
+from late_mcp.safety.journal import Journal
+from late_mcp.safety.records import JournalError
+from late_mcp.safety.reservations import Gate, JournalStore
+from late_mcp.safety.signing import server_secret
+from late_mcp.server.access import AccessMiddleware
+from late_mcp.server.clientlog import ClientLogMiddleware
+from late_mcp.server.schema import compact_schema, one_line
+from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
+from late_mcp.tools._common import error_result
+
+log = logging.getLogger("late_mcp")
+
+INSTRUCTIONS = (
+    "Late social media tools. Agency flow: profiles_create (one per client) -> invites_create per "
+    "platform (send the link to the client) -> accounts_list to see connected accounts -> "
+    "queue_slots_set for the client's posting times -> media_upload_file for local images/videos -> "
+    "posts_create. Posts go to real public accounts: confirm text, accounts and time with the user "
+    "before publishing. Write tools take idempotency_key: the same key with the same arguments "
+    "returns the first result and sends nothing again."
+)
+
+
+def describe_validation_error(tool: str, exc: ValidationError) -> str:
+    """Which argument is wrong and what is allowed, without echoing the (possibly huge) value."""
+    problems = []
+    for err in exc.errors()[:8]:
+        where = ".".join(str(part) for part in err["loc"]) or "arguments"
+        problems.append(f"{where}: {err['msg']}")
+    return (
+        f"Invalid arguments for {tool}: "
+        + "; ".join(problems)
+        + ". Fix these and call again (the tool's input schema lists every argument)."
+    )
+
+
+class LateMCPServer(MCPServer[AppContext]):
+    """MCPServer that answers bad arguments with a short, actionable tool error, and shares one
+    AppContext (one Late client, one journal) between all connections while `shared_context()` runs."""
+
+    shared: AppContext | None = None
+    open_context: Callable[[], AbstractAsyncContextManager[AppContext]]
+
+    @asynccontextmanager
+    async def shared_context(self) -> AsyncIterator[AppContext]:
+        """Open the AppContext once for the whole process; the lifespan of every connection (the
+        SDK enters it per SSE connection) then reuses it instead of opening another client."""
+        async with self.open_context() as context:
+            self.shared = context
+            try:
+                yield context
+            finally:
+                self.shared = None
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            allowed = tool.parameters.get("properties", {})
+            unknown = sorted(key for key in arguments if key not in allowed)
+            if unknown:
+                return error_result(
+                    f"Unknown argument(s) for {name}: {', '.join(unknown)[:300]}. "
+                    f"Allowed: {', '.join(allowed)}.",
+                    kind="invalid_argument",
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return error_result(describe_validation_error(name, exc.__cause__), kind="invalid_argument")
+            raise
+
+
+def make_journal(settings: Settings) -> JournalStore:
+    """The journal these settings name: Redis with LATE_MCP_REDIS_URL, else the SQLite file."""
+    if settings.redis_url:
+        from late_mcp.safety.redis_journal import RedisJournal
+
+        return RedisJournal(settings.redis_url)
+    return Journal(settings.journal_path)
+
+
+async def open_journal(settings: Settings) -> JournalStore:
+    """Open the journal and prove it takes a write. A broken one does not stop the server: it
+    logs one line and stays broken, so every write tool refuses while reads go on working."""
+    journal = make_journal(settings)
+    try:
+        await journal.check()
+    except JournalError as exc:
+        log.error(
+            "%s Until it works (tried again on later writes) every write tool is refused; read tools work.",
+            exc,
+        )
+    return journal
+
+
+def sandbox_transport(settings: Settings) -> httpx2.AsyncBaseTransport:
+    """The in-process stand-in, with injected faults when LATE_SANDBOX_FAULTS asks for them."""
+    from late_mcp.sandbox import create_sandbox_app  # only sandbox mode pays for it
+
+    inner: httpx2.AsyncBaseTransport = httpx2.ASGITransport(app=create_sandbox_app())
+    if not settings.sandbox_faults:
+        return inner
+    from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
+
+    return FaultInjectingTransport(inner, FaultPlan.parse(settings.sandbox_faults))
+
+
+def build_server(
+    settings: Settings,
+    *,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    read_only: bool = False,
+    tools: tuple[ToolDef, ...] = ALL_TOOLS,
+    toolsets: Collection[str] | None = None,
+) -> LateMCPServer:
+    """Make the server. `transport` replaces the network (tests, sandbox); `toolsets` offers only
+    the tools of those domains (default: settings.toolsets, else DEFAULT_TOOLSETS); `read_only`
+    then drops every tool whose annotations say it changes something."""
+    selected = set(toolsets or settings.toolsets or DEFAULT_TOOLSETS)
+
+    @asynccontextmanager
+    async def open_context() -> AsyncIterator[AppContext]:
+        http_transport = transport
+        if http_transport is None and settings.sandbox and settings.base_url == SANDBOX_BASE_URL:
+            http_transport = sandbox_transport(settings)
+        journal = await open_journal(settings)
+        try:
+            async with LateClient(settings, transport=http_transport) as client:
+                log.info(
+                    "late-mcp %s ready (%s)",
+                    __version__,
+                    "sandbox" if settings.sandbox else settings.base_url,
+                )
+                gate = Gate(journal, call_deadline=settings.call_deadline)
+                confirm_gate = ConfirmGate(server_secret(settings.redis_url, settings.journal_path))
+                yield AppContext(
+                    client=client, settings=settings, journal=journal, gate=gate, confirm_gate=confirm_gate
+                )
+        finally:
+            await journal.aclose()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+        if server.shared is not None:
+            yield server.shared
+            return
+        async with open_context() as context:
+            yield context
+
+    before = list(logging.getLogger().handlers)
+    server = LateMCPServer(
+        name="late-mcp",
+        title="Late social media",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+        # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
+        middleware=[
+            AccessMiddleware(read_only_names=frozenset(t.name for t in tools if t.read_only)),
+            ClientLogMiddleware(settings.log_level),
+        ],
+    )
+    server.open_context = open_context
+    # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
+    scrub_new_handlers(before)
+    protect(settings.api_key)
+    for spec in tools:
+        if spec.domain not in selected or (read_only and not spec.read_only):
+            continue
+        server.add_tool(  # no title: clients show the name, and titles cost bytes on every request
+            spec.fn,
+            name=spec.name,
+            description=one_line(spec.fn.__doc__),
+            annotations=spec.annotations,
+            structured_output=False,
+        )
+        registered = server._tool_manager.get_tool(spec.name)  # the SDK offers no schema hook
+        assert registered is not None
+        registered.parameters = compact_schema(registered.parameters)
+    return server
