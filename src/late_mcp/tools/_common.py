@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from late_mcp.config import Settings
 from late_mcp.journal import JournalError
@@ -18,7 +18,7 @@ from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
 from late_mcp.outside import compact_json, one_line
-from late_mcp.platforms import Platform
+from late_mcp.platforms import Platform, normalize_platform
 from late_mcp.reservations import Gate, InProgress, JournalStore
 from late_mcp.signing import ServerSecret
 from late_mcp.tools._confirm import ConfirmGate, call_arguments_var
@@ -41,10 +41,21 @@ UNKNOWN_OUTCOME_HINT = (
 # Ids as Late hands them out (24 hex characters today); the pattern keeps paths and queries clean.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ProfileId = Annotated[str, Field(description="From profiles_list.", pattern=ID_PATTERN)]
+
+
+def platform_name(value: object) -> object:
+    """Late's name for a platform named in any case or by an alias ("X" is twitter), before the
+    enum check; anything else is left as it is for the check to refuse with the list."""
+    return (normalize_platform(value) or value) if isinstance(value, str) else value
+
+
+# A platform argument: the closed enum of Late's 13 names, accepting any case and the aliases.
+PlatformName = Annotated[Platform, BeforeValidator(platform_name)]
 # A platform filter: checked against the 13 platforms, published as a plain string (a filter does
 # not need the enum's 150 bytes on every tool that takes one; a wrong name gets the list back).
 PlatformFilter = Annotated[
     Platform | None,
+    BeforeValidator(platform_name),
     WithJsonSchema({"type": "string", "description": "Only this platform."}),
 ]
 OptionalProfileId = Annotated[str | None, Field(description="Only this profile.", pattern=ID_PATTERN)]
