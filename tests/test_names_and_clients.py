@@ -1,20 +1,92 @@
-"""Names as people write them: platforms in any case and "X" for twitter (issue 15, item 16)."""
+"""Names as people write them: platforms in any case and "X" for twitter; one profile per client
+name; every account named with its client."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
 import pytest
 from mcp import Client
+from mcp_types import CallToolResult
 
-from conftest import fails, ok
-from late_mcp.sandbox import SandboxState
+from conftest import TEST_KEY, call, fails, make_settings, ok, text
+from contract import ContractCheckingTransport, OpenAPIContract
+from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_TWITTER,
     SEED_ACCOUNT_NORDIC_TIKTOK,
     SEED_PROFILE_ACME,
     SEED_PROFILE_NORDIC,
 )
+from late_mcp.server import build_server
+from test_redis import redis_server, redis_url  # noqa: F401 (fixtures: a real redis-server)
 
 pytestmark = pytest.mark.anyio
+SPELLINGS = ("Bakkerij Jansen", " bakkerij jansen ", "BAKKERIJ JANSEN", "Bakkerij JANSEN\t")
+
+
+class FirstLookupWaits(httpx2.AsyncBaseTransport):
+    """The first GET /v1/profiles is answered only once a second one is on its way (or after a
+    half a second at most): name checks that could overlap do, unless the creates take turns."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.lookups = 0
+        self.second = anyio.Event()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and request.url.path.endswith("/v1/profiles"):
+            self.lookups += 1
+            if self.lookups == 1:
+                with anyio.move_on_after(0.5):
+                    await self.second.wait()
+            else:
+                self.second.set()
+        return await self.inner.handle_async_request(request)
+
+
+@asynccontextmanager
+async def session(
+    late: FirstLookupWaits, contract: OpenAPIContract | None, **settings: Any
+) -> AsyncIterator[Client]:
+    transport = ContractCheckingTransport(late, contract)
+    server = build_server(make_settings(**settings), transport=transport)
+    async with Client(server, mode="legacy") as client:
+        yield client
+    assert transport.violations == []
+
+
+def named(state: SandboxState, name: str = "bakkerij jansen") -> list[str]:
+    return [pid for pid, p in state.profiles.items() if p["name"].strip().casefold() == name]
+
+
+async def creates_at_once(client: Client, names: list[str]) -> list[CallToolResult]:
+    results: list[CallToolResult] = []
+
+    async def one(name: str) -> None:
+        results.append(await call(client, "profiles_create", name=name))
+
+    async with anyio.create_task_group() as tg:
+        for name in names:
+            tg.start_soon(one, name)
+    return results
+
+
+def one_created_rest_refused(results: list[CallToolResult], state: SandboxState) -> None:
+    """Exactly one profile of the name exists; every other call was refused naming it."""
+    [profile_id] = named(state)
+    created = [r.structured_content or {} for r in results if not r.is_error]
+    assert [c["profile"]["id"] for c in created] == [profile_id]
+    name = state.profiles[profile_id]["name"]
+    refusal = f'Not created: a profile with this name exists: "{name}" ({profile_id}). Use its profile_id'
+    refused = [text(r) for r in results if r.is_error]
+    assert len(refused) == len(results) - 1
+    assert all(r.startswith(refusal) for r in refused), refused
 
 
 @pytest.mark.parametrize(
@@ -72,3 +144,84 @@ async def test_a_name_that_is_no_platform_is_still_refused_with_the_list(mcp: Cl
     assert "platform: Input should be 'twitter', 'instagram'" in refused and "'googlebusiness'" in refused
     filtered = await fails(mcp, "accounts_list", platform="myspace")
     assert "platform" in filtered and "'twitter'" in filtered
+
+
+# -- profiles_create: one profile per client name (item 13) ------------------------------------------
+
+
+async def test_a_name_in_use_is_refused_naming_the_profile_unless_allowed(
+    mcp: Client, state: SandboxState
+) -> None:
+    first = (await ok(mcp, "profiles_create", name="Bakkerij Jansen"))["profile"]["id"]
+    for spelling in SPELLINGS:
+        refused = await fails(mcp, "profiles_create", name=spelling, color="#FF9933")
+        assert refused == (
+            f'Not created: a profile with this name exists: "Bakkerij Jansen" ({first}). Use its profile_id '
+            "for this client; only if the person wants a second profile of that name, repeat with "
+            "allow_duplicate=true."
+        )
+    assert named(state) == [first]
+    seeded = await fails(mcp, "profiles_create", name="acme bakery")
+    assert f'"Acme Bakery" ({SEED_PROFILE_ACME})' in seeded
+    second = (await ok(mcp, "profiles_create", name="bakkerij jansen", allow_duplicate=True))["profile"]["id"]
+    assert sorted(named(state)) == sorted([first, second])
+    both = await fails(mcp, "profiles_create", name="Bakkerij Jansen")
+    assert f'"Bakkerij Jansen" ({first}), "bakkerij jansen" ({second})' in both
+    assert (await ok(mcp, "profiles_create", name="Bakkerij Jansen Noord"))["profile"]["name"] == (
+        "Bakkerij Jansen Noord"
+    )
+
+
+async def test_a_repeat_with_its_idempotency_key_replays_instead_of_refusing(
+    mcp: Client, state: SandboxState
+) -> None:
+    first = await ok(mcp, "profiles_create", name="Bakkerij Jansen", idempotency_key="jansen-key-01")
+    again = await call(mcp, "profiles_create", name="Bakkerij Jansen", idempotency_key="jansen-key-01")
+    assert not again.is_error and "Replayed" in text(again)
+    assert again.structured_content == first
+    assert len(named(state)) == 1
+
+
+async def test_creates_of_one_name_at_once_make_one_profile(contract: OpenAPIContract | None) -> None:
+    app = create_sandbox_app(api_key=TEST_KEY)
+    async with session(FirstLookupWaits(httpx2.ASGITransport(app=app)), contract) as client:
+        results = await creates_at_once(client, [SPELLINGS[n % 4] for n in range(10)])
+    assert len(results) == 10
+    one_created_rest_refused(results, app.state.late)
+
+
+async def test_two_servers_on_one_journal_file_make_one_profile(
+    tmp_path: Path, contract: OpenAPIContract | None
+) -> None:
+    app = create_sandbox_app(api_key=TEST_KEY)
+    late = FirstLookupWaits(httpx2.ASGITransport(app=app))  # one Late for both replicas
+    results: list[CallToolResult] = []
+
+    async def replica(spellings: list[str]) -> None:
+        async with session(late, contract, journal_path=tmp_path / "journal.sqlite3") as client:
+            results.extend(await creates_at_once(client, spellings))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(replica, list(SPELLINGS))
+        tg.start_soon(replica, list(reversed(SPELLINGS)))
+    assert len(results) == 8
+    one_created_rest_refused(results, app.state.late)
+
+
+async def test_two_servers_on_one_redis_make_one_profile(
+    redis_url: str,  # noqa: F811
+    contract: OpenAPIContract | None,
+) -> None:
+    app = create_sandbox_app(api_key=TEST_KEY)
+    late = FirstLookupWaits(httpx2.ASGITransport(app=app))  # one Late for both replicas
+    results: list[CallToolResult] = []
+
+    async def replica() -> None:
+        async with session(late, contract, redis_url=redis_url) as client:
+            results.extend(await creates_at_once(client, list(SPELLINGS)))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(replica)
+        tg.start_soon(replica)
+    assert len(results) == 8
+    one_created_rest_refused(results, app.state.late)
