@@ -225,3 +225,80 @@ async def test_two_servers_on_one_redis_make_one_profile(
         tg.start_soon(replica)
     assert len(results) == 8
     one_created_rest_refused(results, app.state.late)
+
+
+# -- accounts_list: every account names its client (item 14) -----------------------------------------
+
+
+class ProfilesAlongside(httpx2.AsyncBaseTransport):
+    """Records Late's requests; GET /v1/accounts is answered once a GET /v1/profiles is on its way
+    (or after half a second at most) and notes whether it was, i.e. whether both went at once."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[str] = []
+        self.together: list[bool] = []
+        self.profiles_sent = anyio.Event()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path.removeprefix("/api")
+        self.requests.append(f"{request.method} {path}")
+        if path == "/v1/profiles":
+            self.profiles_sent.set()
+        if path == "/v1/accounts":
+            self.profiles_sent = anyio.Event()
+            with anyio.move_on_after(0.5):
+                await self.profiles_sent.wait()
+            self.together.append(self.profiles_sent.is_set())
+        return await self.inner.handle_async_request(request)
+
+
+@asynccontextmanager
+async def watched(
+    app: Any, contract: OpenAPIContract | None
+) -> AsyncIterator[tuple[Client, ProfilesAlongside]]:
+    late = ProfilesAlongside(httpx2.ASGITransport(app=app))
+    transport = ContractCheckingTransport(late, contract)
+    async with Client(build_server(make_settings(), transport=transport), mode="legacy") as client:
+        yield client, late
+    assert transport.violations == []
+
+
+def clients_of(listed: dict[str, Any]) -> dict[str, str | None]:
+    return {a["id"]: a.get("profile_name") for a in listed["accounts"]}
+
+
+async def test_accounts_list_names_each_client_when_late_sends_plain_profile_ids(
+    contract: OpenAPIContract | None,
+) -> None:
+    app = create_sandbox_app(api_key=TEST_KEY)
+    state: SandboxState = app.state.late
+    state.populated_account_profiles = False
+    assert {type(a["profileId"]) for a in state.list_accounts()} == {str}  # what Late answers now
+    names = {pid: p["name"] for pid, p in state.profiles.items()}
+    expected = {aid: names[a["profileId"]] for aid, a in state.accounts.items()}
+    async with watched(app, contract) as (client, late):
+        first = await ok(client, "accounts_list")
+        assert clients_of(first) == expected and set(expected.values()) == {"Acme Bakery", "Nordic Outdoor"}
+        assert late.requests == ["GET /v1/accounts", "GET /v1/profiles"] and late.together == [False]
+        nordic = await ok(client, "accounts_list", profile_id=SEED_PROFILE_NORDIC, platform="twitter")
+        assert set(clients_of(nordic).values()) == {"Nordic Outdoor"} and len(nordic["accounts"]) == 2
+        assert late.requests[2:] in (
+            ["GET /v1/accounts", "GET /v1/profiles"],
+            ["GET /v1/profiles", "GET /v1/accounts"],
+        )
+        assert late.together == [False, True]  # known now: both requests at once
+        preview = await ok(client, "accounts_disconnect", account_id=SEED_ACCOUNT_NORDIC_TIKTOK)
+        assert preview["preview"]["account"]["profile"] == "Nordic Outdoor"
+
+
+async def test_accounts_list_asks_once_when_late_sends_the_profiles_along(
+    contract: OpenAPIContract | None,
+) -> None:
+    app = create_sandbox_app(api_key=TEST_KEY)
+    async with watched(app, contract) as (client, late):
+        listed = await ok(client, "accounts_list")
+        again = await ok(client, "accounts_list", profile_id=SEED_PROFILE_ACME)
+    assert set(clients_of(listed).values()) == {"Acme Bakery", "Nordic Outdoor"}
+    assert set(clients_of(again).values()) == {"Acme Bakery"} and len(again["accounts"]) == 4
+    assert late.requests == ["GET /v1/accounts", "GET /v1/accounts"]
