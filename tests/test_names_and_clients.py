@@ -17,6 +17,7 @@ from mcp_types import CallToolResult
 from conftest import TEST_KEY, call, fails, make_settings, ok, text
 from contract import ContractCheckingTransport, OpenAPIContract
 from late_mcp.sandbox import SandboxState, create_sandbox_app
+from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_TWITTER,
     SEED_ACCOUNT_NORDIC_TIKTOK,
@@ -225,6 +226,26 @@ async def test_two_servers_on_one_redis_make_one_profile(
         tg.start_soon(replica)
     assert len(results) == 8
     one_created_rest_refused(results, app.state.late)
+
+
+async def test_a_name_check_that_fails_says_nothing_was_created(contract: OpenAPIContract | None) -> None:
+    app = create_sandbox_app(api_key=TEST_KEY)
+    lost_reads = FaultInjectingTransport(
+        httpx2.ASGITransport(app=app), FaultPlan(lost=1.0, methods=frozenset({"GET"}))
+    )
+    transport = ContractCheckingTransport(lost_reads, contract)
+    async with Client(
+        build_server(make_settings(retry_attempts=2), transport=transport), mode="legacy"
+    ) as client:
+        result = await call(client, "profiles_create", name="Bakkerij Jansen")
+        journaled = await ok(client, "journal_recent")
+    assert result.is_error and "may have been applied" not in text(result)
+    assert text(result).startswith("Late for GET /v1/profiles could not be reached"), text(result)
+    assert text(result).endswith("Check the network connection and LATE_BASE_URL, then try again.")
+    error = (result.structured_content or {})["error"]
+    assert error["kind"] == "transport" and error["retryable"] is True and "outcome_unknown" not in error
+    assert [e["outcome"] for e in journaled["entries"]] == ["error:transport"]
+    assert named(app.state.late) == [] and ("POST", "/api/v1/profiles") not in app.state.late.requests
 
 
 # -- accounts_list: every account names its client (item 14) -----------------------------------------

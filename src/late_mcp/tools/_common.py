@@ -124,7 +124,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
         name = fn.__name__
         writes = kind not in {"local", "read"}
 
-        async def attempt(kwargs: dict[str, Any]) -> CallToolResult:
+        async def attempt(kwargs: dict[str, Any], sent: Callable[[], str | None]) -> CallToolResult:
             try:
                 return await fn(**kwargs)
             except ToolInputError as exc:
@@ -135,7 +135,8 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 return journal_unavailable(exc)
             except LateError as exc:
                 log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
-                unknown = writes and outcome_unknown(exc)
+                # A read that failed before the call sent anything else changed nothing.
+                unknown = writes and outcome_unknown(exc) and sent() is not None
                 if unknown:
                     exc.hint = UNKNOWN_OUTCOME_HINT
                 return error_result(
@@ -166,14 +167,14 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
             call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):
                 if not writes:
-                    return await attempt(kwargs)
+                    return await attempt(kwargs, lambda: None)
                 context.client.last_request_id.set(None)
                 return await guarded_write(
                     name,
                     context.journal,
                     context.gate,
                     context.client.last_request_id.get,
-                    lambda: attempt(kwargs),
+                    lambda: attempt(kwargs, context.client.last_request_id.get),
                     call_arguments(kwargs),
                     key,
                 )
