@@ -1,8 +1,8 @@
 """Shared fixtures: a real MCP client session → late-mcp → HTTP → the Late sandbox.
 
-Every request the server sends is checked against Late's OpenAPI spec on the way (when
-../shared/late-api/openapi.yaml is present, and in CI it must be); a request the spec rejects fails
-the test.
+Every request the server sends is checked against Late's OpenAPI spec on the way (from
+LATE_OPENAPI_SPEC, ../shared/late-api/openapi.yaml or the late-sdk package: tests/contract.py; in CI
+it must be found); a request the spec rejects fails the test.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
-from contract import ContractCheckingTransport, OpenAPIContract, load_or_warn
+from contract import ContractCheckingTransport, OpenAPIContract, SpecMissingInCI, load_or_warn
 from late_mcp.config.settings import TOOLSETS, Settings
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.server.build import build_server
@@ -77,7 +77,12 @@ def key_never_leaks(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixtu
 
 @pytest.fixture(scope="session")
 def contract() -> OpenAPIContract | None:
-    return load_or_warn()
+    """The spec's checker (contract.find_spec says where the spec comes from). In CI without a
+    spec the run stops here with the reason, once, instead of an error for every test."""
+    try:
+        return load_or_warn()
+    except SpecMissingInCI as missing:
+        pytest.exit(str(missing), returncode=1)
 
 
 @pytest.fixture

@@ -1,16 +1,24 @@
 """OpenAPI request-contract checker for the test-suite.
 
-Validates outgoing Late API requests (path, query, JSON body) against the Late OpenAPI 3.1 spec at
-``../shared/late-api/openapi.yaml`` (override with ``LATE_OPENAPI_SPEC``). The spec is never copied
-into the repo; when it is absent the checker is disabled and :func:`skip_reason` says why, except in
-CI (``CI=true``), where a missing spec fails the run.
+Validates outgoing Late API requests (path, query, JSON body) against the Late OpenAPI 3.1 spec,
+taken from the first place that has it: ``$LATE_OPENAPI_SPEC``, the shared copy at
+``../shared/late-api/openapi.yaml``, else the registry package that ships it (the ``late-sdk==1.2.70``
+source distribution, fetched once with ``pip download`` into ``.cache/late-openapi/``, which git
+ignores; only ``openapi.yaml`` is read out of the archive, and its SHA-256 must match the pinned one).
+The spec is never committed. When no place has it the checker is disabled and :func:`skip_reason`
+says why, except in CI (``CI=true``), where a missing spec fails the run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
+import tarfile
+import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +34,18 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 ENV_VAR = "LATE_OPENAPI_SPEC"
-DEFAULT_SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "late-api" / "openapi.yaml"
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SPEC = REPO.parent / "shared" / "late-api" / "openapi.yaml"  # the shared copy (read at each lookup)
+_LAYOUT_SPEC = DEFAULT_SPEC
 _DEFAULT_DISPLAY = "../shared/late-api/openapi.yaml"
+# The registry package that ships the spec: its source distribution, and the one file read from it.
+SDK_REQUIREMENT = "late-sdk==1.2.70"
+SDK_ARCHIVE = "late_sdk-1.2.70.tar.gz"
+SDK_MEMBER = "late_sdk-1.2.70/openapi.yaml"
+SDK_SPEC_SHA256 = "136bb35f404f8bb9aca20cb6f72f98d1c807bd6ad2945b2d4c2f85ebce977e17"
+SDK_SPEC_MAX_BYTES = 8 * 1024 * 1024
+CACHE_DIR = REPO / ".cache" / "late-openapi"  # .gitignore: .cache/ (read at each lookup)
+PIP_TIMEOUT = 600  # seconds for the whole download; pip's own socket timeout is shorter
 _SPEC_URI = "urn:late-api:openapi"
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -51,21 +69,127 @@ class ContractViolation(AssertionError):
     """A request does not conform to the Late OpenAPI spec."""
 
 
-def spec_path(path: Path | None = None) -> Path:
-    """The spec location: explicit ``path``, else ``$LATE_OPENAPI_SPEC``, else the shared default."""
+class SpecUnavailable(Exception):
+    """The registry package could not give the spec; the message says why."""
+
+
+@dataclass(frozen=True)
+class SpecLookup:
+    """Where the spec was found (``path``, and ``source`` in words), and why each earlier place was not it."""
+
+    path: Path | None
+    source: str
+    tried: tuple[str, ...] = ()
+
+
+def _shown(path: Path) -> str:
+    return _DEFAULT_DISPLAY if path == _LAYOUT_SPEC else str(path)
+
+
+def find_spec(path: Path | None = None) -> SpecLookup:
+    """The spec: an explicit ``path`` (only that), else ``$LATE_OPENAPI_SPEC``, the shared copy
+    (:data:`DEFAULT_SPEC`), and the registry package (cached in :data:`CACHE_DIR`, downloaded
+    when the cache lacks it)."""
     if path is not None:
-        return Path(path)
-    env = os.environ.get(ENV_VAR)
-    return Path(env) if env else DEFAULT_SPEC
+        given = Path(path)
+        if given.is_file():
+            return SpecLookup(given, "the given path")
+        return SpecLookup(None, "", (f"{given} not found",))
+    tried: list[str] = []
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        if Path(env).is_file():
+            return SpecLookup(Path(env), ENV_VAR)
+        tried.append(f"{ENV_VAR}={env} not found")
+    if DEFAULT_SPEC.is_file():
+        return SpecLookup(DEFAULT_SPEC, "the shared copy", tuple(tried))
+    tried.append(f"{_shown(DEFAULT_SPEC)} not found")
+    found, why = _registry_spec(CACHE_DIR.resolve())
+    if found is None:
+        return SpecLookup(None, "", (*tried, why))
+    return SpecLookup(found, why, tuple(tried))
+
+
+@cache
+def _registry_spec(cache_dir: Path) -> tuple[Path | None, str]:
+    """Once per process and cache folder: (path, how it was had) or (None, why not)."""
+    try:
+        return registry_spec(cache_dir)
+    except SpecUnavailable as exc:
+        return None, str(exc)
+
+
+def registry_spec(cache_dir: Path | None = None) -> tuple[Path, str]:
+    """The spec from the ``late-sdk`` source distribution: the copy cached in ``cache_dir`` (default
+    :data:`CACHE_DIR`) when it is intact, else ``pip download`` the archive into a temporary folder,
+    read ``openapi.yaml`` out of it (nothing else is extracted), check its SHA-256 and keep only that
+    file. Raises :class:`SpecUnavailable`."""
+    target = (cache_dir or CACHE_DIR) / SDK_REQUIREMENT.replace("==", "-") / "openapi.yaml"
+    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == SDK_SPEC_SHA256:
+        return target, f"{SDK_REQUIREMENT} (cached in {target.parent})"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix="download-") as folder:
+        data = _read_from_archive(_pip_download(Path(folder)))
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != SDK_SPEC_SHA256:
+            raise SpecUnavailable(
+                f"{SDK_MEMBER} in the downloaded {SDK_REQUIREMENT} has SHA-256 {digest}, not the pinned "
+                f"{SDK_SPEC_SHA256}; not used"
+            )
+        partial = Path(folder) / "openapi.yaml.partial"
+        partial.write_bytes(data)
+        os.replace(partial, target)  # whole or not at all, also with two runs at once
+    return target, f"{SDK_REQUIREMENT} (downloaded to {target.parent})"
+
+
+_URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
+
+
+def _pip_download(folder: Path) -> Path:
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        "--disable-pip-version-check", "--no-input", "--quiet", "--timeout", "30", "--retries", "2",
+        "-d", str(folder), SDK_REQUIREMENT,
+    ]  # fmt: skip
+    why = f"pip download {SDK_REQUIREMENT} failed"
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SpecUnavailable(f"{why}: {type(exc).__name__}") from exc
+    archive = folder / SDK_ARCHIVE
+    if done.returncode != 0 or not archive.is_file():
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        last = _URL_CREDENTIALS.sub("://***@", lines[-1])[:300] if lines else f"exit status {done.returncode}"
+        raise SpecUnavailable(f"{why} (is the package registry reachable?): {last}")
+    return archive
+
+
+def _read_from_archive(archive: Path) -> bytes:
+    """The bytes of ``SDK_MEMBER``, a regular file of bounded size, read without extracting anything."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            member = tar.getmember(SDK_MEMBER)
+            if not member.isfile() or member.size > SDK_SPEC_MAX_BYTES:
+                raise SpecUnavailable(f"{SDK_MEMBER} in {SDK_ARCHIVE} is not a regular file of at most 8 MiB")
+            stream = tar.extractfile(member)
+            assert stream is not None, "a regular member has contents"
+            with stream:
+                return stream.read()
+    except (KeyError, tarfile.TarError, OSError) as exc:
+        raise SpecUnavailable(f"{SDK_ARCHIVE} holds no readable {SDK_MEMBER}: {exc}") from exc
+
+
+def spec_path(path: Path | None = None) -> Path | None:
+    """The spec's location (see :func:`find_spec`), or None when no place has it."""
+    return find_spec(path).path
 
 
 def skip_reason(path: Path | None = None) -> str | None:
-    """None when the spec exists, else a human-readable reason the contract check is skipped."""
-    p = spec_path(path)
-    if p.is_file():
+    """None when the spec was found, else a human-readable reason the contract check is skipped."""
+    lookup = find_spec(path)
+    if lookup.path is not None:
         return None
-    shown = _DEFAULT_DISPLAY if p == DEFAULT_SPEC else str(p)
-    return f"contract check skipped: {shown} not found"
+    return "contract check skipped: " + "; ".join(lookup.tried)
 
 
 _warned = False
@@ -84,7 +208,8 @@ def missing_in_ci_reason(path: Path | None = None) -> str:
     reason = (skip_reason(path) or "contract check skipped").replace("contract check skipped: ", "")
     return (
         f"contract check required in CI (CI={os.environ.get('CI', '')}), but {reason}: provide Late's "
-        f"OpenAPI spec at {_DEFAULT_DISPLAY} or set {ENV_VAR}"
+        f"OpenAPI spec at {_DEFAULT_DISPLAY}, set {ENV_VAR}, or let pip reach the package registry "
+        f"(the spec is read from {SDK_REQUIREMENT})"
     )
 
 
@@ -270,8 +395,8 @@ class OpenAPIContract:
 
     @classmethod
     def load(cls, path: Path | None = None) -> OpenAPIContract | None:
-        p = spec_path(path)
-        return cls(_load_spec(p.resolve())) if p.is_file() else None
+        found = spec_path(path)
+        return None if found is None else cls(_load_spec(found.resolve()))
 
     def check_request(
         self,

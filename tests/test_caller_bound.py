@@ -131,7 +131,7 @@ async def test_two_callers_sending_one_key_at_once_each_get_their_own_call(
 ) -> None:
     tokens = {"alice": store.create("alice", (), False), "bob": store.create("bob", (), False)}
     results: dict[str, list[CallToolResult]] = {"alice": [], "bob": []}
-    arguments = {"name": "Same name", "idempotency_key": "same-key-0001"}
+    arguments = {"name": "Same name", "allow_duplicate": True, "idempotency_key": "same-key-0001"}
 
     async def caller(name: str) -> None:
         async with connect(base, tokens[name]) as client, anyio.create_task_group() as calls:

@@ -104,7 +104,9 @@ async def test_a_create_refused_before_landing_is_sent_again() -> None:
 
 async def test_unknown_outcome_that_cannot_be_checked_is_reported_not_repeated() -> None:
     app = create_sandbox_app(api_key=TEST_KEY)
-    faults = FaultInjectingTransport(httpx2.ASGITransport(app=app), FaultPlan(lost=1.0))
+    faults = FaultInjectingTransport(
+        httpx2.ASGITransport(app=app), FaultPlan(lost=1.0, methods=frozenset({"POST"}))
+    )
     async with session(faults, retry_attempts=2) as client:
         result = await call(client, "profiles_create", name="Lost")
     assert result.is_error and "may have been applied" in text(result)

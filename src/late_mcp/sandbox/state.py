@@ -140,6 +140,8 @@ class SandboxState(
         self.history = {}  # published before this session (analytics' external posts) -> figures
         self.comments = {}  # history post id -> its comments
         self.analytics_addon = True  # False: the plan lacks the Analytics add-on
+        # False: accounts' profileId is a plain id, not {_id, name, color} (the spec allows both).
+        self.populated_account_profiles = True
         self.connect_sessions: dict[str, Json] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request the app handled
         now = self.clock()
@@ -292,8 +294,12 @@ class SandboxState(
         return view
 
     def list_accounts(self, profile_id: str | None = None) -> list[Json]:
-        """Accounts (of one profile, if given) with `profileId` populated as {_id, name, color}."""
-        return [self._account_view(a) for a in self.accounts.values() if profile_id in (None, a["profileId"])]
+        """Accounts (of one profile, if given) with `profileId` populated as {_id, name, color}, or
+        as the plain id when `populated_account_profiles` is off."""
+        found = [a for a in self.accounts.values() if profile_id in (None, a["profileId"])]
+        if not self.populated_account_profiles:
+            return copy.deepcopy(found)
+        return [self._account_view(a) for a in found]
 
     def delete_account(self, account_id: str) -> None:
         """Disconnect an account."""

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from late_mcp.config.settings import Settings
 from late_mcp.core.outside import compact_json, one_line
-from late_mcp.core.platforms import Platform
+from late_mcp.core.platforms import Platform, normalize_platform
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
@@ -41,10 +41,21 @@ UNKNOWN_OUTCOME_HINT = (
 # Ids as Late hands them out (24 hex characters today); the pattern keeps paths and queries clean.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ProfileId = Annotated[str, Field(description="From profiles_list.", pattern=ID_PATTERN)]
+
+
+def platform_name(value: object) -> object:
+    """Late's name for a platform named in any case or by an alias ("X" is twitter), before the
+    enum check; anything else is left as it is for the check to refuse with the list."""
+    return (normalize_platform(value) or value) if isinstance(value, str) else value
+
+
+# A platform argument: the closed enum of Late's 13 names, accepting any case and the aliases.
+PlatformName = Annotated[Platform, BeforeValidator(platform_name)]
 # A platform filter: checked against the 13 platforms, published as a plain string (a filter does
 # not need the enum's 150 bytes on every tool that takes one; a wrong name gets the list back).
 PlatformFilter = Annotated[
     Platform | None,
+    BeforeValidator(platform_name),
     WithJsonSchema({"type": "string", "description": "Only this platform."}),
 ]
 OptionalProfileId = Annotated[str | None, Field(description="Only this profile.", pattern=ID_PATTERN)]
@@ -113,7 +124,7 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
         name = fn.__name__
         writes = kind not in {"local", "read"}
 
-        async def attempt(kwargs: dict[str, Any]) -> CallToolResult:
+        async def attempt(kwargs: dict[str, Any], sent: Callable[[], str | None]) -> CallToolResult:
             try:
                 return await fn(**kwargs)
             except ToolInputError as exc:
@@ -124,7 +135,8 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 return journal_unavailable(exc)
             except LateError as exc:
                 log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
-                unknown = writes and outcome_unknown(exc)
+                # A read that failed before the call sent anything else changed nothing.
+                unknown = writes and outcome_unknown(exc) and sent() is not None
                 if unknown:
                     exc.hint = UNKNOWN_OUTCOME_HINT
                 return error_result(
@@ -155,14 +167,14 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
             call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):
                 if not writes:
-                    return await attempt(kwargs)
+                    return await attempt(kwargs, lambda: None)
                 context.client.last_request_id.set(None)
                 return await guarded_write(
                     name,
                     context.journal,
                     context.gate,
                     context.client.last_request_id.get,
-                    lambda: attempt(kwargs),
+                    lambda: attempt(kwargs, context.client.last_request_id.get),
                     call_arguments(kwargs),
                     key,
                 )

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from weakref import WeakSet
 
 from pydantic import BaseModel
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import normalize_platform
 from late_mcp.late.client import LateClient
-from late_mcp.late.models import Account, Profile
+from late_mcp.late.models import Account, Profile, ProfileRef
 from late_mcp.tools._common import ToolInputError
 from late_mcp.tools._together import both
 
@@ -46,6 +47,15 @@ class Directory:
                 return profile.name
         return None
 
+    def named(self, account: Account) -> Account:
+        """The account with its client's name: as Late sent it, else from the profiles list."""
+        if account.profile_name is not None or account.profile_id is None:
+            return account
+        name = self.profile_name(account.profile_id)
+        if name is None:
+            return account
+        return account.model_copy(update={"profile": ProfileRef(id=account.profile_id, name=name)})
+
     def view(self, account: Account) -> AccountView:
         name = (account.profile.name if account.profile else None) or self.profile_name(account.profile_id)
         return AccountView(
@@ -66,12 +76,27 @@ class Directory:
         return quoted(view.profile) if view.profile else word(view.profile_id or "no profile")
 
 
+# Clients whose Late sent accounts' profileId as plain ids: they fetch the profile list alongside.
+_PLAIN_PROFILE_IDS: WeakSet[LateClient] = WeakSet()
+
+
+def _names_missing(accounts: Sequence[Account]) -> bool:
+    return any(a.profile_name is None and a.profile_id is not None for a in accounts)
+
+
 async def load_account_names(client: LateClient, profile_id: str | None = None) -> Directory:
-    """Accounts with their clients' names, for showing them: one request, since Late sends each
-    account's profile along; the profile list is fetched only when it did not."""
+    """Accounts with their clients' names, for showing them. Late may send each account's profile
+    along (one request then) or only its id: then the profile list names them, fetched after the
+    accounts the first time, and together with them from then on."""
+    if client in _PLAIN_PROFILE_IDS:
+        accounts, profiles = await both(lambda: client.list_accounts(profile_id), client.list_profiles)
+        if not _names_missing(accounts):
+            _PLAIN_PROFILE_IDS.discard(client)
+        return Directory(accounts, profiles)
     accounts = await client.list_accounts(profile_id)
-    if all(a.profile is not None or a.profile_id is None for a in accounts):
+    if not _names_missing(accounts):
         return Directory(accounts, [])
+    _PLAIN_PROFILE_IDS.add(client)
     return Directory(accounts, await client.list_profiles())
 
 

@@ -43,7 +43,8 @@ async def accounts_list(
     platform: PlatformFilter = None,
 ) -> CallToolResult:
     """Connected accounts (id, platform, username, client) for posts_create(accounts=...)."""
-    accounts = await app(ctx).client.list_accounts(profile_id)
+    directory = await load_account_names(app(ctx).client, profile_id)
+    accounts = [directory.named(a) for a in directory.accounts]
     if platform is not None:
         accounts = [a for a in accounts if a.platform == platform]
     inactive = sum(1 for a in accounts if not a.is_active)

@@ -10,11 +10,19 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import quoted, word
-from late_mcp.core.platforms import Platform
 from late_mcp.late.models import Invite, parse_timestamp
-from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
+from late_mcp.tools._common import (
+    ID_PATTERN,
+    OptionalProfileId,
+    PlatformName,
+    ProfileId,
+    app,
+    ok,
+    plural,
+    tool,
+)
 
-PlatformArg = Annotated[Platform, Field(description="The account's platform.")]
+PlatformArg = Annotated[PlatformName, Field(description="The account's platform.")]
 
 
 class InviteView(BaseModel):

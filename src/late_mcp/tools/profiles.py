@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -11,10 +13,10 @@ from pydantic import BaseModel, Field
 from late_mcp.core.outside import quoted, word
 from late_mcp.late.models import Profile
 from late_mcp.safety.confirm import Confirm, confirm_step
-from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._common import AppContext, ProfileId, ToolInputError, app, ok, plural, tool
 
 Color = Annotated[str | None, Field(description="Hex, e.g. #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
-Name = Annotated[str, Field(description="Client or project name.", min_length=1, max_length=100)]
+Name = Annotated[str, Field(description="Client name.", min_length=1, max_length=100)]
 Description = Annotated[str | None, Field(description="Free text.", max_length=500)]
 
 
@@ -46,18 +48,56 @@ async def profiles_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
 
 @tool("profiles", "Create a profile", "create")
 async def profiles_create(
-    name: Name, ctx: Context, description: Description = None, color: Color = None
+    name: Name,
+    ctx: Context,
+    description: Description = None,
+    color: Color = None,
+    allow_duplicate: Annotated[bool, Field(description="Allow a taken name.")] = False,
 ) -> CallToolResult:
-    """Create a profile for a new client. Next: invites_create per platform, queue_slots_set."""
+    """A profile for a new client. Next: invites_create per platform, queue_slots_set."""
+    context = app(ctx)
     body: dict[str, Any] = {"name": name.strip()}
     if description is not None:
         body["description"] = description
     if color is not None:
         body["color"] = color
-    profile = await app(ctx).client.create_profile(body)
+    if allow_duplicate:
+        profile = await context.client.create_profile(body)
+    else:
+        profile = await _create_unless_named(context, body)
     return ok(
         ctx, f"Created profile {quoted(profile.name)} ({word(profile.id)}).", ProfileResult(profile=profile)
     )
+
+
+def _same_name(name: str) -> str:
+    """What two profile names are compared by: case-insensitive, surrounding whitespace ignored."""
+    return name.strip().casefold()
+
+
+async def _create_unless_named(context: AppContext, body: dict[str, Any]) -> Profile:
+    """Create the profile unless one already has its name. Creates of one name (in any case) take
+    turns through the journal's reservations, in this process and across replicas, so a second
+    one looks only after the first is created, and is refused."""
+    wanted = _same_name(body["name"])
+    key = hashlib.sha256(f"profile name\0{context.settings.base_url}\0{wanted}".encode()).hexdigest()
+    # Counted while it may be live (a reservation older than `within` says nothing); no result is kept.
+    live = timedelta(seconds=context.gate.ttl)
+    async with context.gate.hold(
+        "post", f"profile:{key}", tool="profiles_create", digest=key, within=live, take_unknown=True
+    ) as ticket:
+        taken = [p for p in await context.client.list_profiles() if _same_name(p.name) == wanted]
+        if taken:
+            await ticket.release(unknown=False)
+            named = ", ".join(f"{quoted(p.name)} ({word(p.id)})" for p in taken[:5])
+            raise ToolInputError(
+                f"Not created: a profile with this name exists: {named}. Use its profile_id for this "
+                "client; only if the person wants a second profile of that name, repeat with "
+                "allow_duplicate=true."
+            )
+        profile = await context.client.create_profile(body)
+        await ticket.release(unknown=False)  # Late's profile list says it exists from now on
+    return profile
 
 
 @tool("profiles", "Update a profile", "update")

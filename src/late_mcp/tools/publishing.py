@@ -11,13 +11,13 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import word
-from late_mcp.core.platforms import MediaType, Platform
+from late_mcp.core.platforms import MediaType
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
 from late_mcp.rules import describe, rule_count
 from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.once import AnotherForm, create_post_once
-from late_mcp.tools._common import ID_PATTERN, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
@@ -190,7 +190,7 @@ class PlatformRulesResult(BaseModel):
 
 @tool("posts", "Platform rules", "local")
 async def posts_platform_rules(
-    platform: Annotated[Platform, Field(description="Platform to describe.")], ctx: Context
+    platform: Annotated[PlatformName, Field(description="Platform to describe.")], ctx: Context
 ) -> CallToolResult:
     """A platform's limits (text, media, title) and its posts_create options with allowed values."""
     details = describe(platform)
