@@ -175,10 +175,12 @@ class LateClient(AfterPostCalls):
                         body = await self._send_once(method, path, query, json, headers)
                         return body if keep is None else keep(body)
                     except LateError as exc:
-                        exc.attempts = attempt.retry_state.attempt_number
                         if method == "DELETE" and maybe_applied and isinstance(exc, NotFoundError):
                             return {}  # an earlier attempt whose answer was lost already deleted it
                         maybe_applied = maybe_applied or outcome_unknown(exc)
+                        sent = attempt.retry_state.attempt_number
+                        if sent > 1:
+                            raise exc.with_context(attempts=sent) from exc
                         raise
         except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
             raise exc.last_attempt.exception() from None  # type: ignore[misc]

@@ -125,10 +125,9 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
             except LateError as exc:
                 log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
                 unknown = writes and outcome_unknown(exc)
-                if unknown:
-                    exc.hint = UNKNOWN_OUTCOME_HINT
+                shown = exc.with_context(hint=UNKNOWN_OUTCOME_HINT) if unknown else exc
                 return error_result(
-                    exc.describe(),
+                    shown.describe(),
                     kind=exc.kind,
                     status=exc.status,
                     request_id=exc.request_id,

@@ -1,0 +1,193 @@
+"""Errors are built once with all their context: nothing in src/ changes an exception afterwards.
+
+Code that learns more about a failure (how often the request was sent, a better hint, that a
+lookup showed nothing happened) raises `exc.with_context(...)`, a new error, `from exc`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
+from pathlib import Path
+
+import httpx2
+import pytest
+
+import late_mcp
+from conftest import make_settings
+from late_mcp.late.client import LateClient
+from late_mcp.late.errors import LateError, RateLimitedError, ServerError, TransportError
+from late_mcp.safety.once import StillCreating
+
+pytestmark = pytest.mark.anyio
+SRC = Path(late_mcp.__file__).parent
+MUTATING_METHODS = {"add_note", "with_traceback"}
+
+
+def _rooted_at(node: ast.expr, names: set[str]) -> bool:
+    """Whether `node` is an attribute (or item) of one of `names`: exc.hint, exc.args[0], ..."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+        if isinstance(node, ast.Name) and node.id in names:
+            return True
+    return False
+
+
+def _changes(body: list[ast.stmt], names: set[str]) -> Iterator[ast.AST]:
+    """Statements in `body` that change an object named in `names`."""
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+                targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+                flat = [t for target in targets for t in ast.walk(target) if isinstance(t, ast.expr)]
+                if any(_rooted_at(t, names) for t in flat):
+                    yield node
+            elif isinstance(node, ast.Call):
+                func = node.func
+                if (
+                    isinstance(func, ast.Name)
+                    and func.id in {"setattr", "delattr"}
+                    and node.args
+                    and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in names
+                ):
+                    yield node
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in MUTATING_METHODS
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in names
+                ):
+                    yield node
+
+
+def _is_exception_annotation(annotation: ast.expr | None) -> bool:
+    if annotation is None:
+        return False
+    text = ast.unparse(annotation)
+    return any(part.strip().endswith(("Error", "Exception")) for part in text.split("|"))
+
+
+def _exception_classes(trees: dict[Path, ast.Module]) -> set[str]:
+    """Names of the classes in src/ that are exceptions (by their bases, followed through src/)."""
+    bases: dict[str, list[str]] = {}
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = [ast.unparse(b).split(".")[-1] for b in node.bases]
+    known = {"Exception", "BaseException", "ValueError", "RuntimeError", "OSError", "KeyError"}
+
+    def is_exception(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        if name in known or name.endswith(("Error", "Exception")):
+            return True
+        return name not in seen and any(is_exception(b, seen | {name}) for b in bases.get(name, []))
+
+    return {name for name in bases if is_exception(name)}
+
+
+def exception_changes(source: str, exception_classes: AbstractSet[str] = frozenset()) -> list[str]:
+    """Every place in `source` where an exception object is changed after it was built:
+    in an `except ... as exc:` block, in a function given an error as a parameter, and in an
+    exception class's methods other than `__init__`."""
+    tree = ast.parse(source)
+    found: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and node.name:
+            found += _changes(node.body, {node.name})
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            errors = {p.arg for p in params if _is_exception_annotation(p.annotation)}
+            if errors:
+                found += _changes(node.body, errors)
+        elif isinstance(node, ast.ClassDef) and node.name in exception_classes:
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) and method.name != "__init__":
+                    found += _changes(method.body, {"self"})
+    return sorted({f"line {getattr(n, 'lineno', 0)}: {ast.unparse(n).splitlines()[0]}" for n in found})
+
+
+def test_no_exception_is_changed_after_it_was_built() -> None:
+    trees = {path: ast.parse(path.read_text()) for path in sorted(SRC.rglob("*.py"))}
+    classes = _exception_classes(trees)
+    assert {"LateError", "StillCreating", "ToolInputError", "JournalError"} <= classes
+    changed = {
+        str(path.relative_to(SRC)): where
+        for path in trees
+        if (where := exception_changes(path.read_text(), classes))
+    }
+    assert changed == {}, "raise exc.with_context(...) from exc instead of changing exc"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "try:\n    f()\nexcept LateError as exc:\n    exc.hint = 'x'\n    raise\n",
+        "try:\n    f()\nexcept LateError as exc:\n    exc.attempts += 1\n",
+        "try:\n    f()\nexcept ValueError as exc:\n    setattr(exc, 'hint', 'x')\n",
+        "try:\n    f()\nexcept ValueError as exc:\n    exc.add_note('x')\n",
+        "try:\n    f()\nexcept ValueError as exc:\n    exc.args = ()\n",
+        "try:\n    f()\nexcept ValueError as exc:\n    def inner():\n        exc.hint = 1\n",
+        "def hint(exc: LateAPIError) -> LateAPIError:\n    exc.hint = 'x'\n    return exc\n",
+        "def hint(exc: LateError | None) -> None:\n    exc.message, x = 'x', 1\n",
+        "class E(LateError):\n    def mark(self) -> None:\n        self.confirmed = True\n",
+    ],
+)
+def test_the_check_finds_a_changed_exception(source: str) -> None:
+    assert exception_changes(source, {"E", "LateError"})
+
+
+def test_the_check_lets_constructors_and_new_errors_be() -> None:
+    source = (
+        "class E(LateError):\n    def __init__(self) -> None:\n        self.hint = 'x'\n"
+        "try:\n    f()\nexcept LateError as exc:\n    new = exc.with_context(hint='x')\n"
+        "    raise new from exc\n"
+    )
+    assert exception_changes(source, {"E", "LateError"}) == []
+
+
+def _all_late_errors(cls: type[LateError] = LateError) -> Iterator[type[LateError]]:
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _all_late_errors(sub)
+
+
+LATE_ERRORS = sorted(set(_all_late_errors()), key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", LATE_ERRORS)
+def test_with_context_is_a_new_error_of_the_same_class_and_the_old_one_stays(cls: type[LateError]) -> None:
+    extra: dict[str, object] = {}
+    if issubclass(cls, TransportError):
+        extra["outcome_unknown"] = True
+    if issubclass(cls, RateLimitedError):
+        extra["retry_after"] = 7.0
+    old = cls("Late refused GET /v1/x: 'no'.", status=418, api_message="no", request_id="req-1", **extra)  # type: ignore[arg-type]
+    assert StillCreating in LATE_ERRORS  # the subclasses outside late/ are covered too
+    hint_before = old.hint
+    new = old.with_context(hint="Do this next.", attempts=3, confirmed_not_applied=True)
+    assert type(new) is cls and new is not old
+    assert (new.message, new.status, new.api_message, new.request_id) == (old.message, 418, "no", "req-1")
+    assert (new.hint, new.attempts, new.confirmed_not_applied) == ("Do this next.", 3, True)
+    assert (old.hint, old.attempts, old.confirmed_not_applied) == (hint_before, 1, False)
+    for name, value in extra.items():
+        assert getattr(new, name) == value
+    assert old.with_context(message="Other words.").message == "Other words."
+    assert old.with_context().describe() == old.describe()
+
+
+async def test_the_client_reports_retries_on_a_new_error_and_leaves_late_s_answer_as_built() -> None:
+    sent: list[httpx2.Request] = []
+
+    def busy(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(503, json={"error": "busy"}, headers={"X-Request-Id": f"req-{len(sent)}"})
+
+    async with LateClient(make_settings(), transport=httpx2.MockTransport(busy)) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.list_profiles()
+    reported, answer = caught.value, caught.value.__cause__
+    assert len(sent) == 6 and reported.attempts == 6 and "Tried 6 times." in reported.describe()
+    assert isinstance(answer, ServerError) and answer is not reported
+    assert answer.attempts == 1 and "Tried" not in answer.describe()
+    assert reported.request_id == answer.request_id == "req-6"
