@@ -7,10 +7,13 @@ lookup showed nothing happened) raises `exc.with_context(...)`, a new error, `fr
 from __future__ import annotations
 
 import ast
+import inspect
+import textwrap
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 
@@ -18,6 +21,7 @@ import late_mcp
 from conftest import make_settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError, RateLimitedError, ServerError, TransportError
+from late_mcp.late.retry import call_deadline
 from late_mcp.safety.once import StillCreating
 
 pytestmark = pytest.mark.anyio
@@ -191,3 +195,78 @@ async def test_the_client_reports_retries_on_a_new_error_and_leaves_late_s_answe
     assert isinstance(answer, ServerError) and answer is not reported
     assert answer.attempts == 1 and "Tried" not in answer.describe()
     assert reported.request_id == answer.request_id == "req-6"
+
+
+NESTED_DEFINITIONS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def test_a_request_builds_no_retry_machinery_of_its_own() -> None:
+    """The stop rule, the wait and the logging hook are built once per client, not per request."""
+    source = textwrap.dedent(inspect.getsource(LateClient.request))
+    request = ast.parse(source).body[0]
+    assert isinstance(request, ast.AsyncFunctionDef)
+    built = [
+        f"line {node.lineno}: {type(node).__name__}"
+        for node in ast.walk(request)
+        if node is not request
+        and isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+    ]
+    assert built == []
+
+
+async def test_requests_sharing_one_client_keep_their_own_retries_and_deadlines() -> None:
+    """Concurrent requests on one client's retry policy: each stops by its own deadline (the tool
+    call's, read from the context variable), is sent again by its own rule (a read after a 503,
+    a write not) and counts its own sends."""
+    scripts: dict[str, list[int]] = {
+        "waits": [429, 200],  # Retry-After 30: past this call's deadline, so no second send
+        "down": [503] * 10,
+        "profiles": [502, 201],  # the write (POST /v1/profiles): it may have landed, never resent
+        **{f"flaky{i}": [503, 503, 200] for i in range(5)},
+    }
+    sent: dict[str, int] = {name: 0 for name in scripts}
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        name = request.url.path.rsplit("/", 1)[-1]
+        status = scripts[name][sent[name]]
+        sent[name] += 1
+        if status == 200:
+            return httpx2.Response(200, json={"profile": {"_id": name, "name": name}})
+        return httpx2.Response(
+            status, json={"error": "not now"}, headers={"Retry-After": "30" if status == 429 else "0"}
+        )
+
+    results: dict[str, object] = {}
+
+    async def create(client: LateClient) -> None:
+        try:
+            results["profiles"] = (await client.create_profile({"name": "new"})).id
+        except LateError as exc:
+            results["profiles"] = exc
+
+    async def get(client: LateClient, name: str, deadline: float | None = None) -> None:
+        try:
+            if deadline is None:
+                results[name] = (await client.get_profile(name)).id
+            else:
+                with call_deadline(deadline):
+                    results[name] = (await client.get_profile(name)).id
+        except LateError as exc:
+            results[name] = exc
+
+    async with (
+        LateClient(make_settings(call_deadline=60.0), transport=httpx2.MockTransport(answer)) as client,
+        anyio.create_task_group() as tasks,
+    ):
+        tasks.start_soon(get, client, "waits", 1.0)
+        tasks.start_soon(get, client, "down")
+        for i in range(5):
+            tasks.start_soon(get, client, f"flaky{i}")
+        tasks.start_soon(create, client)
+    waited, down, written = results.pop("waits"), results.pop("down"), results.pop("profiles")
+    assert isinstance(written, ServerError) and written.attempts == 1 and sent["profiles"] == 1
+    assert isinstance(waited, RateLimitedError) and waited.attempts == 1 and sent["waits"] == 1
+    assert "try again in 30 seconds" in waited.describe()
+    assert isinstance(down, ServerError) and down.attempts == 6 and sent["down"] == 6
+    assert results == {f"flaky{i}": f"flaky{i}" for i in range(5)}
+    assert all(sent[f"flaky{i}"] == 3 for i in range(5))
