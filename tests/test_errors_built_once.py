@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import socket
 import textwrap
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
@@ -22,7 +23,10 @@ from conftest import make_settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError, RateLimitedError, ServerError, TransportError
 from late_mcp.late.retry import call_deadline
+from late_mcp.safety.journal import Journal
 from late_mcp.safety.once import StillCreating
+from late_mcp.safety.records import JournalError
+from late_mcp.safety.redis_journal import RedisJournal
 
 pytestmark = pytest.mark.anyio
 SRC = Path(late_mcp.__file__).parent
@@ -270,3 +274,45 @@ async def test_requests_sharing_one_client_keep_their_own_retries_and_deadlines(
     assert isinstance(down, ServerError) and down.attempts == 6 and sent["down"] == 6
     assert results == {f"flaky{i}": f"flaky{i}" for i in range(5)}
     assert all(sent[f"flaky{i}"] == 3 for i in range(5))
+
+
+def _frames(exc: BaseException) -> int:
+    count, tb = 0, exc.__traceback__
+    while tb is not None:
+        count, tb = count + 1, tb.tb_next
+    return count
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+async def test_a_broken_journal_refuses_every_caller_with_a_new_error(backend: str, tmp_path: Path) -> None:
+    """The error that broke the journal is kept, not raised again: every later caller (here 20 at
+    once) gets a new error saying the same, from it, and the kept one stays as it was raised."""
+    journal: Journal | RedisJournal
+    if backend == "sqlite":
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("a file where the journal's folder should be")
+        journal = Journal(blocker / "journal.sqlite3")
+    else:
+        with socket.socket() as probe:  # a loopback port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        journal = RedisJournal(f"redis://127.0.0.1:{port}/0")
+    with pytest.raises(JournalError, match="a test write") as broke:
+        await journal.check()
+    kept = journal.failure
+    assert kept is broke.value
+    frames = _frames(kept)
+    refusals: list[JournalError] = []
+
+    async def refused() -> None:
+        with pytest.raises(JournalError) as refusal:
+            await journal.recent()
+        refusals.append(refusal.value)
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(20):
+            tasks.start_soon(refused)
+    await journal.aclose()
+    assert len({id(r) for r in refusals}) == 20 and kept not in refusals
+    assert all(str(r) == str(kept) and r.__cause__ is kept for r in refusals)
+    assert _frames(kept) == frames

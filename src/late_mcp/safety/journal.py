@@ -269,7 +269,7 @@ class Journal:
             if self._closed:
                 raise self._fail(what, "the journal is closed")
             if self._failure is not None:
-                raise self._failure
+                raise self._failure.again() from self._failure
             try:
                 if self._conn is None:
                     self._conn = self._open()
