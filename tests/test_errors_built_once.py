@@ -96,12 +96,15 @@ def _exception_classes(trees: dict[Path, ast.Module]) -> set[str]:
 
 def exception_changes(source: str, exception_classes: AbstractSet[str] = frozenset()) -> list[str]:
     """Every place in `source` where an exception object is changed after it was built:
-    in an `except ... as exc:` block, in a function given an error as a parameter, and in an
-    exception class's methods other than `__init__`."""
+    in an `except ... as exc:` block, in a function given an error as a parameter, in an
+    exception class's methods other than `__init__`, and a kept error (`raise self.failure`)
+    raised again."""
     tree = ast.parse(source)
     found: list[ast.AST] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ExceptHandler) and node.name:
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Attribute):
+            found.append(node)  # a kept error raised again: each raise changes its traceback
+        elif isinstance(node, ast.ExceptHandler) and node.name:
             found += _changes(node.body, {node.name})
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
@@ -139,6 +142,7 @@ def test_no_exception_is_changed_after_it_was_built() -> None:
         "def hint(exc: LateAPIError) -> LateAPIError:\n    exc.hint = 'x'\n    return exc\n",
         "def hint(exc: LateError | None) -> None:\n    exc.message, x = 'x', 1\n",
         "class E(LateError):\n    def mark(self) -> None:\n        self.confirmed = True\n",
+        "def check(self) -> None:\n    if self._failure is not None:\n        raise self._failure\n",
     ],
 )
 def test_the_check_finds_a_changed_exception(source: str) -> None:
