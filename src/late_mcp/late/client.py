@@ -9,23 +9,15 @@ configured API base URL: a presigned upload URL (another host) never receives th
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import anyio
 import httpx2
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    RetryError,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_any,
-)
-from tenacity.stop import stop_base
+from tenacity import AsyncRetrying, RetryCallState
 
 from late_mcp import __version__
 from late_mcp.config.settings import Settings
@@ -58,7 +50,13 @@ from late_mcp.late.models import (
     UsageStats,
 )
 from late_mcp.late.ratelimit import RateGate, SharedBudget
-from late_mcp.late.retry import IDEMPOTENT_METHODS, RetryPolicy, may_retry, outcome_unknown
+from late_mcp.late.retry import (
+    IDEMPOTENT_METHODS,
+    SEND_AGAIN_IF_IDEMPOTENT,
+    SEND_AGAIN_IF_WRITE,
+    RetryPolicy,
+    outcome_unknown,
+)
 from late_mcp.late.wire import (
     ModelT,
     Progress,
@@ -77,6 +75,20 @@ from late_mcp.late.wire import (
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Request:
+    """One request as its retry loop sees it: what to send, and what the sends so far showed."""
+
+    method: str
+    path: str
+    query: dict[str, str | int]
+    json: Any
+    headers: Mapping[str, str] | None
+    keep: Callable[[Any], Any] | None  # the scope's filter of the answer, if any
+    sent: int = 0
+    maybe_applied: bool = False  # an earlier send's answer was lost: it may have been applied
+
+
 class LateClient(AfterPostCalls):
     """Typed access to the Late endpoints late-mcp uses. Raises `LateError` subclasses only."""
 
@@ -87,6 +99,14 @@ class LateClient(AfterPostCalls):
             base_delay=settings.retry_base_delay,
             max_delay=settings.retry_max_delay,
             deadline=settings.call_deadline,
+        )
+        # Built once; each request runs on a copy (a tenacity Retrying keeps per-run state).
+        self._retrying = AsyncRetrying(
+            stop=self.retry_policy.stop(),
+            wait=self.retry_policy.backoff,
+            before_sleep=self._before_sleep,
+            sleep=anyio.sleep,
+            reraise=True,
         )
         self.gate = RateGate(shared=_shared_budget(settings))
         # Everything derived from Late's answers goes through this before anyone sees it.
@@ -136,53 +156,37 @@ class LateClient(AfterPostCalls):
         query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
         # A caller limited to some profiles (scoped access token) gets only their data.
         query, keep = await scope.admit(self.request, method, path, query, json)
-        policy = self.retry_policy
-        started = time.monotonic()
-        maybe_applied = False
+        call = _Request(method, path, query, json, headers, keep)
+        send_again = SEND_AGAIN_IF_IDEMPOTENT if is_idempotent else SEND_AGAIN_IF_WRITE
+        return await self._retrying.copy(retry=send_again)(self._attempt, call)
 
-        def retryable(exc: BaseException) -> bool:
-            return may_retry(exc, idempotent=is_idempotent)
-
-        class OutOfTime(stop_base):
-            def __call__(self, state: RetryCallState) -> bool:
-                return state.upcoming_sleep >= policy.time_left(started)
-
-        async def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.info(
-                "retrying %s /%s in %.2fs after %s (attempt %d)",
-                method,
-                path,
-                state.upcoming_sleep,
-                type(exc).__name__,
-                state.attempt_number,
-            )
-            if isinstance(exc, RateLimitedError):
-                self.gate.block_for(state.upcoming_sleep)
-
-        retrying = AsyncRetrying(
-            stop=stop_any(stop_after_attempt(policy.attempts), OutOfTime()),
-            wait=policy.backoff,
-            retry=retry_if_exception(retryable),
-            before_sleep=before_sleep,
-            sleep=anyio.sleep,
-            reraise=True,
-        )
+    async def _attempt(self, call: _Request) -> Any:
+        """Send `call` once; the retry loop decides whether a failure is sent again."""
+        call.sent += 1
         try:
-            async for attempt in retrying:
-                with attempt:
-                    try:
-                        body = await self._send_once(method, path, query, json, headers)
-                        return body if keep is None else keep(body)
-                    except LateError as exc:
-                        exc.attempts = attempt.retry_state.attempt_number
-                        if method == "DELETE" and maybe_applied and isinstance(exc, NotFoundError):
-                            return {}  # an earlier attempt whose answer was lost already deleted it
-                        maybe_applied = maybe_applied or outcome_unknown(exc)
-                        raise
-        except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
-            raise exc.last_attempt.exception() from None  # type: ignore[misc]
-        raise AssertionError("unreachable")  # pragma: no cover
+            body = await self._send_once(call.method, call.path, call.query, call.json, call.headers)
+            return body if call.keep is None else call.keep(body)
+        except LateError as exc:
+            if call.method == "DELETE" and call.maybe_applied and isinstance(exc, NotFoundError):
+                return {}  # an earlier send whose answer was lost already deleted it
+            call.maybe_applied = call.maybe_applied or outcome_unknown(exc)
+            if call.sent > 1:
+                raise exc.with_context(attempts=call.sent) from exc
+            raise
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        call: _Request = state.args[0]
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "retrying %s /%s in %.2fs after %s (attempt %d)",
+            call.method,
+            call.path,
+            state.upcoming_sleep,
+            type(exc).__name__,
+            state.attempt_number,
+        )
+        if isinstance(exc, RateLimitedError):
+            self.gate.block_for(state.upcoming_sleep)
 
     async def _send_once(
         self,

@@ -3,9 +3,15 @@
 Every error carries what a caller needs to act: the HTTP status (when there was a response),
 the API's own `error` message, the request id, and a hint saying what to do next. None of them
 ever carries the API key: messages are built from the response, never from the request headers.
+
+An error is built once, with all its context, and never changed afterwards: code that learns more
+(how often the request was sent, a better hint, that a lookup showed nothing happened) raises
+`exc.with_context(...)`, a new error of the same class, `from exc`.
 """
 
 from __future__ import annotations
+
+from typing import Any, Self
 
 from late_mcp.core.outside import quoted, word
 
@@ -26,6 +32,8 @@ class LateError(Exception):
         api_message: str | None = None,
         request_id: str | None = None,
         hint: str | None = None,
+        attempts: int = 1,
+        confirmed_not_applied: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,8 +41,37 @@ class LateError(Exception):
         self.api_message = api_message
         self.request_id = request_id
         self.hint = hint or self.default_hint
-        self.attempts = 1  # how often the request was sent; set by the client's retry loop
-        self.confirmed_not_applied = False  # a lookup after a lost answer showed nothing happened
+        self.attempts = attempts  # how often the request was sent
+        self.confirmed_not_applied = confirmed_not_applied  # a lookup after a lost answer found nothing
+
+    def with_context(
+        self,
+        *,
+        message: str | None = None,
+        hint: str | None = None,
+        attempts: int | None = None,
+        confirmed_not_applied: bool | None = None,
+    ) -> Self:
+        """A new error of the same class with what was learnt since; raise it `from` this one."""
+        fields = self._fields()
+        if hint is not None:
+            fields["hint"] = hint
+        if attempts is not None:
+            fields["attempts"] = attempts
+        if confirmed_not_applied is not None:
+            fields["confirmed_not_applied"] = confirmed_not_applied
+        return type(self)(self.message if message is None else message, **fields)
+
+    def _fields(self) -> dict[str, Any]:
+        """The constructor's keyword arguments that build this error again (subclasses add theirs)."""
+        return {
+            "status": self.status,
+            "api_message": self.api_message,
+            "request_id": self.request_id,
+            "hint": self.hint,
+            "attempts": self.attempts,
+            "confirmed_not_applied": self.confirmed_not_applied,
+        }
 
     @property
     def retryable(self) -> bool:
@@ -99,11 +136,14 @@ class RateLimitedError(LateAPIError):
     kind = "rate_limited"
     default_hint = "Late's rate limit was reached; wait before sending more requests."
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        if retry_after is not None and kwargs.get("hint") is None:
+            kwargs["hint"] = f"Late's rate limit was reached; try again in {retry_after:g} seconds."
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
-        if retry_after is not None and "hint" not in kwargs:
-            self.hint = f"Late's rate limit was reached; try again in {retry_after:g} seconds."
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "retry_after": self.retry_after}
 
     @property
     def retryable(self) -> bool:
@@ -129,9 +169,12 @@ class TransportError(LateError):
     kind = "transport"
     default_hint = "Check the network connection and LATE_BASE_URL, then try again."
 
-    def __init__(self, message: str, *, outcome_unknown: bool, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, outcome_unknown: bool, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.outcome_unknown = outcome_unknown
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "outcome_unknown": self.outcome_unknown}
 
     @property
     def retryable(self) -> bool:

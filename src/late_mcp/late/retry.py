@@ -4,17 +4,23 @@ Reads survive transient faults: GET (and DELETE, whose repeat is harmless) are r
 5xx, dropped connections, timeouts and garbled answers, with capped exponential backoff and
 jitter, honouring Retry-After, within one deadline per tool call. Writes are sent again only
 when Late certainly did not act on them (429, or the connection was never made).
+
+The strategies are built once (per client: `RetryPolicy.stop`, `backoff`; per module:
+`SEND_AGAIN_IF_IDEMPOTENT`, `SEND_AGAIN_IF_WRITE`); what differs per call, when it started and the
+tool call's deadline, is read from the retry state and the context variable.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from tenacity import RetryCallState
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_any
+from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
 from late_mcp.late.errors import (
@@ -54,6 +60,20 @@ class RetryPolicy:
             left = min(left, deadline - time.monotonic())
         return left
 
+    def stop(self) -> stop_base:
+        """Stop after `attempts` sends, or before a wait that would end past the deadline."""
+        return stop_any(stop_after_attempt(self.attempts), OutOfTime(self))
+
+
+class OutOfTime(stop_base):
+    """Stop before a wait that would end after the request's deadline or the tool call's."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.upcoming_sleep >= self.policy.time_left(retry_state.start_time)
+
 
 def may_retry(exc: BaseException, *, idempotent: bool) -> bool:
     """Whether sending the same request again is safe and may help."""
@@ -66,6 +86,10 @@ def may_retry(exc: BaseException, *, idempotent: bool) -> bool:
     if isinstance(exc, MalformedResponseError):
         return idempotent
     return False
+
+
+SEND_AGAIN_IF_IDEMPOTENT = retry_if_exception(functools.partial(may_retry, idempotent=True))
+SEND_AGAIN_IF_WRITE = retry_if_exception(functools.partial(may_retry, idempotent=False))
 
 
 def outcome_unknown(exc: LateError) -> bool:

@@ -257,8 +257,8 @@ async def _journaled(
     if changed_nothing(result) or _refused_before_sending(result):
         return result  # previewed, or refused before anything was sent: nothing to journal
     try:
-        if journal.failure is not None:
-            raise journal.failure  # broke during the call (e.g. the duplicate guard's commit)
+        if (failure := journal.failure) is not None:  # broke during the call (the duplicate guard's commit)
+            raise failure.again() from failure
         await journal.record(
             tool=name,
             targets=target_ids(arguments, result.structured_content),

@@ -269,7 +269,7 @@ class Journal:
             if self._closed:
                 raise self._fail(what, "the journal is closed")
             if self._failure is not None:
-                raise self._failure
+                raise self._failure.again() from self._failure
             try:
                 if self._conn is None:
                     self._conn = self._open()
@@ -283,9 +283,10 @@ class Journal:
                     # Another process held the file past the busy timeout: this call is refused
                     # (nothing is sent), but the journal itself is sound and the next call tries again.
                     raise self._fail(what, exc) from exc
-                self._failure = self._fail(what, exc)
+                failure = self._fail(what, exc)
+                self._failure = failure
                 self._backoff.failed()
-                raise self._failure from exc
+                raise failure from exc
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
         """``work`` inside one ``BEGIN IMMEDIATE`` transaction: all of it lands, or none of it."""

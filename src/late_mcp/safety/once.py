@@ -243,11 +243,11 @@ async def create_once(
                 return found, True
             left = call_time_left()
             if attempt == CREATE_ATTEMPTS:
-                exc.confirmed_not_applied = True
-                exc.hint = (
-                    f"Checked after {attempt} tries: no post was created. It is safe to try again later."
-                )
-                raise
+                raise exc.with_context(
+                    confirmed_not_applied=True,
+                    hint=f"Checked after {attempt} tries: no post was created. "
+                    "It is safe to try again later.",
+                ) from exc
             if left is not None and left <= 0:
                 raise  # no new send after the call's deadline
             resent = True

@@ -21,6 +21,11 @@ RECOVER_MAX = 30.0  # the longest wait between two tries
 class JournalError(Exception):
     """The journal could not be opened, read or written; the message names the file and the fix."""
 
+    def again(self) -> JournalError:
+        """This refusal as a new error for the next call, to raise `from` this one (one stored
+        error raised on every call would be changed by each raise: its traceback grows)."""
+        return JournalError(*self.args)
+
 
 class Backoff:
     """When a broken journal may try its test write again: after RECOVER_FIRST seconds, then

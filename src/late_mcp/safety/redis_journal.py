@@ -167,7 +167,7 @@ class RedisJournal:
         if self._failure is not None:
             if hasattr(work, "close"):
                 work.close()  # never awaited: the journal is broken
-            raise self._failure
+            raise self._failure.again() from self._failure
         try:
             return await work
         except (RedisError, OSError) as exc:

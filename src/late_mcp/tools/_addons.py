@@ -25,6 +25,7 @@ async def needing_addon(call: Awaitable[T], addon: str, needs: str) -> T:
     except LateAPIError as exc:
         said = (exc.api_message or "").lower().replace("-", "")
         if exc.status in ADDON_STATUSES and "addon" in said:
-            exc.message = f"Late refused: the {addon} add-on is required."
-            exc.hint = addon_hint(addon, needs)
+            raise exc.with_context(
+                message=f"Late refused: the {addon} add-on is required.", hint=addon_hint(addon, needs)
+            ) from exc
         raise

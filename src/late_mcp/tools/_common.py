@@ -137,10 +137,9 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 log.info("%s failed: %s (status %s, request %s)", name, exc.kind, exc.status, exc.request_id)
                 # A read that failed before the call sent anything else changed nothing.
                 unknown = writes and outcome_unknown(exc) and sent() is not None
-                if unknown:
-                    exc.hint = UNKNOWN_OUTCOME_HINT
+                shown = exc.with_context(hint=UNKNOWN_OUTCOME_HINT) if unknown else exc
                 return error_result(
-                    exc.describe(),
+                    shown.describe(),
                     kind=exc.kind,
                     status=exc.status,
                     request_id=exc.request_id,

@@ -21,7 +21,7 @@ from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
-from late_mcp.tools.queue import queue_hint
+from late_mcp.tools.queue import raise_with_queue_hint
 
 # Constraints only; posts_create adds descriptions (posts_validate takes the same, described once).
 _Content = Annotated[str, Field(max_length=100_000)]
@@ -120,7 +120,9 @@ async def posts_create(
     except AnotherForm as exc:
         raise ToolInputError(str(exc)) from exc
     except LateAPIError as exc:
-        raise queue_hint(exc) if plan.mode == "use_queue" else exc from None
+        if plan.mode == "use_queue":
+            raise_with_queue_hint(exc)
+        raise
     shown = view(post, plan.directory)
     when = plan.when_view()
     if plan.mode == "use_queue" and (slot := parse_timestamp(post.scheduled_for)) is not None:

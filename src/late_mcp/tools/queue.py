@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
@@ -52,11 +52,12 @@ def _local(stamps: list[str], zone: str | None) -> list[str]:
     return [local_text(m, zone or "UTC") for m in moments]
 
 
-def queue_hint(exc: LateAPIError) -> LateAPIError:
-    """Late's 'no queue' refusal gets the fix instead of the generic 'check the id'."""
+def raise_with_queue_hint(exc: LateAPIError) -> NoReturn:
+    """Raise `exc` again; Late's 'no queue' refusal as a new error with the fix instead of the
+    generic 'check the id'."""
     if "queue" in (exc.api_message or exc.message).lower():
-        exc.hint = NO_QUEUE_HINT
-    return exc
+        raise exc.with_context(hint=NO_QUEUE_HINT) from exc
+    raise exc
 
 
 def view(profile_id: str, state: QueueState) -> QueueView:
@@ -151,7 +152,7 @@ async def queue_preview(
                 raise upcoming
             stamps, zone = upcoming.slots, state.schedule.timezone
     except LateAPIError as exc:
-        raise queue_hint(exc) from None
+        raise_with_queue_hint(exc)
     times = _local(stamps, zone)
     result = PreviewResult(profile_id=profile_id, timezone=zone, slots=times, utc=stamps)
     return ok(ctx, f"{plural(len(times), 'free slot')}: {'; '.join(times[:3])}.", result)
