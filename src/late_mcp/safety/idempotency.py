@@ -25,7 +25,6 @@ the first call happened.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -64,7 +63,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 ID_KEYS = ("id", "profile_id", "account_id", "post_id", "invite_id", "deleted", "revoked", "disconnected")
-ToolFn = Callable[..., Awaitable[CallToolResult]]
 # Writes that look up at Late what an earlier call they take over may have made (safety.once).
 LOOKED_UP = frozenset({"posts_create"})
 # Where to see whether a write that may have reached Late happened.
@@ -83,15 +81,6 @@ CHECK_WITH = {
     "queue_slots_set": "queue_slots_get",
 }
 _PLAIN: TypeAdapter[Any] = TypeAdapter(Any)
-
-
-def with_idempotency_key(fn: ToolFn, run: ToolFn) -> None:
-    """Publish `run` with fn's parameters plus a keyword-only `idempotency_key`."""
-    sig = inspect.signature(fn, eval_str=True)
-    extra = inspect.Parameter(
-        "idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey
-    )
-    run.__signature__ = sig.replace(parameters=[*sig.parameters.values(), extra])  # type: ignore[attr-defined]
 
 
 def target_ids(*sources: Any, depth: int = 0) -> list[str]:

@@ -14,7 +14,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
-from late_mcp.config.settings import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
+from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
 from late_mcp.safety.confirm import ConfirmGate
@@ -27,6 +27,7 @@ from late_mcp.server.clientlog import ClientLogMiddleware
 from late_mcp.server.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
+from late_mcp.tools.declaration import offered
 
 log = logging.getLogger("late_mcp")
 
@@ -136,9 +137,9 @@ def build_server(
     toolsets: Collection[str] | None = None,
 ) -> LateMCPServer:
     """Make the server. `transport` replaces the network (tests, sandbox); `toolsets` offers only
-    the tools of those domains (default: settings.toolsets, else DEFAULT_TOOLSETS); `read_only`
-    then drops every tool whose annotations say it changes something."""
-    selected = set(toolsets or settings.toolsets or DEFAULT_TOOLSETS)
+    the tools of those domains (default: settings.toolsets, else the default domains); `read_only`
+    then drops every tool declared to change something."""
+    selected = offered(tools, toolsets or settings.toolsets, read_only=read_only)
 
     @asynccontextmanager
     async def open_context() -> AsyncIterator[AppContext]:
@@ -179,7 +180,7 @@ def build_server(
         log_level="WARNING",
         # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
         middleware=[
-            AccessMiddleware(read_only_names=frozenset(t.name for t in tools if t.read_only)),
+            AccessMiddleware(tools),
             ClientLogMiddleware(settings.log_level),
         ],
     )
@@ -187,9 +188,7 @@ def build_server(
     # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
     scrub_new_handlers(before)
     protect(settings.api_key)
-    for spec in tools:
-        if spec.domain not in selected or (read_only and not spec.read_only):
-            continue
+    for spec in selected:
         server.add_tool(  # no title: clients show the name, and titles cost bytes on every request
             spec.fn,
             name=spec.name,

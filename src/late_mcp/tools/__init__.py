@@ -1,4 +1,5 @@
-"""The MCP tools, one module per domain. `ALL_TOOLS` is the single list the server registers."""
+"""The MCP tools. `ALL_TOOLS` is the inventory: every tool's declaration (tools/declaration.py), in
+the order tools/list shows them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from late_mcp.tools import (
     queue,
     report,
 )
-from late_mcp.tools._common import AppContext, ToolDef
+from late_mcp.tools._common import AppContext
+from late_mcp.tools.declaration import ToolDef
 
 ALL_TOOLS: tuple[ToolDef, ...] = (
     *profiles.TOOLS,

@@ -8,8 +8,10 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.models import Account, AccountHealth, HealthSummary
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
@@ -36,7 +38,7 @@ class Disconnected(BaseModel):
     disconnected: str
 
 
-@tool("accounts", "List connected accounts", "read")
+@tool(Domain.ACCOUNTS, "read", touches={"profile": "profile_id"})
 async def accounts_list(
     ctx: Context,
     profile_id: OptionalProfileId = None,
@@ -51,7 +53,7 @@ async def accounts_list(
     return ok(ctx, f"{plural(len(accounts), 'account')}{note}.", AccountList(accounts=accounts))
 
 
-@tool("accounts", "Check account health", "read")
+@tool(Domain.ACCOUNTS, "read", touches={"profile": "profile_id"})
 async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
     """Whether each account can post: token validity, expiry, issues; reconnect via invites_create."""
     report = await app(ctx).client.accounts_health(profile_id)
@@ -82,11 +84,12 @@ class DisconnectPreview(BaseModel):
     effect: str
 
 
-@tool("accounts", "Disconnect an account", "delete")
+@tool(Domain.ACCOUNTS, "delete", touches={"account": "account_id"})
 async def accounts_disconnect(
     account_id: Annotated[str, Field(description="From accounts_list.", pattern=ID_PATTERN)],
     ctx: Context,
     confirm: Confirm = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Disconnect an account (its scheduled posts stop there). Previews, returns confirm_token."""
     context = app(ctx)

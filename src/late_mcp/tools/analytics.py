@@ -11,6 +11,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._addons import needing_addon
@@ -75,7 +76,7 @@ class PostsResult(BaseModel):
     total: int
 
 
-@tool("analytics", "Post analytics", "read")
+@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"})
 async def analytics_posts(
     ctx: Context,
     profile_id: OptionalProfileId = None,
@@ -118,7 +119,7 @@ class BestTimesResult(BaseModel):
     slots: list[BestTime]
 
 
-@tool("analytics", "Best times to post", "read")
+@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"})
 async def analytics_best_times(
     ctx: Context, profile_id: OptionalProfileId = None, platform: PlatformFilter = None
 ) -> CallToolResult:
@@ -153,7 +154,7 @@ class FollowersResult(BaseModel):
     accounts: list[Followers]
 
 
-@tool("analytics", "Follower counts", "read")
+@tool(Domain.ANALYTICS, "read", touches={"accounts": "account_ids", "profile": "profile_id"})
 async def accounts_followers(
     ctx: Context,
     account_ids: Annotated[

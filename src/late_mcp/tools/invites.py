@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import Platform
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.models import Invite, parse_timestamp
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
 
 PlatformArg = Annotated[Platform, Field(description="The account's platform.")]
@@ -67,8 +69,10 @@ def _view(invite: Invite) -> InviteView:
     )
 
 
-@tool("invites", "Create a client invite link", "create")
-async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Context) -> CallToolResult:
+@tool(Domain.INVITES, "create", touches={"profile": "profile_id"})
+async def invites_create(
+    profile_id: ProfileId, platform: PlatformArg, ctx: Context, idempotency_key: IdempotencyKey = None
+) -> CallToolResult:
     """Link the client opens to connect their `platform` account (7 days); then accounts_list."""
     invite = await app(ctx).client.create_invite(profile_id, platform)
     view = _view(invite)
@@ -79,7 +83,7 @@ async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Cont
     )
 
 
-@tool("invites", "List invite links", "read")
+@tool(Domain.INVITES, "read", touches={"profile": "profile_id"})
 async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
     """Invites (open, used, expired); used means the client connected."""
     invites = [_view(i) for i in await app(ctx).client.list_invites(profile_id)]
@@ -87,17 +91,18 @@ async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> Ca
     return ok(ctx, f"{plural(len(invites), 'invite')}, {open_count} open.", InviteList(invites=invites))
 
 
-@tool("invites", "Revoke an invite link", "delete")
+@tool(Domain.INVITES, "delete", touches={"invite": "invite_id"})
 async def invites_revoke(
     invite_id: Annotated[str, Field(description="From invites_list.", pattern=ID_PATTERN)],
     ctx: Context,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Revoke an unused invite so its link stops working."""
     await app(ctx).client.revoke_invite(invite_id)
     return ok(ctx, f"Revoked invite {invite_id}.", Revoked(revoked=invite_id))
 
 
-@tool("invites", "Get an OAuth connect link", "create")
+@tool(Domain.INVITES, "create", touches={"profile": "profile_id"})
 async def accounts_connect_link(
     profile_id: ProfileId,
     platform: PlatformArg,
@@ -106,6 +111,7 @@ async def accounts_connect_link(
         str | None,
         Field(description="Where the browser goes after.", pattern=r"^https?://", max_length=2000),
     ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """OAuth URL to connect an account yourself (Telegram: a code); clients use invites_create."""
     client = app(ctx).client

@@ -9,9 +9,12 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import quoted, word
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.models import Profile
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools.declaration import Reach
 
 Color = Annotated[str | None, Field(description="Hex, e.g. #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
 Name = Annotated[str, Field(description="Client or project name.", min_length=1, max_length=100)]
@@ -30,23 +33,27 @@ class Deleted(BaseModel):
     deleted: str
 
 
-@tool("profiles", "List profiles", "read")
+@tool(Domain.PROFILES, "read")
 async def profiles_list(ctx: Context) -> CallToolResult:
     """Profiles (one per client) with the ids other tools take."""
     profiles = await app(ctx).client.list_profiles()
     return ok(ctx, f"{plural(len(profiles), 'profile')}.", ProfileList(profiles=profiles))
 
 
-@tool("profiles", "Get a profile", "read")
+@tool(Domain.PROFILES, "read", touches={"profile": "profile_id"})
 async def profiles_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
     """Get one profile by id."""
     profile = await app(ctx).client.get_profile(profile_id)
     return ok(ctx, f"Profile {quoted(profile.name)}.", ProfileResult(profile=profile))
 
 
-@tool("profiles", "Create a profile", "create")
+@tool(Domain.PROFILES, "create", reach=Reach.NEW_PROFILE)
 async def profiles_create(
-    name: Name, ctx: Context, description: Description = None, color: Color = None
+    name: Name,
+    ctx: Context,
+    description: Description = None,
+    color: Color = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Create a profile for a new client. Next: invites_create per platform, queue_slots_set."""
     body: dict[str, Any] = {"name": name.strip()}
@@ -60,7 +67,7 @@ async def profiles_create(
     )
 
 
-@tool("profiles", "Update a profile", "update")
+@tool(Domain.PROFILES, "update", touches={"profile": "profile_id"})
 async def profiles_update(
     profile_id: ProfileId,
     ctx: Context,
@@ -68,6 +75,7 @@ async def profiles_update(
     description: Description = None,
     color: Color = None,
     is_default: Annotated[bool | None, Field(description="Make it the default.")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Change a profile; only given fields change."""
     body: dict[str, Any] = {}
@@ -90,8 +98,10 @@ class DeletePreview(BaseModel):
     effect: str
 
 
-@tool("profiles", "Delete a profile", "delete")
-async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
+@tool(Domain.PROFILES, "delete", touches={"profile": "profile_id"})
+async def profiles_delete(
+    profile_id: ProfileId, ctx: Context, confirm: Confirm = None, idempotency_key: IdempotencyKey = None
+) -> CallToolResult:
     """Delete a profile without connected accounts. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client

@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import word
 from late_mcp.core.platforms import MediaType, Platform
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
 from late_mcp.rules import describe, rule_count
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.safety.once import AnotherForm, create_post_once
 from late_mcp.tools._common import ID_PATTERN, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
@@ -57,7 +59,7 @@ class Validation(BaseModel):
     late: dict[str, Any] | None = None
 
 
-@tool("posts", "Create a post", "create")
+@tool(Domain.POSTS, "create", touches={"accounts": "accounts", "profile": "profile_id"})
 async def posts_create(
     content: Annotated[_Content, Field(description="Post text.")],
     accounts: Annotated[
@@ -83,6 +85,7 @@ async def posts_create(
     custom_content: Annotated[_Custom, Field(description="Text per platform.")] = None,
     allow_duplicate: Annotated[bool, Field(description="Allow an identical recent post.")] = False,
     confirm: Confirm = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Post to a client's accounts: one of publish_now, is_draft, use_queue, scheduled_for.
     Rules are checked first; publish_now previews, returns confirm_token."""
@@ -147,7 +150,7 @@ async def posts_create(
     return ok(ctx, summary, PostResult(post=shown, when=when, warnings=warnings, note=note))
 
 
-@tool("posts", "Validate a post", "read")
+@tool(Domain.POSTS, "read", touches={"accounts": "accounts", "profile": "profile_id"})
 async def posts_validate(
     content: _Content,
     accounts: _Accounts,
@@ -188,7 +191,7 @@ class PlatformRulesResult(BaseModel):
     details: dict[str, Any]
 
 
-@tool("posts", "Platform rules", "local")
+@tool(Domain.POSTS, "local")
 async def posts_platform_rules(
     platform: Annotated[Platform, Field(description="Platform to describe.")], ctx: Context
 ) -> CallToolResult:
@@ -208,7 +211,7 @@ class Now(BaseModel):
     zone_source: str
 
 
-@tool("posts", "Current date and time", "local")
+@tool(Domain.POSTS, "local")
 async def time_now(
     ctx: Context,
     timezone: Annotated[_Zone, Field(description="IANA zone; default the server's.")] = None,

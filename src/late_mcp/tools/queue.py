@@ -8,10 +8,12 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import QueuePreview, QueueState, parse_timestamp
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._together import both
 from late_mcp.tools._when import local_text, zone_named
@@ -73,7 +75,7 @@ def view(profile_id: str, state: QueueState) -> QueueView:
     )
 
 
-@tool("queue", "Queue slots", "read")
+@tool(Domain.QUEUE, "read", touches={"profile": "profile_id"})
 async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
     """A profile's weekly queue slots, zone and next free times (none yet: queue_slots_set)."""
     shown = view(profile_id, await app(ctx).client.queue_slots(profile_id))
@@ -83,13 +85,14 @@ async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult
     return ok(ctx, f"Queue ({shown.timezone}): {times}.", shown)
 
 
-@tool("queue", "Set queue slots", "update")
+@tool(Domain.QUEUE, "update", touches={"profile": "profile_id"})
 async def queue_slots_set(
     profile_id: ProfileId,
     timezone: Annotated[str, Field(description="IANA zone of the times.", max_length=64)],
     slots: Annotated[list[Slot], Field(description="Weekly posting times.", min_length=1, max_length=100)],
     ctx: Context,
     confirm: Confirm = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Replace a profile's weekly queue (use_queue fills it). Dropping slots previews, returns
     confirm_token."""
@@ -129,7 +132,7 @@ class PreviewResult(BaseModel):
     utc: list[str]
 
 
-@tool("queue", "Preview queue", "read")
+@tool(Domain.QUEUE, "read", touches={"profile": "profile_id"})
 async def queue_preview(
     profile_id: ProfileId,
     ctx: Context,
@@ -165,7 +168,7 @@ async def _preview_or_error(client: LateClient, profile_id: str, count: int) -> 
         return exc
 
 
-@tool("accounts", "Plan usage", "read")
+@tool(Domain.ACCOUNTS, "read")
 async def usage_stats(ctx: Context) -> CallToolResult:
     """Late plan, limits and usage (uploads, profiles)."""
     stats = await app(ctx).client.usage_stats()
