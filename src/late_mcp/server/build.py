@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
@@ -59,7 +60,18 @@ class LateMCPServer(MCPServer[AppContext]):
     AppContext (one Late client, one journal) between all connections while `shared_context()` runs."""
 
     shared: AppContext | None = None
-    open_context: Callable[[], AbstractAsyncContextManager[AppContext]]
+
+    def __init__(
+        self,
+        *,
+        tools: Sequence[Tool],
+        open_context: Callable[[], AbstractAsyncContextManager[AppContext]],
+        **options: Any,
+    ) -> None:
+        super().__init__(tools=list(tools), **options)
+        self.open_context = open_context
+        # The published schemas by tool name: what the unknown-argument check allows.
+        self.published: dict[str, dict[str, Any]] = {t.name: t.parameters for t in tools}
 
     @asynccontextmanager
     async def shared_context(self) -> AsyncIterator[AppContext]:
@@ -75,9 +87,9 @@ class LateMCPServer(MCPServer[AppContext]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        tool = self._tool_manager.get_tool(name)
-        if tool is not None:
-            allowed = tool.parameters.get("properties", {})
+        schema = self.published.get(name)
+        if schema is not None:
+            allowed = schema.get("properties", {})
             unknown = sorted(key for key in arguments if key not in allowed)
             if unknown:
                 return error_result(
@@ -91,6 +103,20 @@ class LateMCPServer(MCPServer[AppContext]):
             if isinstance(exc.__cause__, ValidationError):
                 return error_result(describe_validation_error(name, exc.__cause__), kind="invalid_argument")
             raise
+
+
+def published_tool(spec: ToolDef) -> Tool:
+    """The SDK's Tool for a declared tool, with the compact schema tools/list publishes (no title:
+    clients show the name, and titles cost bytes on every request)."""
+    registered = Tool.from_function(
+        spec.fn,
+        name=spec.name,
+        description=one_line(spec.fn.__doc__),
+        annotations=spec.annotations,
+        structured_output=False,
+    )
+    registered.parameters = compact_schema(registered.parameters)
+    return registered
 
 
 def make_journal(settings: Settings) -> JournalStore:
@@ -172,6 +198,8 @@ def build_server(
 
     before = list(logging.getLogger().handlers)
     server = LateMCPServer(
+        tools=[published_tool(spec) for spec in selected],
+        open_context=open_context,
         name="late-mcp",
         title="Late social media",
         version=__version__,
@@ -179,24 +207,9 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
         # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
-        middleware=[
-            AccessMiddleware(tools),
-            ClientLogMiddleware(settings.log_level),
-        ],
+        middleware=[AccessMiddleware(tools), ClientLogMiddleware(settings.log_level)],
     )
-    server.open_context = open_context
     # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
     scrub_new_handlers(before)
     protect(settings.api_key)
-    for spec in selected:
-        server.add_tool(  # no title: clients show the name, and titles cost bytes on every request
-            spec.fn,
-            name=spec.name,
-            description=one_line(spec.fn.__doc__),
-            annotations=spec.annotations,
-            structured_output=False,
-        )
-        registered = server._tool_manager.get_tool(spec.name)  # the SDK offers no schema hook
-        assert registered is not None
-        registered.parameters = compact_schema(registered.parameters)
     return server
