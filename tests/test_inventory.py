@@ -219,3 +219,13 @@ def test_readme_scope_table_covers_every_tool_a_limited_token_gets() -> None:
     assert touching_nothing - set(nothing) == {"profiles_list"}  # filtered, its own row
     for name in ("journal_recent", "profiles_create"):  # the prose says a limited token lacks them
         assert f"`{name}`" in README.split("**What a token may touch.**", 1)[1].split("| tools |")[0]
+
+
+def test_each_tool_sits_in_the_module_its_name_points_to() -> None:
+    """A tool `<prefix>_...` is in tools/<prefix>.py; the posts module is split in two by what the
+    tools do (creating: publishing.py, with time_now), the analytics one for the period report."""
+    split = {("publishing", "posts"), ("publishing", "time"), ("report", "analytics")}
+    for spec in ALL_TOOLS:
+        module = spec.fn.__module__.removeprefix("late_mcp.tools.")
+        prefix = spec.name.split("_")[0]
+        assert module == prefix or (module, prefix) in split, (spec.name, module)

@@ -169,6 +169,3 @@ async def comments_hide(
         f"Hid comment {comment_id} on post {post_id}.",
         HiddenResult(post_id=post_id, comment_id=comment_id, hidden=result.hidden is not False),
     )
-
-
-TOOLS = (comments_list, comments_reply, comments_hide)

@@ -74,6 +74,3 @@ async def journal_recent(
         f"{plural(len(views), 'write')} in the last {hours:g} h.",
         JournalResult(entries=views, journal=where),
     )
-
-
-TOOLS = (journal_recent,)

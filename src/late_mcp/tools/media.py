@@ -24,7 +24,7 @@ from late_mcp.tools._uploads import (
     upload_tokens,
 )
 
-__all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
+__all__ = ["HTTP_WITHOUT_FOLDERS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
 MAX_FILES = 20
 _UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (server/schema.py)
@@ -198,6 +198,3 @@ async def media_browser_upload_status(
         summary,
         BrowserUploadStatus(token=token, status=found.status, files=files, expires_at=found.expires_at),
     )
-
-
-TOOLS = (media_upload_link, media_upload_file, media_browser_upload_start, media_browser_upload_status)

@@ -243,6 +243,3 @@ def edit_problems(post: Post, content: str | None, title: str | None) -> list[st
             if problem.rule.endswith(EDIT_RULES):
                 found.append(f"{word(target.platform)}: {problem.message} Fix: {problem.fix}")
     return found
-
-
-TOOLS = (posts_list, posts_get, posts_logs, posts_update, posts_delete, posts_retry)

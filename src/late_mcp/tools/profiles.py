@@ -123,6 +123,3 @@ async def profiles_delete(
         return stop
     await client.delete_profile(profile_id)
     return ok(ctx, f"Deleted profile {quoted(profile.name)} ({profile_id}).", Deleted(deleted=profile_id))
-
-
-TOOLS = (profiles_list, profiles_get, profiles_create, profiles_update, profiles_delete)

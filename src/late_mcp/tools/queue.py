@@ -1,4 +1,4 @@
-"""A profile's posting queue (weekly slots) and its next free times; also the plan's usage."""
+"""A profile's posting queue (weekly slots) and its next free times."""
 
 from __future__ import annotations
 
@@ -166,22 +166,3 @@ async def _preview_or_error(client: LateClient, profile_id: str, count: int) -> 
         return await client.queue_preview(profile_id, count)
     except LateAPIError as exc:
         return exc
-
-
-@tool(Domain.ACCOUNTS, "read")
-async def usage_stats(ctx: Context) -> CallToolResult:
-    """Late plan, limits and usage (uploads, profiles)."""
-    stats = await app(ctx).client.usage_stats()
-    profiles = (
-        f", {stats.usage.profiles}/{stats.limits.profiles} profiles"
-        if stats.usage.profiles is not None
-        else ""
-    )
-    return ok(
-        ctx, f"Plan {stats.plan_name}: {stats.usage.uploads}/{stats.limits.uploads} uploads{profiles}.", stats
-    )
-
-
-TOOLS = (queue_slots_get, queue_slots_set, queue_preview)
-# The Late account's plan and usage: registered with the accounts toolset.
-USAGE_TOOLS = (usage_stats,)

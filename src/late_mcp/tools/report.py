@@ -121,6 +121,3 @@ async def analytics_report(
         f"{totals.impressions} impressions, {totals.engagement_rate}% engagement{trend}."
     )
     return ok(ctx, summary, report)
-
-
-TOOLS = (analytics_report,)
