@@ -90,7 +90,24 @@ async def posts_create(
     """Post to a client's accounts: one of publish_now, is_draft, use_queue, scheduled_for.
     Rules are checked first; publish_now previews, returns confirm_token."""
     context = app(ctx)
-    plan = await plan_post(context, PostArgs.of(locals()))
+    plan = await plan_post(
+        context,
+        PostArgs(
+            content=content,
+            accounts=accounts,
+            profile_id=profile_id,
+            publish_now=publish_now,
+            is_draft=is_draft,
+            use_queue=use_queue,
+            scheduled_for=scheduled_for,
+            timezone=timezone,
+            media_urls=media_urls,
+            media_type=media_type,
+            title=title,
+            options=options,
+            custom_content=custom_content,
+        ),
+    )
     if plan.problems and plan.mode != "is_draft":
         raise ToolInputError(
             f"Nothing was sent: {plural(len(plan.problems), 'platform rule')} broken. "
@@ -170,7 +187,24 @@ async def posts_validate(
 ) -> CallToolResult:
     """posts_create's checks on its arguments, creating nothing: each problem with its fix."""
     context = app(ctx)
-    plan = await plan_post(context, PostArgs.of(locals()))
+    plan = await plan_post(
+        context,
+        PostArgs(
+            content=content,
+            accounts=accounts,
+            profile_id=profile_id,
+            publish_now=publish_now,
+            is_draft=is_draft,
+            use_queue=use_queue,
+            scheduled_for=scheduled_for,
+            timezone=timezone,
+            media_urls=media_urls,
+            media_type=media_type,
+            title=title,
+            options=options,
+            custom_content=custom_content,
+        ),
+    )
     late = await context.client.validate_post(plan.body) if late_check else None
     valid = not plan.problems and (late is None or late.get("valid") is not False)
     result = Validation(
@@ -226,6 +260,3 @@ async def time_now(
         zone_source=zone.source,
     )
     return ok(ctx, f"Now: {data.local} ({data.utc}).", data)
-
-
-TOOLS = (posts_create, posts_validate, posts_platform_rules, time_now)
