@@ -44,9 +44,9 @@ from late_mcp.safety.replay import entry_summary, replay, stored
 from late_mcp.safety.reservations import (
     HARD_STOP_AFTER,
     Claim,
-    Gate,
     InProgress,
     JournalStore,
+    ReservationDesk,
     Ticket,
     held_key,
 )
@@ -108,7 +108,7 @@ def outcome_of(result: CallToolResult) -> str:
 async def guarded_write(
     name: str,
     journal: JournalStore,
-    gate: Gate,
+    desk: ReservationDesk,
     request_id: Callable[[], str | None],
     call: Callable[[], Awaitable[CallToolResult]],
     arguments: dict[str, Any],
@@ -125,7 +125,7 @@ async def guarded_write(
     within = RETENTION if key is not None else timedelta(0)
     take_unknown = key is not None and name in LOOKED_UP  # it looks up what the earlier call did
     try:
-        async with gate.hold(
+        async with desk.hold(
             "idempotency", held, tool=name, digest=args_digest, within=within, take_unknown=take_unknown
         ) as ticket:
             if not ticket.holding:

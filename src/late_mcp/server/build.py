@@ -18,10 +18,10 @@ from late_mcp import __version__
 from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
-from late_mcp.safety.confirm import ConfirmGate
+from late_mcp.safety.confirm import ConfirmTokens
 from late_mcp.safety.journal import Journal
 from late_mcp.safety.records import JournalError
-from late_mcp.safety.reservations import Gate, JournalStore
+from late_mcp.safety.reservations import JournalStore, ReservationDesk
 from late_mcp.safety.signing import server_secret
 from late_mcp.server.access import AccessMiddleware
 from late_mcp.server.clientlog import ClientLogMiddleware
@@ -180,10 +180,14 @@ def build_server(
                     __version__,
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
-                gate = Gate(journal, call_deadline=settings.call_deadline)
-                confirm_gate = ConfirmGate(server_secret(settings.redis_url, settings.journal_path))
+                reservations = ReservationDesk(journal, call_deadline=settings.call_deadline)
+                confirm_tokens = ConfirmTokens(server_secret(settings.redis_url, settings.journal_path))
                 yield AppContext(
-                    client=client, settings=settings, journal=journal, gate=gate, confirm_gate=confirm_gate
+                    client=client,
+                    settings=settings,
+                    journal=journal,
+                    reservations=reservations,
+                    confirm_tokens=confirm_tokens,
                 )
         finally:
             await journal.aclose()

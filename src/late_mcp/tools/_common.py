@@ -20,7 +20,7 @@ from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
-from late_mcp.safety.confirm import ConfirmGate, call_arguments_var
+from late_mcp.safety.confirm import ConfirmTokens, call_arguments_var
 from late_mcp.safety.idempotency import (
     call_arguments,
     confirm_key,
@@ -28,7 +28,7 @@ from late_mcp.safety.idempotency import (
     journal_unavailable,
 )
 from late_mcp.safety.records import JournalError
-from late_mcp.safety.reservations import Gate, InProgress, JournalStore
+from late_mcp.safety.reservations import InProgress, JournalStore, ReservationDesk
 from late_mcp.safety.signing import ServerSecret
 from late_mcp.tools.declaration import Reach, Thing, ToolDef, ToolFn, ToolKind, parameters_of
 
@@ -52,18 +52,18 @@ OptionalProfileId = Annotated[str | None, Field(description="Only this profile."
 
 @dataclass(frozen=True)
 class AppContext:
-    """Lives for the server's lifetime: one Late client, one journal and its gate, shared by all calls."""
+    """Lives for the server's lifetime: one Late client, one journal and its reservations."""
 
     client: LateClient
     settings: Settings
     journal: JournalStore
-    gate: Gate
-    confirm_gate: ConfirmGate = field(default_factory=ConfirmGate)
+    reservations: ReservationDesk
+    confirm_tokens: ConfirmTokens = field(default_factory=ConfirmTokens)
 
     @property
     def secret(self) -> ServerSecret:
         """The signing secret (confirm tokens, browser-upload tokens), shared with the journal."""
-        return self.confirm_gate.secret
+        return self.confirm_tokens.secret
 
 
 class ToolInputError(Exception):
@@ -135,7 +135,7 @@ def tool(
                 return await guarded_write(
                     name,
                     context.journal,
-                    context.gate,
+                    context.reservations,
                     context.client.last_request_id.get,
                     lambda: attempt(kwargs),
                     call_arguments(kwargs),

@@ -111,7 +111,7 @@ async def accounts_disconnect(
     )
     stop = await confirm_step(
         ctx,
-        context.confirm_gate,
+        context.confirm_tokens,
         context.settings.confirm,
         "accounts_disconnect",
         confirm,

@@ -195,7 +195,7 @@ async def posts_delete(
     preview = DeletePreview(post=shown, effect=f"Deletes this {status} post; it will never publish.")
     what = f"delete {status} post {post_id} to {accounts_text(shown)}"
     stop = await confirm_step(
-        ctx, context.confirm_gate, context.settings.confirm, "posts_delete", confirm, preview, what
+        ctx, context.confirm_tokens, context.settings.confirm, "posts_delete", confirm, preview, what
     )
     if stop is not None:
         return stop

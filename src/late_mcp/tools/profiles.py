@@ -117,7 +117,7 @@ async def profiles_delete(
     preview = DeletePreview(profile=profile, effect="Deletes the profile and its queue settings.")
     what = f"delete profile {quoted(profile.name)} ({profile_id})"
     stop = await confirm_step(
-        ctx, context.confirm_gate, context.settings.confirm, "profiles_delete", confirm, preview, what
+        ctx, context.confirm_tokens, context.settings.confirm, "profiles_delete", confirm, preview, what
     )
     if stop is not None:
         return stop

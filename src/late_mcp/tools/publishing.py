@@ -123,7 +123,7 @@ async def posts_create(
         )
         what = f"publish now to {plural(len(plan.targets), 'public account')}: {names}"
         stop = await confirm_step(
-            ctx, context.confirm_gate, context.settings.confirm, "posts_create", confirm, preview, what
+            ctx, context.confirm_tokens, context.settings.confirm, "posts_create", confirm, preview, what
         )
         if stop is not None:
             return stop
@@ -131,7 +131,7 @@ async def posts_create(
         post, note = await create_post_once(
             context.client,
             context.settings,
-            context.gate,
+            context.reservations,
             plan.body,
             plan.targets,
             plan.mode,

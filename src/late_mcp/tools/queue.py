@@ -115,7 +115,7 @@ async def queue_slots_set(
         )
         what = f"replace the queue of profile {profile_id}, dropping {plural(len(dropped), 'slot')}"
         stop = await confirm_step(
-            ctx, context.confirm_gate, context.settings.confirm, "queue_slots_set", confirm, preview, what
+            ctx, context.confirm_tokens, context.settings.confirm, "queue_slots_set", confirm, preview, what
         )
         if stop is not None:
             return stop
