@@ -31,12 +31,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import TEST_KEY, call, make_settings, ok, text
-from late_mcp.safety import journal as journal_module
 from late_mcp.safety import records as records_module
-from late_mcp.safety.journal import Journal
+from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.records import JournalError
 from late_mcp.safety.redis_journal import RedisJournal
 from late_mcp.safety.reservations import ReservationDesk
+from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_INSTAGRAM, SEED_ACCOUNT_ACME_TWITTER
 from late_mcp.server.build import build_server

@@ -1,7 +1,7 @@
 """Exactly once, even when identical calls race: reserve a key before sending, then commit or release.
 
 A store (:class:`Reservations`) decides atomically who may go ahead: the SQLite journal for one
-machine (``late_mcp.safety.journal.Journal``), Redis for replicas
+machine (``late_mcp.safety.sqlite_journal.Journal``), Redis for replicas
 (``late_mcp.safety.redis_journal``). :class:`ReservationDesk` adds what every store needs on top: one
 in-process lock per key (so calls in this process queue instead of polling), waiting for a call
 that holds the key elsewhere, and the call's deadline.
@@ -106,7 +106,8 @@ class Reservations(Protocol):
 
 class JournalStore(Reservations, Protocol):
     """The journal a server writes to: the audit log plus the reservations, in SQLite
-    (``late_mcp.safety.journal.Journal``) or in Redis (``late_mcp.safety.redis_journal.RedisJournal``)."""
+    (``late_mcp.safety.sqlite_journal.Journal``) or in Redis
+    (``late_mcp.safety.redis_journal.RedisJournal``)."""
 
     @property
     def where(self) -> str:

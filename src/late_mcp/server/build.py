@@ -19,10 +19,10 @@ from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
 from late_mcp.safety.confirm import ConfirmTokens
-from late_mcp.safety.journal import Journal
 from late_mcp.safety.records import JournalError
 from late_mcp.safety.reservations import JournalStore, ReservationDesk
 from late_mcp.safety.signing import server_secret
+from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.server.access import AccessMiddleware
 from late_mcp.server.clientlog import ClientLogMiddleware
 from late_mcp.server.schema import compact_schema, one_line
