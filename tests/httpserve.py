@@ -18,6 +18,7 @@ from conftest import make_settings
 from late_mcp.auth.tokens import TokenStore
 from late_mcp.config.http import HttpSettings
 from late_mcp.server.build import build_server
+from late_mcp.tools import ALL_TOOLS, ToolDef
 from late_mcp.transports.http_app import build_http_app
 from late_mcp.transports.serving import bind_socket
 
@@ -27,13 +28,17 @@ async def running(
     transport: httpx2.AsyncBaseTransport,
     http: HttpSettings,
     store: TokenStore | None = None,
+    *,
+    tools: tuple[ToolDef, ...] = ALL_TOOLS,
     **settings: Any,
 ) -> AsyncIterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) of a server bound to `http.host`."""
+    """Yield the base URL (http://127.0.0.1:PORT) of a server bound to `http.host`, offering `tools`."""
     sock = bind_socket(http.host, 0)
     port = int(sock.getsockname()[1])
     http = dataclasses.replace(http, port=port)
-    server = build_server(make_settings(transport=http.transport, **settings), transport=transport)
+    server = build_server(
+        make_settings(transport=http.transport, **settings), transport=transport, tools=tools
+    )
     app = build_http_app(server, http, store)
     config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1)
     web = uvicorn.Server(config)

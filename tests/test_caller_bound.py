@@ -34,9 +34,9 @@ from httpserve import connect, running
 from late_mcp.auth.redis_tokens import RedisTokenStore
 from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings
-from late_mcp.safety import journal as journal_module
-from late_mcp.safety.journal import Journal
+from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.records import RETENTION
+from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_TWITTER,

@@ -17,9 +17,9 @@ from mcp import Client
 from mcp_types import CallToolResult
 
 from conftest import API_BASE, TEST_KEY, call, make_settings, ok, text
-from late_mcp.safety import journal as journal_module
-from late_mcp.safety.journal import Journal
+from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.once import fingerprint
+from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER

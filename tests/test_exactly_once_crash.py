@@ -31,12 +31,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import TEST_KEY, call, make_settings, ok, text
-from late_mcp.safety import journal as journal_module
 from late_mcp.safety import records as records_module
-from late_mcp.safety.journal import Journal
+from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.records import JournalError
 from late_mcp.safety.redis_journal import RedisJournal
-from late_mcp.safety.reservations import Gate
+from late_mcp.safety.reservations import ReservationDesk
+from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_INSTAGRAM, SEED_ACCOUNT_ACME_TWITTER
 from late_mcp.server.build import build_server
@@ -295,7 +295,7 @@ def test_a_create_still_at_late_is_resent_with_its_first_key_only(
 
 @asynccontextmanager
 async def replica(base: str, store: dict[str, str], **settings: Any) -> AsyncIterator[Client]:
-    """A server of its own (its own Late client, journal connection and gate) on the shared store."""
+    """A server of its own (its own Late client, journal and reservation desk) on the shared store."""
     shared: dict[str, Any] = {"journal_path": Path(store["LATE_JOURNAL_PATH"])}
     if "LATE_MCP_REDIS_URL" in store:
         shared["redis_url"] = store["LATE_MCP_REDIS_URL"]
@@ -633,8 +633,8 @@ async def test_a_failed_commit_leaves_the_key_held_and_breaks_the_journal_on_red
     cache = redis_process(redis_exe, port)
     journal = RedisJournal(cache.url)
     try:
-        gate = Gate(journal, call_deadline=5)
-        async with gate.hold(
+        desk = ReservationDesk(journal, call_deadline=5)
+        async with desk.hold(
             "idempotency", "k-commit", tool="t", digest="d", within=timedelta(days=1)
         ) as ticket:
             assert ticket.holding
@@ -656,8 +656,8 @@ async def test_a_failed_commit_leaves_the_key_held_and_breaks_the_journal_on_red
 
 async def test_a_failed_commit_leaves_the_key_held_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     journal = Journal()
-    gate = Gate(journal, call_deadline=5)
-    async with gate.hold("idempotency", "k-commit", tool="t", digest="d", within=timedelta(days=1)) as ticket:
+    desk = ReservationDesk(journal, call_deadline=5)
+    async with desk.hold("idempotency", "k-commit", tool="t", digest="d", within=timedelta(days=1)) as ticket:
         monkeypatch.setitem(journal_module._STORE, "idempotency", "INSERT INTO no_such_table VALUES (?)")
         with pytest.raises(JournalError, match="no_such_table"):
             await ticket.commit("the result")

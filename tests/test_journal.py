@@ -14,11 +14,11 @@ import anyio
 import pytest
 
 from late_mcp.config.paths import default_journal_path
-from late_mcp.safety import journal as journal_module
 from late_mcp.safety import records as records_module
-from late_mcp.safety.journal import Journal
+from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.records import JournalError, digest
 from late_mcp.safety.reservations import Claim, Scope
+from late_mcp.safety.sqlite_journal import Journal
 
 pytestmark = pytest.mark.anyio
 

@@ -207,15 +207,15 @@ async def test_retries_stop_at_the_call_deadline() -> None:
 
 
 async def test_rate_gate_waits_for_the_reset_when_nothing_is_left() -> None:
-    from late_mcp.late.ratelimit import RateGate
+    from late_mcp.late.ratelimit import RateLimiter
 
-    gate = RateGate(wall=lambda: 999.95)
-    gate.observe({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "1000"})
-    await gate.acquire()
-    assert gate.waited == 0
-    gate.observe({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000"})
-    await gate.acquire()
-    assert 0.04 < gate.waited <= 0.05
+    limiter = RateLimiter(wall=lambda: 999.95)
+    limiter.observe({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "1000"})
+    await limiter.acquire()
+    assert limiter.waited == 0
+    limiter.observe({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000"})
+    await limiter.acquire()
+    assert 0.04 < limiter.waited <= 0.05
 
 
 SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {

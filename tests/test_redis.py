@@ -20,7 +20,7 @@ from mcp import Client
 
 from conftest import TEST_KEY, make_settings, ok, text
 from contract import in_ci
-from late_mcp.late.ratelimit import RateGate
+from late_mcp.late.ratelimit import RateLimiter
 from late_mcp.late.redis_budget import RedisRateBudget
 from late_mcp.safety.redis_journal import RedisJournal, shown_url
 from late_mcp.sandbox import SandboxState, create_sandbox_app
@@ -265,16 +265,16 @@ async def test_a_redis_that_is_down_refuses_writes_and_keeps_reads() -> None:
 async def test_replicas_share_what_is_left_of_the_rate_window(redis_url: str) -> None:
     one, two = RedisRateBudget(redis_url), RedisRateBudget(redis_url)
     try:
-        gate = RateGate(shared=two)
-        await RateGate(shared=one).share(
+        limiter = RateLimiter(shared=two)
+        await RateLimiter(shared=one).share(
             {"X-RateLimit-Remaining": "2", "X-RateLimit-Reset": str(int(time.time()) + 30)}
         )
         assert await two.take() == 0 and await one.take() == 0  # the two requests that were left
         wait = await two.take()
         assert 0 < wait <= 31  # nothing left: wait for the reset Late announced
         await one.learn(5, time.time() + 30)  # a new window
-        await gate.acquire()
-        assert gate.waited == 0
+        await limiter.acquire()
+        assert limiter.waited == 0
     finally:
         await one.aclose()
         await two.aclose()

@@ -309,6 +309,7 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
     state.fail_post(failed, "Platform timed out")
     invite = state.create_invite({"profileId": NORDIC, "platform": "twitter"}, "http://late.test")["_id"]
     theirs, their_comment = commented_post(state, SEED_ACCOUNT_NORDIC_TWITTER)
+    ours, our_comment = commented_post(state, SEED_ACCOUNT_ACME_TWITTER)
     week = {"from_date": "2026-01-01", "to_date": "2026-01-31"}
     # tool -> (arguments, what the refusal names)
     table: dict[str, tuple[dict[str, Any], str]] = {
@@ -349,6 +350,10 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
             {"content": "Hi", "accounts": [SEED_ACCOUNT_NORDIC_TWITTER], "is_draft": True},
             f"{SEED_ACCOUNT_NORDIC_TWITTER!r} is not a connected account id",
         ),
+        "posts_validate (profile)": (
+            {"content": "Hi", "accounts": ["twitter"], "profile_id": NORDIC, "is_draft": True},
+            f"Profile {NORDIC} {NOT_OURS}",
+        ),
         "posts_list": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
         "posts_get": ({"post_id": nordic_post}, f"Post {nordic_post} {NOT_OURS}"),
         "posts_logs": ({"post_id": nordic_post}, f"Post {nordic_post} {NOT_OURS}"),
@@ -388,20 +393,44 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
             },
             f"Post {theirs} {NOT_OURS}",
         ),
+        "comments_reply (account)": (
+            {
+                "post_id": ours,
+                "comment_id": our_comment,
+                "text": "Hi",
+                "account_id": SEED_ACCOUNT_NORDIC_TWITTER,
+            },
+            f"Account {SEED_ACCOUNT_NORDIC_TWITTER} is not connected",
+        ),
+        "comments_hide (account)": (
+            {"post_id": ours, "comment_id": our_comment, "account_id": SEED_ACCOUNT_NORDIC_TWITTER},
+            f"Account {SEED_ACCOUNT_NORDIC_TWITTER} {NOT_OURS}",
+        ),
         "comments_hide": (
             {"post_id": theirs, "comment_id": their_comment, "account_id": SEED_ACCOUNT_ACME_FACEBOOK},
             f"Post {theirs} {NOT_OURS}",
         ),
     }
-    tools = {t.name for t in ALL_TOOLS}
-    checked = {name.split(" ")[0] for name in table}
-    # Every tool is in the table, or names nothing of a client's, or is not offered to this token.
-    nothing_named = {
-        "profiles_list", "profiles_create", "usage_stats", "posts_platform_rules", "time_now",
-        "media_upload_link", "media_upload_file", "media_browser_upload_start",
-        "media_browser_upload_status", "journal_recent",
-    }  # fmt: skip
-    assert tools == checked | nothing_named, tools ^ (checked | nothing_named)
+    # Every tool that names a thing (its declared `touches`) is in the table, and each such argument
+    # is given the other client's thing in some row; a tool naming nothing, or not offered to this
+    # token, is not in the table.
+    foreign = {NORDIC, SEED_ACCOUNT_NORDIC_TWITTER, nordic_post, failed, invite, theirs, their_comment}
+    given_foreign: dict[str, set[str]] = {}
+    for row, (arguments, _) in table.items():
+        named = given_foreign.setdefault(row.split(" ")[0], set())
+        for argument, value in arguments.items():
+            if any(
+                v in foreign for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)
+            ):
+                named.add(argument)
+    naming = {t.name for t in ALL_TOOLS if t.touches and t.for_profile_limited}
+    assert set(given_foreign) == naming, set(given_foreign) ^ naming
+    for spec in ALL_TOOLS:
+        if spec.name in naming:
+            assert set(spec.touches.values()) <= given_foreign[spec.name], (
+                spec.name,
+                given_foreign[spec.name],
+            )
     answers: dict[str, str] = {}
     own: list[CallToolResult] = []
 

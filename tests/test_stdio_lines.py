@@ -211,7 +211,11 @@ def test_the_sdks_transport_is_the_fallback(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(stdio, "_claim_std_fds", cannot_claim)
 
     class WithLowlevel(OnlyPublicRun):
-        _lowlevel_server = object.__new__(type("Lowlevel", (), {"run": lambda self: None}))
+        _lowlevel_server = object.__new__(
+            type(
+                "Lowlevel", (), {"run": lambda self: None, "create_initialization_options": lambda self: None}
+            )
+        )
 
     stdio.run_stdio(WithLowlevel())  # type: ignore[arg-type]
     assert ran == ["stdio", "stdio"]

@@ -17,9 +17,11 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
-from late_mcp.config.settings import DEFAULT_TOOLSETS, Settings
+from late_mcp.config.settings import Settings
+from late_mcp.core.toolsets import Domain, UnknownToolset
 from late_mcp.server.schema import one_line
-from late_mcp.tools import ALL_TOOLS, ToolDef
+from late_mcp.tools import ALL_TOOLS
+from late_mcp.tools.declaration import ToolDef, offered
 
 EXIT_TOOL_ERROR = 1
 EXIT_USAGE = 2
@@ -30,31 +32,19 @@ class UsageError(Exception):
     """The command line cannot make a tool call; the message says what to type instead."""
 
 
-def domains() -> list[str]:
-    """Tool domains in registration order (profiles, invites, ...)."""
-    return list(dict.fromkeys(spec.domain for spec in ALL_TOOLS))
-
-
 def first_sentence(doc: str | None) -> str:
     text = one_line(doc)
     match = _SENTENCE.match(text)
     return match.group(1) if match else text
 
 
-def select_tools(toolsets: Sequence[str], *, read_only: bool = False) -> list[ToolDef]:
+def select_tools(toolsets: Sequence[str], *, read_only: bool = False) -> tuple[ToolDef, ...]:
     """The tools of the given domains (all when none are given; `all` and `default` as in
     LATE_TOOLSETS), as the server would offer them."""
-    unknown = sorted(set(toolsets) - set(domains()) - {"all", "default"})
-    if unknown:
-        raise UsageError(
-            f"unknown toolset {', '.join(unknown)}; choose from {', '.join(domains())}, all, default."
-        )
-    chosen = set(toolsets)
-    if "all" in chosen or not chosen:
-        chosen.update(domains())
-    if "default" in chosen:
-        chosen.update(DEFAULT_TOOLSETS)
-    return [spec for spec in ALL_TOOLS if spec.domain in chosen and (spec.read_only or not read_only)]
+    try:
+        return offered(ALL_TOOLS, toolsets, read_only=read_only, when_none=tuple(Domain))
+    except UnknownToolset as exc:
+        raise UsageError(f"{exc}.") from exc
 
 
 def print_tools(toolsets: Sequence[str], *, read_only: bool = False) -> int:

@@ -32,6 +32,7 @@ from late_mcp.config.settings import (
     read_switch,
     read_toolsets,
 )
+from late_mcp.core.toolsets import Domain
 
 EXIT_USAGE = 2
 
@@ -43,7 +44,7 @@ def _log_level(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _toolsets(value: str) -> tuple[str, ...]:
+def _toolsets(value: str) -> tuple[Domain, ...]:
     try:
         chosen = read_toolsets({"--toolsets": value}, "--toolsets")
     except ConfigError as exc:

@@ -15,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from late_mcp.config.paths import default_journal_path
+from late_mcp.core.toolsets import DEFAULT_DOMAINS, SELECTION_WORDS, Domain, UnknownToolset, choose_domains
 
 DEFAULT_BASE_URL = "https://getlate.dev/api"
 SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
@@ -26,11 +27,9 @@ API_KEY_HELP = (
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# Tool domains (each tool declares one); a toolset selection is a set of them.
-TOOLSETS = ("profiles", "invites", "accounts", "posts", "media", "queue", "analytics", "comments", "journal")
-# The agency workflow (profiles -> invites -> accounts -> media -> posts) plus the queue; analytics,
-# comments and the journal are there when asked for (they cost context on every request).
-DEFAULT_TOOLSETS = ("profiles", "invites", "accounts", "posts", "media", "queue")
+# The toolset words (core.toolsets): every domain, and what the server offers when none are chosen.
+TOOLSETS: tuple[Domain, ...] = tuple(Domain)
+DEFAULT_TOOLSETS: tuple[Domain, ...] = DEFAULT_DOMAINS
 
 
 class ConfigError(Exception):
@@ -137,22 +136,20 @@ def read_folders(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
     return tuple(folders)
 
 
-def read_toolsets(env: Mapping[str, str], name: str = "LATE_TOOLSETS") -> tuple[str, ...] | None:
+def read_toolsets(env: Mapping[str, str], name: str = "LATE_TOOLSETS") -> tuple[Domain, ...] | None:
     """Comma-separated domains, `all` or `default`; unset gives None (the caller's default)."""
     raw = _raw(env, name)
     if raw is None:
         return None
-    words = [w.strip().lower() for w in raw.split(",") if w.strip()]
-    unknown = [w for w in words if w not in (*TOOLSETS, "all", "default")]
-    if unknown or not words:
-        raise ConfigError(
-            f"{name} must be a comma-separated list of {', '.join(TOOLSETS)}, or all or default; "
-            f"got {raw!r}" + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
-        )
-    chosen: set[str] = set()
-    for word in words:
-        chosen.update(TOOLSETS if word == "all" else DEFAULT_TOOLSETS if word == "default" else (word,))
-    return tuple(t for t in TOOLSETS if t in chosen)
+    words = [w for w in raw.split(",") if w.strip()]
+    wanted = f"{name} must be a comma-separated list of {SELECTION_WORDS}; got {raw!r}"
+    try:
+        chosen = choose_domains(words)
+    except UnknownToolset as exc:
+        raise ConfigError(f"{wanted} (unknown: {', '.join(exc.words)}).") from exc
+    if not chosen:
+        raise ConfigError(f"{wanted}.")
+    return chosen
 
 
 def read_url(env: Mapping[str, str], name: str, default: str) -> str:
@@ -211,7 +208,7 @@ class Settings:
     # roots, else the usual media folders (tools/_media_folders.py), never the whole home folder.
     media_dirs: tuple[Path, ...] = ()
     # The tool domains offered (LATE_TOOLSETS, or --toolsets); None: DEFAULT_TOOLSETS.
-    toolsets: tuple[str, ...] | None = None
+    toolsets: tuple[Domain, ...] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:

@@ -49,7 +49,7 @@ from late_mcp.late.models import (
     UploadTokenStatus,
     UsageStats,
 )
-from late_mcp.late.ratelimit import RateGate, SharedBudget
+from late_mcp.late.ratelimit import RateLimiter, SharedBudget
 from late_mcp.late.retry import (
     IDEMPOTENT_METHODS,
     SEND_AGAIN_IF_IDEMPOTENT,
@@ -108,7 +108,7 @@ class LateClient(AfterPostCalls):
             sleep=anyio.sleep,
             reraise=True,
         )
-        self.gate = RateGate(shared=_shared_budget(settings))
+        self.rate_limiter = RateLimiter(shared=_shared_budget(settings))
         # Everything derived from Late's answers goes through this before anyone sees it.
         self.scrub = Scrubber(settings.api_key)
         redact_in_http_logs(settings.api_key, settings.base_url)
@@ -127,8 +127,8 @@ class LateClient(AfterPostCalls):
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        if self.gate.shared is not None:
-            await self.gate.shared.aclose()
+        if self.rate_limiter.shared is not None:
+            await self.rate_limiter.shared.aclose()
 
     async def __aenter__(self) -> LateClient:
         return self
@@ -186,7 +186,7 @@ class LateClient(AfterPostCalls):
             state.attempt_number,
         )
         if isinstance(exc, RateLimitedError):
-            self.gate.block_for(state.upcoming_sleep)
+            self.rate_limiter.block_for(state.upcoming_sleep)
 
     async def _send_once(
         self,
@@ -200,7 +200,7 @@ class LateClient(AfterPostCalls):
         where = f"{method} /{path.lstrip('/')}"
         if method != "GET":
             self.last_request_id.set(request_id)  # known even if the answer is lost
-        await self.gate.acquire()
+        await self.rate_limiter.acquire()
         try:
             response = await self._http.request(
                 method,
@@ -211,8 +211,8 @@ class LateClient(AfterPostCalls):
             )
         except httpx2.TransportError as exc:
             raise transport_error(exc, f"Late for {where}", request_id) from None
-        self.gate.observe(response.headers)
-        await self.gate.share(response.headers)
+        self.rate_limiter.observe(response.headers)
+        await self.rate_limiter.share(response.headers)
         self.server_date = self.scrub.header(response, "Date") or self.server_date
         request_id = (self.scrub.header(response, "X-Request-Id") or request_id)[:200]
         if response.status_code >= 400:

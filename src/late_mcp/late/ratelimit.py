@@ -29,7 +29,10 @@ class SharedBudget(Protocol):
     async def aclose(self) -> None: ...
 
 
-class RateGate:
+class RateLimiter:
+    """Paces this process's Late requests by Late's rate-limit headers (and, with a shared budget,
+    every replica's)."""
+
     def __init__(
         self,
         *,

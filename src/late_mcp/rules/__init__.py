@@ -9,7 +9,7 @@ from late_mcp.rules.check import MediaKind, Problem, check_target
 from late_mcp.rules.describe import describe, rule_count
 from late_mcp.rules.options import PlatformOptions
 from late_mcp.rules.parse import OptionsError, parse_options
-from late_mcp.rules.wire import platform_specific_data
+from late_mcp.rules.platform_data import platform_specific_data
 
 __all__ = [
     "MediaKind",

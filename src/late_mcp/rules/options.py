@@ -1,7 +1,7 @@
 """Per-platform post options: what a caller may set for one platform, checked strictly.
 
 Keys are snake_case; Late's own camelCase names are accepted too. Late's names for the wire form come
-from the aliases (see wire.py).
+from the aliases (see platform_data.py).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class Answer(BaseModel):
     confirm: bool = Field(description="Yes, do it.")
 
 
-class ConfirmGate:
+class ConfirmTokens:
     """Makes and checks confirm tokens: an HMAC over the caller, the tool, its arguments and the
     expiry, under a key from the signing secret every replica and `late-mcp call` share."""
 
@@ -112,7 +112,7 @@ def changed_nothing(result: CallToolResult) -> bool:
 
 async def confirm_step(
     ctx: Context,
-    gate: ConfirmGate,
+    confirm_tokens: ConfirmTokens,
     enabled: bool,
     tool: str,
     token: str | None,
@@ -129,10 +129,10 @@ async def confirm_step(
     caller = caller_id()
     try:
         if token is not None:
-            problem = await gate.problem(caller, tool, arguments, token)
+            problem = await confirm_tokens.problem(caller, tool, arguments, token)
             if problem is None:
                 return None
-            fresh = await gate.token(caller, tool, arguments)
+            fresh = await confirm_tokens.token(caller, tool, arguments)
             return _result(
                 f"Not done: the confirm token was refused because {problem}. Nothing was changed. Here is "
                 f"a new preview ({what}); show it to the person and call again with confirm={fresh} if they "
@@ -152,7 +152,7 @@ async def confirm_step(
                     f"Not done: the person did not confirm ({answer.action}). Nothing was changed.",
                     {"status": DECLINED, "preview": shown},
                 )
-        fresh = await gate.token(caller, tool, arguments)
+        fresh = await confirm_tokens.token(caller, tool, arguments)
     except SecretUnavailable as exc:
         log.error("confirmations refused: %s", exc)
         return _result(

@@ -25,7 +25,6 @@ the first call happened.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -45,9 +44,9 @@ from late_mcp.safety.replay import entry_summary, replay, stored
 from late_mcp.safety.reservations import (
     HARD_STOP_AFTER,
     Claim,
-    Gate,
     InProgress,
     JournalStore,
+    ReservationDesk,
     Ticket,
     held_key,
 )
@@ -64,7 +63,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 ID_KEYS = ("id", "profile_id", "account_id", "post_id", "invite_id", "deleted", "revoked", "disconnected")
-ToolFn = Callable[..., Awaitable[CallToolResult]]
 # Writes that look up at Late what an earlier call they take over may have made (safety.once).
 LOOKED_UP = frozenset({"posts_create"})
 # Where to see whether a write that may have reached Late happened.
@@ -83,15 +81,6 @@ CHECK_WITH = {
     "queue_slots_set": "queue_slots_get",
 }
 _PLAIN: TypeAdapter[Any] = TypeAdapter(Any)
-
-
-def with_idempotency_key(fn: ToolFn, run: ToolFn) -> None:
-    """Publish `run` with fn's parameters plus a keyword-only `idempotency_key`."""
-    sig = inspect.signature(fn, eval_str=True)
-    extra = inspect.Parameter(
-        "idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey
-    )
-    run.__signature__ = sig.replace(parameters=[*sig.parameters.values(), extra])  # type: ignore[attr-defined]
 
 
 def target_ids(*sources: Any, depth: int = 0) -> list[str]:
@@ -119,7 +108,7 @@ def outcome_of(result: CallToolResult) -> str:
 async def guarded_write(
     name: str,
     journal: JournalStore,
-    gate: Gate,
+    desk: ReservationDesk,
     request_id: Callable[[], str | None],
     call: Callable[[], Awaitable[CallToolResult]],
     arguments: dict[str, Any],
@@ -136,7 +125,7 @@ async def guarded_write(
     within = RETENTION if key is not None else timedelta(0)
     take_unknown = key is not None and name in LOOKED_UP  # it looks up what the earlier call did
     try:
-        async with gate.hold(
+        async with desk.hold(
             "idempotency", held, tool=name, digest=args_digest, within=within, take_unknown=take_unknown
         ) as ticket:
             if not ticket.holding:

@@ -29,7 +29,7 @@ from late_mcp.late.errors import ConflictError, LateError, NotFoundError, Transp
 from late_mcp.late.models import Account, Post, parse_timestamp
 from late_mcp.late.retry import call_time_left, outcome_unknown
 from late_mcp.safety.records import JournalError, digest
-from late_mcp.safety.reservations import Claim, Gate, Ticket, held_key
+from late_mcp.safety.reservations import Claim, ReservationDesk, Ticket, held_key
 
 log = logging.getLogger("late_mcp.posts")
 CLOCK_SKEW = timedelta(minutes=2)
@@ -87,7 +87,7 @@ def _parse_stored(result: str | None) -> tuple[str, str | None]:
 async def create_post_once(
     client: LateClient,
     settings: Settings,
-    gate: Gate,
+    desk: ReservationDesk,
     body: dict[str, Any],
     targets: Sequence[Account],
     mode: str,
@@ -106,14 +106,14 @@ async def create_post_once(
         if died is not None:
             found = await find_created(client, body, targets, _since(died.at))
             if found is not None:
-                await _remember(gate, print_, _stored(found.id, form))
+                await _remember(desk, print_, _stored(found.id, form))
                 return found, "recovered"
         key = outer.owner if outer is not None else uuid.uuid4().hex
         post, recovered = await create_once(client, body, targets, key=key, resent=died is not None)
-        await _remember(gate, print_, _stored(post.id, form))
+        await _remember(desk, print_, _stored(post.id, form))
         return post, "recovered" if recovered else None
     window = timedelta(seconds=settings.duplicate_window)
-    async with gate.hold(
+    async with desk.hold(
         "post", print_, tool="posts_create", digest=form, within=window, take_unknown=True
     ) as ticket:
         while ticket.claim.state == "done":
@@ -202,9 +202,9 @@ async def _commit(ticket: Ticket, stored: str) -> None:
         log.error("duplicate guard could not record post %s: %s", stored.split(" ")[0], exc)
 
 
-async def _remember(gate: Gate, print_: str, stored: str) -> None:
+async def _remember(desk: ReservationDesk, print_: str, stored: str) -> None:
     try:
-        await gate.store.commit("post", print_, owner=None, tool="posts_create", digest=print_, result=stored)
+        await desk.store.commit("post", print_, owner=None, tool="posts_create", digest=print_, result=stored)
     except JournalError as exc:
         log.error("duplicate guard could not record post %s: %s", stored.split(" ")[0], exc)
 

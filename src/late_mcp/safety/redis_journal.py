@@ -3,7 +3,7 @@
 With LATE_MCP_REDIS_URL set, every late-mcp process behind a load balancer reserves the same
 keys in the same Redis, so an identical post sent to two replicas at the same moment is made
 once, and journal_recent on any replica shows the writes of all. The semantics are those of the
-SQLite journal (late_mcp.safety.journal): each reservation decision is one Lua script, so it is atomic
+SQLite journal (safety.sqlite_journal): each reservation decision is one Lua script, so it is atomic
 on the Redis server, and judged by Redis's clock (TIME), so a replica whose clock is off can
 neither take over a live reservation nor hold one past its time.
 """
@@ -134,7 +134,7 @@ def shown_url(url: str) -> str:
 
 
 class RedisJournal:
-    """Journal and reservation store in Redis; the same public surface as late_mcp.safety.journal.Journal."""
+    """Journal and reservation store in Redis; the same public surface as the SQLite `Journal`."""
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] | None = None) -> None:
         from redis.asyncio import Redis  # only replicas on Redis pay for the import

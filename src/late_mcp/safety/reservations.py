@@ -1,8 +1,8 @@
 """Exactly once, even when identical calls race: reserve a key before sending, then commit or release.
 
 A store (:class:`Reservations`) decides atomically who may go ahead: the SQLite journal for one
-machine (``late_mcp.safety.journal.Journal``), Redis for replicas
-(``late_mcp.safety.redis_journal``). :class:`Gate` adds what every store needs on top: one
+machine (``late_mcp.safety.sqlite_journal.Journal``), Redis for replicas
+(``late_mcp.safety.redis_journal``). :class:`ReservationDesk` adds what every store needs on top: one
 in-process lock per key (so calls in this process queue instead of polling), waiting for a call
 that holds the key elsewhere, and the call's deadline.
 
@@ -106,7 +106,8 @@ class Reservations(Protocol):
 
 class JournalStore(Reservations, Protocol):
     """The journal a server writes to: the audit log plus the reservations, in SQLite
-    (``late_mcp.safety.journal.Journal``) or in Redis (``late_mcp.safety.redis_journal.RedisJournal``)."""
+    (``late_mcp.safety.sqlite_journal.Journal``) or in Redis
+    (``late_mcp.safety.redis_journal.RedisJournal``)."""
 
     @property
     def where(self) -> str:
@@ -166,8 +167,10 @@ class Ticket:
     :attr:`owner` names this write at Late too (the ``Idempotency-Key`` of a create): it is the
     earlier holder's after taking over the same write, so every resend of it carries one key."""
 
-    def __init__(self, gate: Gate, scope: Scope, key: str, tool: str, digest: str, within: timedelta) -> None:
-        self._gate, self._scope, self._key = gate, scope, key
+    def __init__(
+        self, desk: ReservationDesk, scope: Scope, key: str, tool: str, digest: str, within: timedelta
+    ) -> None:
+        self._desk, self._scope, self._key = desk, scope, key
         self._tool, self._digest, self._within = tool, digest, within
         self.owner = uuid.uuid4().hex
         self.claim = Claim("busy", tool, digest, None, "")
@@ -180,13 +183,13 @@ class Ticket:
         """Reserve, waiting while another live call holds the key; :class:`InProgress` at the deadline."""
         delay = POLL_FIRST
         while True:
-            self.claim = await self._gate.store.reserve(
+            self.claim = await self._desk.store.reserve(
                 self._scope,
                 self._key,
                 owner=self.owner,
                 tool=self._tool,
                 digest=self._digest,
-                ttl=self._gate.ttl,
+                ttl=self._desk.ttl,
                 within=self._within,
                 take_unknown=take_unknown,
                 forget=forget,
@@ -200,7 +203,7 @@ class Ticket:
             other = self._scope == "idempotency" and self.claim.digest != self._digest
             if self.claim.state != "busy" or other:
                 return self.claim
-            left = _time_left(self._gate.ttl)
+            left = _time_left(self._desk.ttl)
             if left <= 0:
                 raise InProgress(self._tool)
             await anyio.sleep(min(delay, left))
@@ -208,9 +211,9 @@ class Ticket:
 
     async def commit(self, result: str) -> None:
         """Store the result; the key counts as done only once the store has it (a failed commit
-        leaves it held, so the gate marks it 'outcome unknown' or it expires suspect)."""
+        leaves it held, so the desk marks it 'outcome unknown' or it expires suspect)."""
         assert self.holding, "commit without holding the key"
-        await self._gate.store.commit(
+        await self._desk.store.commit(
             self._scope, self._key, owner=self.owner, tool=self._tool, digest=self._digest, result=result
         )
         self.claim = Claim("done", self._tool, self._digest, result, "")
@@ -219,10 +222,10 @@ class Ticket:
         if not self.holding:
             return
         self.claim = Claim("unknown" if unknown else "busy", self._tool, self._digest, None, "")
-        await self._gate.store.release(self._scope, self._key, owner=self.owner, unknown=unknown)
+        await self._desk.store.release(self._scope, self._key, owner=self.owner, unknown=unknown)
 
 
-class Gate:
+class ReservationDesk:
     """Exactly-once access to keys of one store, for the lifetime of a server."""
 
     def __init__(self, store: Reservations, *, call_deadline: float) -> None:

@@ -67,7 +67,7 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-class _Gate:
+class _FrontDoor:
     """ASGI middleware: request log, API-key check, X-Request-Id and rate-limit headers, last-resort 500."""
 
     def __init__(self, app: ASGIApp, *, api_key: str | None, state: SandboxState) -> None:
@@ -377,7 +377,7 @@ def create_sandbox_app(api_key: str | None = None, *, state: SandboxState | None
     late = state if state is not None else SandboxState()
     app = Starlette(
         routes=_routes(),
-        middleware=[Middleware(_Gate, api_key=api_key, state=late)],
+        middleware=[Middleware(_FrontDoor, api_key=api_key, state=late)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.late = late

@@ -7,8 +7,9 @@ Two layers, each in one place:
   ContextVar while the message is handled. `tools/list` hides what the caller may not call, and a
   `tools/call` of such a tool is refused as an unknown tool before any argument is looked at:
   a read-only token sees read-only tools only; a profile-limited token does not get the tools whose
-  answers span every client (`journal_recent`: the journal of all callers' writes) or that make
-  something outside its profiles (`profiles_create`).
+  declared reach (tools/declaration.py) goes beyond its profiles: answers that span every client
+  (`journal_recent`: the journal of all callers' writes), or something made outside any profile
+  (`profiles_create`).
 - Data (`late_mcp.late.scope`, called by `LateClient.request`, which every Late call goes through):
   for a profile-limited token each request must name only its profiles, or accounts, posts,
   invites and comments belonging to them; anything else is refused as not found before it is
@@ -17,6 +18,7 @@ Two layers, each in one place:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -24,10 +26,9 @@ from mcp_types import ListToolsResult
 
 from late_mcp.auth.principal import Principal, principal_var
 from late_mcp.tools._common import error_result
+from late_mcp.tools.declaration import ToolDef
 
 PRINCIPAL_KEY = "late_mcp_principal"
-# Tools a profile-limited token does not get, whatever their kind.
-NOT_FOR_SCOPED_TOKENS = frozenset({"journal_recent", "profiles_create"})
 
 
 def principal_of(request: Any) -> Principal | None:
@@ -42,13 +43,16 @@ def principal_of(request: Any) -> Principal | None:
 class AccessMiddleware:
     """SDK middleware: sets the caller for the message, filters tools/list, refuses hidden tools."""
 
-    def __init__(self, read_only_names: frozenset[str]) -> None:
-        self.read_only_names = read_only_names
+    def __init__(self, tools: Iterable[ToolDef]) -> None:
+        declared = tuple(tools)
+        self.read_only_names = frozenset(t.name for t in declared if t.read_only)
+        self.beyond_profiles = frozenset(t.name for t in declared if not t.for_profile_limited)
 
     def may_call(self, principal: Principal, tool: str) -> bool:
+        """From the tool's declaration (its kind, its reach)."""
         if principal.read_only and tool not in self.read_only_names:
             return False
-        return not (principal.profiles is not None and tool in NOT_FOR_SCOPED_TOKENS)
+        return not (principal.profiles is not None and tool in self.beyond_profiles)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         principal = principal_of(ctx.request)

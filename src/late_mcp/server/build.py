@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
-from late_mcp.config.settings import DEFAULT_TOOLSETS, SANDBOX_BASE_URL, Settings
+from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
-from late_mcp.safety.confirm import ConfirmGate
-from late_mcp.safety.journal import Journal
+from late_mcp.safety.confirm import ConfirmTokens
 from late_mcp.safety.records import JournalError
-from late_mcp.safety.reservations import Gate, JournalStore
+from late_mcp.safety.reservations import JournalStore, ReservationDesk
 from late_mcp.safety.signing import server_secret
+from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.server.access import AccessMiddleware
 from late_mcp.server.clientlog import ClientLogMiddleware
 from late_mcp.server.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
+from late_mcp.tools.declaration import offered
 
 log = logging.getLogger("late_mcp")
 
@@ -58,7 +60,18 @@ class LateMCPServer(MCPServer[AppContext]):
     AppContext (one Late client, one journal) between all connections while `shared_context()` runs."""
 
     shared: AppContext | None = None
-    open_context: Callable[[], AbstractAsyncContextManager[AppContext]]
+
+    def __init__(
+        self,
+        *,
+        tools: Sequence[Tool],
+        open_context: Callable[[], AbstractAsyncContextManager[AppContext]],
+        **options: Any,
+    ) -> None:
+        super().__init__(tools=list(tools), **options)
+        self.open_context = open_context
+        # The published schemas by tool name: what the unknown-argument check allows.
+        self.published: dict[str, dict[str, Any]] = {t.name: t.parameters for t in tools}
 
     @asynccontextmanager
     async def shared_context(self) -> AsyncIterator[AppContext]:
@@ -74,9 +87,9 @@ class LateMCPServer(MCPServer[AppContext]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        tool = self._tool_manager.get_tool(name)
-        if tool is not None:
-            allowed = tool.parameters.get("properties", {})
+        schema = self.published.get(name)
+        if schema is not None:
+            allowed = schema.get("properties", {})
             unknown = sorted(key for key in arguments if key not in allowed)
             if unknown:
                 return error_result(
@@ -90,6 +103,20 @@ class LateMCPServer(MCPServer[AppContext]):
             if isinstance(exc.__cause__, ValidationError):
                 return error_result(describe_validation_error(name, exc.__cause__), kind="invalid_argument")
             raise
+
+
+def published_tool(spec: ToolDef) -> Tool:
+    """The SDK's Tool for a declared tool, with the compact schema tools/list publishes (no title:
+    clients show the name, and titles cost bytes on every request)."""
+    registered = Tool.from_function(
+        spec.fn,
+        name=spec.name,
+        description=one_line(spec.fn.__doc__),
+        annotations=spec.annotations,
+        structured_output=False,
+    )
+    registered.parameters = compact_schema(registered.parameters)
+    return registered
 
 
 def make_journal(settings: Settings) -> JournalStore:
@@ -136,9 +163,9 @@ def build_server(
     toolsets: Collection[str] | None = None,
 ) -> LateMCPServer:
     """Make the server. `transport` replaces the network (tests, sandbox); `toolsets` offers only
-    the tools of those domains (default: settings.toolsets, else DEFAULT_TOOLSETS); `read_only`
-    then drops every tool whose annotations say it changes something."""
-    selected = set(toolsets or settings.toolsets or DEFAULT_TOOLSETS)
+    the tools of those domains (default: settings.toolsets, else the default domains); `read_only`
+    then drops every tool declared to change something."""
+    selected = offered(tools, toolsets or settings.toolsets, read_only=read_only)
 
     @asynccontextmanager
     async def open_context() -> AsyncIterator[AppContext]:
@@ -153,10 +180,14 @@ def build_server(
                     __version__,
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
-                gate = Gate(journal, call_deadline=settings.call_deadline)
-                confirm_gate = ConfirmGate(server_secret(settings.redis_url, settings.journal_path))
+                reservations = ReservationDesk(journal, call_deadline=settings.call_deadline)
+                confirm_tokens = ConfirmTokens(server_secret(settings.redis_url, settings.journal_path))
                 yield AppContext(
-                    client=client, settings=settings, journal=journal, gate=gate, confirm_gate=confirm_gate
+                    client=client,
+                    settings=settings,
+                    journal=journal,
+                    reservations=reservations,
+                    confirm_tokens=confirm_tokens,
                 )
         finally:
             await journal.aclose()
@@ -171,6 +202,8 @@ def build_server(
 
     before = list(logging.getLogger().handlers)
     server = LateMCPServer(
+        tools=[published_tool(spec) for spec in selected],
+        open_context=open_context,
         name="late-mcp",
         title="Late social media",
         version=__version__,
@@ -178,26 +211,9 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
         # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
-        middleware=[
-            AccessMiddleware(read_only_names=frozenset(t.name for t in tools if t.read_only)),
-            ClientLogMiddleware(settings.log_level),
-        ],
+        middleware=[AccessMiddleware(tools), ClientLogMiddleware(settings.log_level)],
     )
-    server.open_context = open_context
     # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
     scrub_new_handlers(before)
     protect(settings.api_key)
-    for spec in tools:
-        if spec.domain not in selected or (read_only and not spec.read_only):
-            continue
-        server.add_tool(  # no title: clients show the name, and titles cost bytes on every request
-            spec.fn,
-            name=spec.name,
-            description=one_line(spec.fn.__doc__),
-            annotations=spec.annotations,
-            structured_output=False,
-        )
-        registered = server._tool_manager.get_tool(spec.name)  # the SDK offers no schema hook
-        assert registered is not None
-        registered.parameters = compact_schema(registered.parameters)
     return server

@@ -1,7 +1,13 @@
-"""The MCP tools, one module per domain. `ALL_TOOLS` is the single list the server registers."""
+"""The MCP tools. `ALL_TOOLS` is the inventory: every tool declared in the modules below (by
+`@tool(...)`, tools/declaration.py), grouped by domain in `Domain` order, each module's tools in
+the order they are written. A tool module is named by its tools' prefix; a new module is added
+to MODULES."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
+from late_mcp.core.toolsets import Domain
 from late_mcp.tools import (
     accounts,
     analytics,
@@ -14,22 +20,37 @@ from late_mcp.tools import (
     publishing,
     queue,
     report,
+    usage,
 )
-from late_mcp.tools._common import AppContext, ToolDef
+from late_mcp.tools._common import AppContext
+from late_mcp.tools.declaration import ToolDef
 
-ALL_TOOLS: tuple[ToolDef, ...] = (
-    *profiles.TOOLS,
-    *invites.TOOLS,
-    *accounts.TOOLS,
-    *queue.USAGE_TOOLS,
-    *publishing.TOOLS,
-    *posts.TOOLS,
-    *media.TOOLS,
-    *queue.TOOLS,
-    *analytics.TOOLS,
-    *report.TOOLS,
-    *comments.TOOLS,
-    *journal.TOOLS,
+MODULES: tuple[ModuleType, ...] = (
+    profiles,
+    invites,
+    accounts,
+    usage,
+    publishing,
+    posts,
+    media,
+    queue,
+    analytics,
+    report,
+    comments,
+    journal,
+)
+
+
+def declared_in(module: ModuleType) -> list[ToolDef]:
+    """The tools a module declares (not those it imports), in the order they are written."""
+    return [v for v in vars(module).values() if isinstance(v, ToolDef) and v.fn.__module__ == module.__name__]
+
+
+ALL_TOOLS: tuple[ToolDef, ...] = tuple(
+    sorted(
+        (spec for module in MODULES for spec in declared_in(module)),
+        key=lambda spec: list(Domain).index(spec.domain),
+    )
 )
 
 __all__ = ["ALL_TOOLS", "AppContext", "ToolDef"]

@@ -2,37 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from late_mcp.config.settings import Settings
 from late_mcp.core.outside import compact_json, one_line
 from late_mcp.core.platforms import Platform, normalize_platform
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError
 from late_mcp.late.retry import call_deadline, outcome_unknown
-from late_mcp.safety.confirm import ConfirmGate, call_arguments_var
+from late_mcp.safety.confirm import ConfirmTokens, call_arguments_var
 from late_mcp.safety.idempotency import (
     call_arguments,
     confirm_key,
     guarded_write,
     journal_unavailable,
-    with_idempotency_key,
 )
 from late_mcp.safety.records import JournalError
-from late_mcp.safety.reservations import Gate, InProgress, JournalStore
+from late_mcp.safety.reservations import InProgress, JournalStore, ReservationDesk
 from late_mcp.safety.signing import ServerSecret
+from late_mcp.tools.declaration import Reach, Thing, ToolDef, ToolFn, ToolKind, parameters_of
 
 log = logging.getLogger("late_mcp.tools")
-ToolFn = Callable[..., Awaitable[CallToolResult]]
-ToolKind = Literal["local", "read", "create", "update", "delete"]
 UNKNOWN_OUTCOME_HINT = (
     "The change may have been applied even though no answer arrived. Check with a list or get tool "
     "(e.g. posts_list, journal_recent) before trying again; do not repeat it blindly."
@@ -63,66 +63,41 @@ OptionalProfileId = Annotated[str | None, Field(description="Only this profile."
 
 @dataclass(frozen=True)
 class AppContext:
-    """Lives for the server's lifetime: one Late client, one journal and its gate, shared by all calls."""
+    """Lives for the server's lifetime: one Late client, one journal and its reservations."""
 
     client: LateClient
     settings: Settings
     journal: JournalStore
-    gate: Gate
-    confirm_gate: ConfirmGate = field(default_factory=ConfirmGate)
+    reservations: ReservationDesk
+    confirm_tokens: ConfirmTokens = field(default_factory=ConfirmTokens)
 
     @property
     def secret(self) -> ServerSecret:
         """The signing secret (confirm tokens, browser-upload tokens), shared with the journal."""
-        return self.confirm_gate.secret
+        return self.confirm_tokens.secret
 
 
 class ToolInputError(Exception):
     """Arguments that make sense to the schema but not to the task; the message says what to change."""
 
 
-# Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
-_ANNOTATIONS: dict[ToolKind, ToolAnnotations] = {
-    "local": ToolAnnotations(  # answers from the server itself, without asking Late
-        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-    ),
-    "read": ToolAnnotations(
-        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-    ),
-    "create": ToolAnnotations(
-        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-    ),
-    "update": ToolAnnotations(
-        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-    ),
-    "delete": ToolAnnotations(
-        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-    ),
-}
-
-
-@dataclass(frozen=True)
-class ToolDef:
-    """A tool as registered: the function (its docstring is the description) and its annotations."""
-
-    fn: ToolFn
-    name: str
-    title: str
-    domain: str
-    annotations: ToolAnnotations
-
-    @property
-    def read_only(self) -> bool:
-        return bool(self.annotations.read_only_hint)
-
-
-def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]:
-    """Declare a tool: errors become `isError` results with text a model can act on; writes get
-    an idempotency key and a journal entry; every call runs under one retry deadline."""
+def tool(
+    domain: Domain,
+    kind: ToolKind,
+    *,
+    touches: Mapping[Thing, str] | None = None,
+    reach: Reach = Reach.PROFILES,
+) -> Callable[[ToolFn], ToolDef]:
+    """Declare a tool, once (tools/declaration.py says what each fact drives). Errors become
+    `isError` results with text a model can act on; a write declares `idempotency_key:
+    IdempotencyKey = None` (consumed here) and gets a journal entry; every call runs under one
+    retry deadline."""
 
     def wrap(fn: ToolFn) -> ToolDef:
         name = fn.__name__
-        writes = kind not in {"local", "read"}
+        spec = ToolDef(fn=fn, name=name, domain=domain, kind=kind, touches=dict(touches or {}), reach=reach)
+        spec.check(parameters_of(fn))
+        writes = not spec.read_only
 
         async def attempt(kwargs: dict[str, Any], sent: Callable[[], str | None]) -> CallToolResult:
             try:
@@ -171,16 +146,14 @@ def tool(domain: str, title: str, kind: ToolKind) -> Callable[[ToolFn], ToolDef]
                 return await guarded_write(
                     name,
                     context.journal,
-                    context.gate,
+                    context.reservations,
                     context.client.last_request_id.get,
                     lambda: attempt(kwargs, context.client.last_request_id.get),
                     call_arguments(kwargs),
                     key,
                 )
 
-        if writes:
-            with_idempotency_key(fn, run)
-        return ToolDef(fn=run, name=name, title=title, domain=domain, annotations=_ANNOTATIONS[kind])
+        return dataclasses.replace(spec, fn=run)
 
     return wrap
 

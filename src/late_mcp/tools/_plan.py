@@ -4,7 +4,7 @@ posts_validate share. Everything here is decided before any write is sent."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -49,11 +49,6 @@ class PostArgs:
     title: str | None = None
     options: Mapping[str, Mapping[str, Any]] | None = None
     custom_content: Mapping[str, str] | None = None
-
-    @classmethod
-    def of(cls, arguments: Mapping[str, Any]) -> PostArgs:
-        """The post's arguments picked from a tool call's arguments (posts_create, posts_validate)."""
-        return cls(**{f.name: arguments[f.name] for f in fields(cls) if f.name in arguments})
 
 
 class ProblemView(BaseModel):

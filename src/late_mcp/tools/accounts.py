@@ -1,4 +1,5 @@
-"""Connected social accounts: which exist, which are healthy, and disconnecting them."""
+"""Connected social accounts: which exist, which are healthy, connecting and disconnecting them,
+and their followers."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.outside import quoted, word
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.models import Account, AccountHealth, HealthSummary
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
+from late_mcp.tools._addons import needing_addon
 from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
     PlatformFilter,
+    ProfileId,
     ToolInputError,
     app,
     ok,
@@ -21,6 +27,8 @@ from late_mcp.tools._common import (
     tool,
 )
 from late_mcp.tools._targets import AccountView, load_account_names
+from late_mcp.tools.analytics import ADDON, NEEDS
+from late_mcp.tools.invites import PlatformArg
 
 
 class AccountList(BaseModel):
@@ -36,7 +44,7 @@ class Disconnected(BaseModel):
     disconnected: str
 
 
-@tool("accounts", "List connected accounts", "read")
+@tool(Domain.ACCOUNTS, "read", touches={"profile": "profile_id"})
 async def accounts_list(
     ctx: Context,
     profile_id: OptionalProfileId = None,
@@ -52,7 +60,7 @@ async def accounts_list(
     return ok(ctx, f"{plural(len(accounts), 'account')}{note}.", AccountList(accounts=accounts))
 
 
-@tool("accounts", "Check account health", "read")
+@tool(Domain.ACCOUNTS, "read", touches={"profile": "profile_id"})
 async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
     """Whether each account can post: token validity, expiry, issues; reconnect via invites_create."""
     report = await app(ctx).client.accounts_health(profile_id)
@@ -83,11 +91,12 @@ class DisconnectPreview(BaseModel):
     effect: str
 
 
-@tool("accounts", "Disconnect an account", "delete")
+@tool(Domain.ACCOUNTS, "delete", touches={"account": "account_id"})
 async def accounts_disconnect(
     account_id: Annotated[str, Field(description="From accounts_list.", pattern=ID_PATTERN)],
     ctx: Context,
     confirm: Confirm = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Disconnect an account (its scheduled posts stop there). Previews, returns confirm_token."""
     context = app(ctx)
@@ -103,7 +112,7 @@ async def accounts_disconnect(
     )
     stop = await confirm_step(
         ctx,
-        context.confirm_gate,
+        context.confirm_tokens,
         context.settings.confirm,
         "accounts_disconnect",
         confirm,
@@ -116,4 +125,95 @@ async def accounts_disconnect(
     return ok(ctx, f"Disconnected {directory.label(account)}.", Disconnected(disconnected=account_id))
 
 
-TOOLS = (accounts_list, accounts_health, accounts_disconnect)
+# accounts_connect_link is offered with the invites toolset (it starts a connection, like an invite);
+# accounts_followers with analytics (it needs Late's Analytics add-on).
+class ConnectLinkResult(BaseModel):
+    platform: str
+    profile_id: str
+    auth_url: str | None = None
+    code: str | None = None
+    bot_username: str | None = None
+    expires_at: str | None = None
+    instructions: list[str] | None = None
+
+
+@tool(Domain.INVITES, "create", touches={"profile": "profile_id"})
+async def accounts_connect_link(
+    profile_id: ProfileId,
+    platform: PlatformArg,
+    ctx: Context,
+    redirect_url: Annotated[
+        str | None,
+        Field(description="Where the browser goes after.", pattern=r"^https?://", max_length=2000),
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CallToolResult:
+    """OAuth URL to connect an account yourself (Telegram: a code); clients use invites_create."""
+    client = app(ctx).client
+    if platform == "telegram":
+        code = await client.telegram_code(profile_id)
+        steps = (
+            quoted(" ".join(code.instructions), 500)
+            if code.instructions
+            else f"Send {word(code.code)} to @{word(code.bot_username)}."
+        )
+        return ok(
+            ctx,
+            f"Telegram connects with code {word(code.code)} (valid until {word(code.expires_at)}): {steps}",
+            ConnectLinkResult(
+                platform=platform,
+                profile_id=profile_id,
+                code=code.code,
+                bot_username=code.bot_username,
+                expires_at=code.expires_at,
+                instructions=code.instructions,
+            ),
+        )
+    link = await client.connect_link(platform, profile_id, redirect_url)
+    return ok(
+        ctx,
+        f"Open this URL to connect {platform}: {word(link.auth_url, 4000)}",
+        ConnectLinkResult(platform=platform, profile_id=profile_id, auth_url=link.auth_url),
+    )
+
+
+class Followers(BaseModel):
+    account_id: str
+    platform: str | None = None
+    username: str | None = None
+    followers: int | None = None
+    growth: int | None = None
+    growth_pct: float | None = None
+
+
+class FollowersResult(BaseModel):
+    accounts: list[Followers]
+
+
+@tool(Domain.ANALYTICS, "read", touches={"accounts": "account_ids", "profile": "profile_id"})
+async def accounts_followers(
+    ctx: Context,
+    account_ids: Annotated[
+        list[Annotated[str, Field(pattern=ID_PATTERN)]] | None,
+        Field(description="Only these accounts (accounts_list ids).", max_length=50),
+    ] = None,
+    profile_id: OptionalProfileId = None,
+) -> CallToolResult:
+    """Followers per account now, and growth over the last 30 days."""
+    params = {"accountIds": ",".join(account_ids) if account_ids else None, "profileId": profile_id}
+    stats = await needing_addon(app(ctx).client.follower_stats(params), ADDON, NEEDS)
+    rows = [
+        Followers(
+            account_id=a.id,
+            platform=a.platform,
+            username=a.username,
+            followers=int(a.current_followers) if a.current_followers is not None else None,
+            growth=int(a.growth) if a.growth is not None else None,
+            growth_pct=a.growth_percentage,
+        )
+        for a in stats.accounts
+    ]
+    total = sum(r.followers or 0 for r in rows)
+    return ok(
+        ctx, f"{plural(len(rows), 'account')}, {total} followers in all.", FollowersResult(accounts=rows)
+    )

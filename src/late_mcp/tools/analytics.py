@@ -11,10 +11,11 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._addons import needing_addon
-from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, PlatformFilter, app, ok, plural, tool
+from late_mcp.tools._common import OptionalProfileId, PlatformFilter, app, ok, plural, tool
 
 ADDON = "Analytics"
 NEEDS = "analytics_* tools and accounts_followers"
@@ -75,7 +76,7 @@ class PostsResult(BaseModel):
     total: int
 
 
-@tool("analytics", "Post analytics", "read")
+@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"})
 async def analytics_posts(
     ctx: Context,
     profile_id: OptionalProfileId = None,
@@ -118,7 +119,7 @@ class BestTimesResult(BaseModel):
     slots: list[BestTime]
 
 
-@tool("analytics", "Best times to post", "read")
+@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"})
 async def analytics_best_times(
     ctx: Context, profile_id: OptionalProfileId = None, platform: PlatformFilter = None
 ) -> CallToolResult:
@@ -138,48 +139,3 @@ async def analytics_best_times(
     ]
     top = ", ".join(f"{s.day} {s.hour_utc:02d}:00 UTC" for s in slots[:3]) or "no published posts yet"
     return ok(ctx, f"Best times: {top}.", BestTimesResult(slots=slots))
-
-
-class Followers(BaseModel):
-    account_id: str
-    platform: str | None = None
-    username: str | None = None
-    followers: int | None = None
-    growth: int | None = None
-    growth_pct: float | None = None
-
-
-class FollowersResult(BaseModel):
-    accounts: list[Followers]
-
-
-@tool("analytics", "Follower counts", "read")
-async def accounts_followers(
-    ctx: Context,
-    account_ids: Annotated[
-        list[Annotated[str, Field(pattern=ID_PATTERN)]] | None,
-        Field(description="Only these accounts (accounts_list ids).", max_length=50),
-    ] = None,
-    profile_id: OptionalProfileId = None,
-) -> CallToolResult:
-    """Followers per account now, and growth over the last 30 days."""
-    params = {"accountIds": ",".join(account_ids) if account_ids else None, "profileId": profile_id}
-    stats = await needing_addon(app(ctx).client.follower_stats(params), ADDON, NEEDS)
-    rows = [
-        Followers(
-            account_id=a.id,
-            platform=a.platform,
-            username=a.username,
-            followers=int(a.current_followers) if a.current_followers is not None else None,
-            growth=int(a.growth) if a.growth is not None else None,
-            growth_pct=a.growth_percentage,
-        )
-        for a in stats.accounts
-    ]
-    total = sum(r.followers or 0 for r in rows)
-    return ok(
-        ctx, f"{plural(len(rows), 'account')}, {total} followers in all.", FollowersResult(accounts=rows)
-    )
-
-
-TOOLS = (analytics_posts, analytics_best_times, accounts_followers)

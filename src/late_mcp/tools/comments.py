@@ -8,9 +8,11 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import Comment, CommentedPost
 from late_mcp.rules.check import visible
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._addons import needing_addon
 from late_mcp.tools._common import (
     ID_PATTERN,
@@ -60,7 +62,7 @@ async def _account_of(client: LateClient, post_id: str) -> str:
     )
 
 
-@tool("comments", "List comments", "read")
+@tool(Domain.COMMENTS, "read", touches={"post": "post_id", "account": "account_id", "profile": "profile_id"})
 async def comments_list(
     ctx: Context,
     post_id: Annotated[str | None, Field(description="One post's comments.", pattern=ID_PATTERN)] = None,
@@ -99,13 +101,16 @@ class Replied(BaseModel):
     reply_id: str | None
 
 
-@tool("comments", "Reply to a comment", "create")
+@tool(
+    Domain.COMMENTS, "create", touches={"post": "post_id", "comment": "comment_id", "account": "account_id"}
+)
 async def comments_reply(
     post_id: PostRef,
     comment_id: CommentId,
     text: Annotated[str, Field(description="The reply, within the platform's limit.", max_length=10_000)],
     ctx: Context,
     account_id: AccountRef = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Reply publicly to a comment as the post's account (twitter 280 characters, bluesky 300,
     threads 500, linkedin 1250, instagram 2200). Check the text with the person first."""
@@ -139,9 +144,15 @@ class HiddenResult(BaseModel):
     hidden: bool
 
 
-@tool("comments", "Hide a comment", "update")
+@tool(
+    Domain.COMMENTS, "update", touches={"post": "post_id", "comment": "comment_id", "account": "account_id"}
+)
 async def comments_hide(
-    post_id: PostRef, comment_id: CommentId, ctx: Context, account_id: AccountRef = None
+    post_id: PostRef,
+    comment_id: CommentId,
+    ctx: Context,
+    account_id: AccountRef = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Hide a comment from everyone but its author (facebook, instagram, threads only)."""
     client = app(ctx).client
@@ -158,6 +169,3 @@ async def comments_hide(
         f"Hid comment {comment_id} on post {post_id}.",
         HiddenResult(post_id=post_id, comment_id=comment_id, hidden=result.hidden is not False),
     )
-
-
-TOOLS = (comments_list, comments_reply, comments_hide)

@@ -1,4 +1,5 @@
-"""Invite links and OAuth links: how a client connects their own accounts to a profile."""
+"""Invite links: how a client connects their own accounts to a profile (accounts_connect_link,
+in accounts.py, connects one yourself)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from late_mcp.core.outside import quoted, word
+from late_mcp.core.outside import word
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.models import Invite, parse_timestamp
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
@@ -43,16 +46,6 @@ class InviteList(BaseModel):
     invites: list[InviteView]
 
 
-class ConnectLinkResult(BaseModel):
-    platform: str
-    profile_id: str
-    auth_url: str | None = None
-    code: str | None = None
-    bot_username: str | None = None
-    expires_at: str | None = None
-    instructions: list[str] | None = None
-
-
 class Revoked(BaseModel):
     revoked: str
 
@@ -75,8 +68,10 @@ def _view(invite: Invite) -> InviteView:
     )
 
 
-@tool("invites", "Create a client invite link", "create")
-async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Context) -> CallToolResult:
+@tool(Domain.INVITES, "create", touches={"profile": "profile_id"})
+async def invites_create(
+    profile_id: ProfileId, platform: PlatformArg, ctx: Context, idempotency_key: IdempotencyKey = None
+) -> CallToolResult:
     """Link the client opens to connect their `platform` account (7 days); then accounts_list."""
     invite = await app(ctx).client.create_invite(profile_id, platform)
     view = _view(invite)
@@ -87,7 +82,7 @@ async def invites_create(profile_id: ProfileId, platform: PlatformArg, ctx: Cont
     )
 
 
-@tool("invites", "List invite links", "read")
+@tool(Domain.INVITES, "read", touches={"profile": "profile_id"})
 async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
     """Invites (open, used, expired); used means the client connected."""
     invites = [_view(i) for i in await app(ctx).client.list_invites(profile_id)]
@@ -95,53 +90,12 @@ async def invites_list(ctx: Context, profile_id: OptionalProfileId = None) -> Ca
     return ok(ctx, f"{plural(len(invites), 'invite')}, {open_count} open.", InviteList(invites=invites))
 
 
-@tool("invites", "Revoke an invite link", "delete")
+@tool(Domain.INVITES, "delete", touches={"invite": "invite_id"})
 async def invites_revoke(
     invite_id: Annotated[str, Field(description="From invites_list.", pattern=ID_PATTERN)],
     ctx: Context,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Revoke an unused invite so its link stops working."""
     await app(ctx).client.revoke_invite(invite_id)
     return ok(ctx, f"Revoked invite {invite_id}.", Revoked(revoked=invite_id))
-
-
-@tool("invites", "Get an OAuth connect link", "create")
-async def accounts_connect_link(
-    profile_id: ProfileId,
-    platform: PlatformArg,
-    ctx: Context,
-    redirect_url: Annotated[
-        str | None,
-        Field(description="Where the browser goes after.", pattern=r"^https?://", max_length=2000),
-    ] = None,
-) -> CallToolResult:
-    """OAuth URL to connect an account yourself (Telegram: a code); clients use invites_create."""
-    client = app(ctx).client
-    if platform == "telegram":
-        code = await client.telegram_code(profile_id)
-        steps = (
-            quoted(" ".join(code.instructions), 500)
-            if code.instructions
-            else f"Send {word(code.code)} to @{word(code.bot_username)}."
-        )
-        return ok(
-            ctx,
-            f"Telegram connects with code {word(code.code)} (valid until {word(code.expires_at)}): {steps}",
-            ConnectLinkResult(
-                platform=platform,
-                profile_id=profile_id,
-                code=code.code,
-                bot_username=code.bot_username,
-                expires_at=code.expires_at,
-                instructions=code.instructions,
-            ),
-        )
-    link = await client.connect_link(platform, profile_id, redirect_url)
-    return ok(
-        ctx,
-        f"Open this URL to connect {platform}: {word(link.auth_url, 4000)}",
-        ConnectLinkResult(platform=platform, profile_id=profile_id, auth_url=link.auth_url),
-    )
-
-
-TOOLS = (invites_create, invites_list, invites_revoke, accounts_connect_link)

@@ -15,8 +15,10 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.auth.principal import caller_id, is_admin
+from late_mcp.core.toolsets import Domain
 from late_mcp.safety.records import JournalError
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
+from late_mcp.tools.declaration import Reach
 
 
 class EntryView(BaseModel):
@@ -34,7 +36,7 @@ class JournalResult(BaseModel):
     journal: str
 
 
-@tool("journal", "What was changed", "local")
+@tool(Domain.JOURNAL, "local", reach=Reach.EVERY_CLIENT)
 async def journal_recent(
     ctx: Context,
     hours: Annotated[float, Field(description="Hours back.", gt=0, le=24 * 90)] = 24,
@@ -72,6 +74,3 @@ async def journal_recent(
         f"{plural(len(views), 'write')} in the last {hours:g} h.",
         JournalResult(entries=views, journal=where),
     )
-
-
-TOOLS = (journal_recent,)

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
+from late_mcp.core.toolsets import Domain
 from late_mcp.media.file import MediaFileError, inspect_media_file
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
 from late_mcp.tools._media_folders import HTTP_WITHOUT_FOLDERS, allowed_folders
 from late_mcp.tools._uploads import (
@@ -22,7 +24,7 @@ from late_mcp.tools._uploads import (
     upload_tokens,
 )
 
-__all__ = ["HTTP_WITHOUT_FOLDERS", "TOOLS"]
+__all__ = ["HTTP_WITHOUT_FOLDERS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
 MAX_FILES = 20
 _UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (server/schema.py)
@@ -63,7 +65,7 @@ class UploadedFiles(BaseModel):
     files: list[FileOutcome]
 
 
-@tool("media", "Get an upload link", "create")
+@tool(Domain.MEDIA, "create")
 async def media_upload_link(
     filename: Annotated[str, Field(description="Name with extension, e.g. launch.mp4.", min_length=1)],
     ctx: Context,
@@ -73,6 +75,7 @@ async def media_upload_link(
     size_bytes: Annotated[
         int | None, Field(description="File size, checked up front.", ge=1, le=MAX_UPLOAD_BYTES)
     ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Presigned PUT URL (1 hour) and its public_url; for local files use media_upload_file."""
     if len(filename) > 255:
@@ -104,13 +107,14 @@ async def media_upload_link(
 _Path = Annotated[str, Field(max_length=4096)]
 
 
-@tool("media", "Upload local files", "create")
+@tool(Domain.MEDIA, "create")
 async def media_upload_file(
     path: Annotated[
         _Path | Annotated[list[_Path], Field(min_length=1, max_length=MAX_FILES)],
         Field(description="Absolute path, or a list of up to 20."),
     ],
     ctx: Context,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Upload local images, videos or PDFs (5 GB each, with progress); returns each public_url."""
     folders, show_folders = await allowed_folders(ctx)
@@ -143,8 +147,8 @@ def _many(ctx: Context, outcomes: list[FileOutcome]) -> CallToolResult:
 
 # "read": it changes nothing the user owns (an unused link just expires), so clients may allow it
 # without asking, and read-only mode keeps it.
-@tool("media", "Browser upload", "create")
-async def media_browser_upload_start(ctx: Context) -> CallToolResult:
+@tool(Domain.MEDIA, "create")
+async def media_browser_upload_start(ctx: Context, idempotency_key: IdempotencyKey = None) -> CallToolResult:
     """A link the person opens to upload files; then media_browser_upload_status."""
     context = app(ctx)
     tokens = await upload_tokens(context.secret)  # refused before anything is sent without the secret
@@ -162,7 +166,7 @@ async def media_browser_upload_start(ctx: Context) -> CallToolResult:
     )
 
 
-@tool("media", "Browser upload status", "read")
+@tool(Domain.MEDIA, "read")
 async def media_browser_upload_status(
     token: Annotated[str, Field(description="From media_browser_upload_start.", max_length=_UNPUBLISHED)],
     ctx: Context,
@@ -194,6 +198,3 @@ async def media_browser_upload_status(
         summary,
         BrowserUploadStatus(token=token, status=found.status, files=files, expires_at=found.expires_at),
     )
-
-
-TOOLS = (media_upload_link, media_upload_file, media_browser_upload_start, media_browser_upload_status)

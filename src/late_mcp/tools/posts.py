@@ -9,10 +9,12 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import quoted, word
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.insights import PostLogEntry
 from late_mcp.late.models import Post, parse_timestamp
 from late_mcp.rules import MediaKind, check_target
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
@@ -54,7 +56,7 @@ class DeletePreview(BaseModel):
     effect: str
 
 
-@tool("posts", "List posts", "read")
+@tool(Domain.POSTS, "read", touches={"profile": "profile_id"})
 async def posts_list(
     ctx: Context,
     status: Annotated[
@@ -86,7 +88,7 @@ async def posts_list(
     )
 
 
-@tool("posts", "Get a post", "read")
+@tool(Domain.POSTS, "read", touches={"post": "post_id"})
 async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     """One post: status per account, public URLs, errors of failed platforms."""
     client = app(ctx).client
@@ -103,7 +105,7 @@ class LogResult(BaseModel):
     logs: list[PostLogEntry]
 
 
-@tool("posts", "Publishing log", "read")
+@tool(Domain.POSTS, "read", touches={"post": "post_id"})
 async def posts_logs(
     post_id: PostId,
     ctx: Context,
@@ -120,7 +122,7 @@ async def posts_logs(
     return ok(ctx, summary + ".", LogResult(post_id=post_id, logs=logs))
 
 
-@tool("posts", "Edit a post", "update")
+@tool(Domain.POSTS, "update", touches={"post": "post_id"})
 async def posts_update(
     post_id: PostId,
     ctx: Context,
@@ -130,6 +132,7 @@ async def posts_update(
         str | None, Field(description="IANA zone; default the post's.", max_length=64)
     ] = None,
     title: Title = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Edit an unpublished post; given fields change; new text is checked against the rules."""
     context = app(ctx)
@@ -174,8 +177,10 @@ async def posts_update(
     )
 
 
-@tool("posts", "Delete a post", "delete")
-async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
+@tool(Domain.POSTS, "delete", touches={"post": "post_id"})
+async def posts_delete(
+    post_id: PostId, ctx: Context, confirm: Confirm = None, idempotency_key: IdempotencyKey = None
+) -> CallToolResult:
     """Delete an unpublished post so it never publishes. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
@@ -190,7 +195,7 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
     preview = DeletePreview(post=shown, effect=f"Deletes this {status} post; it will never publish.")
     what = f"delete {status} post {post_id} to {accounts_text(shown)}"
     stop = await confirm_step(
-        ctx, context.confirm_gate, context.settings.confirm, "posts_delete", confirm, preview, what
+        ctx, context.confirm_tokens, context.settings.confirm, "posts_delete", confirm, preview, what
     )
     if stop is not None:
         return stop
@@ -202,8 +207,10 @@ async def posts_delete(post_id: PostId, ctx: Context, confirm: Confirm = None) -
     )
 
 
-@tool("posts", "Retry a failed post", "create")
-async def posts_retry(post_id: PostId, ctx: Context) -> CallToolResult:
+@tool(Domain.POSTS, "create", touches={"post": "post_id"})
+async def posts_retry(
+    post_id: PostId, ctx: Context, idempotency_key: IdempotencyKey = None
+) -> CallToolResult:
     """Publish a failed or partial post again where it failed (content fixes: posts_update
     first)."""
     client = app(ctx).client
@@ -236,6 +243,3 @@ def edit_problems(post: Post, content: str | None, title: str | None) -> list[st
             if problem.rule.endswith(EDIT_RULES):
                 found.append(f"{word(target.platform)}: {problem.message} Fix: {problem.fix}")
     return found
-
-
-TOOLS = (posts_list, posts_get, posts_logs, posts_update, posts_delete, posts_retry)

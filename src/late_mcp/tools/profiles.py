@@ -11,9 +11,12 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import quoted, word
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.models import Profile
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import AppContext, ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools.declaration import Reach
 
 Color = Annotated[str | None, Field(description="Hex, e.g. #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
 Name = Annotated[str, Field(description="Client name.", min_length=1, max_length=100)]
@@ -32,27 +35,28 @@ class Deleted(BaseModel):
     deleted: str
 
 
-@tool("profiles", "List profiles", "read")
+@tool(Domain.PROFILES, "read")
 async def profiles_list(ctx: Context) -> CallToolResult:
     """Profiles (one per client) with the ids other tools take."""
     profiles = await app(ctx).client.list_profiles()
     return ok(ctx, f"{plural(len(profiles), 'profile')}.", ProfileList(profiles=profiles))
 
 
-@tool("profiles", "Get a profile", "read")
+@tool(Domain.PROFILES, "read", touches={"profile": "profile_id"})
 async def profiles_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
     """Get one profile by id."""
     profile = await app(ctx).client.get_profile(profile_id)
     return ok(ctx, f"Profile {quoted(profile.name)}.", ProfileResult(profile=profile))
 
 
-@tool("profiles", "Create a profile", "create")
+@tool(Domain.PROFILES, "create", reach=Reach.NEW_PROFILE)
 async def profiles_create(
     name: Name,
     ctx: Context,
     description: Description = None,
     color: Color = None,
     allow_duplicate: Annotated[bool, Field(description="Allow a taken name.")] = False,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """A profile for a new client. Next: invites_create per platform, queue_slots_set."""
     context = app(ctx)
@@ -82,8 +86,8 @@ async def _create_unless_named(context: AppContext, body: dict[str, Any]) -> Pro
     wanted = _same_name(body["name"])
     key = hashlib.sha256(f"profile name\0{context.settings.base_url}\0{wanted}".encode()).hexdigest()
     # Counted while it may be live (a reservation older than `within` says nothing); no result is kept.
-    live = timedelta(seconds=context.gate.ttl)
-    async with context.gate.hold(
+    live = timedelta(seconds=context.reservations.ttl)
+    async with context.reservations.hold(
         "post", f"profile:{key}", tool="profiles_create", digest=key, within=live, take_unknown=True
     ) as ticket:
         taken = [p for p in await context.client.list_profiles() if _same_name(p.name) == wanted]
@@ -100,7 +104,7 @@ async def _create_unless_named(context: AppContext, body: dict[str, Any]) -> Pro
     return profile
 
 
-@tool("profiles", "Update a profile", "update")
+@tool(Domain.PROFILES, "update", touches={"profile": "profile_id"})
 async def profiles_update(
     profile_id: ProfileId,
     ctx: Context,
@@ -108,6 +112,7 @@ async def profiles_update(
     description: Description = None,
     color: Color = None,
     is_default: Annotated[bool | None, Field(description="Make it the default.")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Change a profile; only given fields change."""
     body: dict[str, Any] = {}
@@ -130,8 +135,10 @@ class DeletePreview(BaseModel):
     effect: str
 
 
-@tool("profiles", "Delete a profile", "delete")
-async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm = None) -> CallToolResult:
+@tool(Domain.PROFILES, "delete", touches={"profile": "profile_id"})
+async def profiles_delete(
+    profile_id: ProfileId, ctx: Context, confirm: Confirm = None, idempotency_key: IdempotencyKey = None
+) -> CallToolResult:
     """Delete a profile without connected accounts. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
@@ -147,12 +154,9 @@ async def profiles_delete(profile_id: ProfileId, ctx: Context, confirm: Confirm 
     preview = DeletePreview(profile=profile, effect="Deletes the profile and its queue settings.")
     what = f"delete profile {quoted(profile.name)} ({profile_id})"
     stop = await confirm_step(
-        ctx, context.confirm_gate, context.settings.confirm, "profiles_delete", confirm, preview, what
+        ctx, context.confirm_tokens, context.settings.confirm, "profiles_delete", confirm, preview, what
     )
     if stop is not None:
         return stop
     await client.delete_profile(profile_id)
     return ok(ctx, f"Deleted profile {quoted(profile.name)} ({profile_id}).", Deleted(deleted=profile_id))
-
-
-TOOLS = (profiles_list, profiles_get, profiles_create, profiles_update, profiles_delete)

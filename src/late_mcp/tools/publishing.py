@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 
 from late_mcp.core.outside import word
 from late_mcp.core.platforms import MediaType
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import parse_timestamp
 from late_mcp.rules import describe, rule_count
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.safety.once import AnotherForm, create_post_once
 from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
@@ -57,7 +59,7 @@ class Validation(BaseModel):
     late: dict[str, Any] | None = None
 
 
-@tool("posts", "Create a post", "create")
+@tool(Domain.POSTS, "create", touches={"accounts": "accounts", "profile": "profile_id"})
 async def posts_create(
     content: Annotated[_Content, Field(description="Post text.")],
     accounts: Annotated[
@@ -83,11 +85,29 @@ async def posts_create(
     custom_content: Annotated[_Custom, Field(description="Text per platform.")] = None,
     allow_duplicate: Annotated[bool, Field(description="Allow an identical recent post.")] = False,
     confirm: Confirm = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Post to a client's accounts: one of publish_now, is_draft, use_queue, scheduled_for.
     Rules are checked first; publish_now previews, returns confirm_token."""
     context = app(ctx)
-    plan = await plan_post(context, PostArgs.of(locals()))
+    plan = await plan_post(
+        context,
+        PostArgs(
+            content=content,
+            accounts=accounts,
+            profile_id=profile_id,
+            publish_now=publish_now,
+            is_draft=is_draft,
+            use_queue=use_queue,
+            scheduled_for=scheduled_for,
+            timezone=timezone,
+            media_urls=media_urls,
+            media_type=media_type,
+            title=title,
+            options=options,
+            custom_content=custom_content,
+        ),
+    )
     if plan.problems and plan.mode != "is_draft":
         raise ToolInputError(
             f"Nothing was sent: {plural(len(plan.problems), 'platform rule')} broken. "
@@ -103,7 +123,7 @@ async def posts_create(
         )
         what = f"publish now to {plural(len(plan.targets), 'public account')}: {names}"
         stop = await confirm_step(
-            ctx, context.confirm_gate, context.settings.confirm, "posts_create", confirm, preview, what
+            ctx, context.confirm_tokens, context.settings.confirm, "posts_create", confirm, preview, what
         )
         if stop is not None:
             return stop
@@ -111,7 +131,7 @@ async def posts_create(
         post, note = await create_post_once(
             context.client,
             context.settings,
-            context.gate,
+            context.reservations,
             plan.body,
             plan.targets,
             plan.mode,
@@ -149,7 +169,7 @@ async def posts_create(
     return ok(ctx, summary, PostResult(post=shown, when=when, warnings=warnings, note=note))
 
 
-@tool("posts", "Validate a post", "read")
+@tool(Domain.POSTS, "read", touches={"accounts": "accounts", "profile": "profile_id"})
 async def posts_validate(
     content: _Content,
     accounts: _Accounts,
@@ -169,7 +189,24 @@ async def posts_validate(
 ) -> CallToolResult:
     """posts_create's checks on its arguments, creating nothing: each problem with its fix."""
     context = app(ctx)
-    plan = await plan_post(context, PostArgs.of(locals()))
+    plan = await plan_post(
+        context,
+        PostArgs(
+            content=content,
+            accounts=accounts,
+            profile_id=profile_id,
+            publish_now=publish_now,
+            is_draft=is_draft,
+            use_queue=use_queue,
+            scheduled_for=scheduled_for,
+            timezone=timezone,
+            media_urls=media_urls,
+            media_type=media_type,
+            title=title,
+            options=options,
+            custom_content=custom_content,
+        ),
+    )
     late = await context.client.validate_post(plan.body) if late_check else None
     valid = not plan.problems and (late is None or late.get("valid") is not False)
     result = Validation(
@@ -190,7 +227,7 @@ class PlatformRulesResult(BaseModel):
     details: dict[str, Any]
 
 
-@tool("posts", "Platform rules", "local")
+@tool(Domain.POSTS, "local")
 async def posts_platform_rules(
     platform: Annotated[PlatformName, Field(description="Platform to describe.")], ctx: Context
 ) -> CallToolResult:
@@ -210,7 +247,7 @@ class Now(BaseModel):
     zone_source: str
 
 
-@tool("posts", "Current date and time", "local")
+@tool(Domain.POSTS, "local")
 async def time_now(
     ctx: Context,
     timezone: Annotated[_Zone, Field(description="IANA zone; default the server's.")] = None,
@@ -225,6 +262,3 @@ async def time_now(
         zone_source=zone.source,
     )
     return ok(ctx, f"Now: {data.local} ({data.utc}).", data)
-
-
-TOOLS = (posts_create, posts_validate, posts_platform_rules, time_now)

@@ -1,4 +1,4 @@
-"""A profile's posting queue (weekly slots) and its next free times; also the plan's usage."""
+"""A profile's posting queue (weekly slots) and its next free times."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateAPIError
 from late_mcp.late.models import QueuePreview, QueueState, parse_timestamp
 from late_mcp.safety.confirm import Confirm, confirm_step
+from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._together import both
 from late_mcp.tools._when import local_text, zone_named
@@ -74,7 +76,7 @@ def view(profile_id: str, state: QueueState) -> QueueView:
     )
 
 
-@tool("queue", "Queue slots", "read")
+@tool(Domain.QUEUE, "read", touches={"profile": "profile_id"})
 async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult:
     """A profile's weekly queue slots, zone and next free times (none yet: queue_slots_set)."""
     shown = view(profile_id, await app(ctx).client.queue_slots(profile_id))
@@ -84,13 +86,14 @@ async def queue_slots_get(profile_id: ProfileId, ctx: Context) -> CallToolResult
     return ok(ctx, f"Queue ({shown.timezone}): {times}.", shown)
 
 
-@tool("queue", "Set queue slots", "update")
+@tool(Domain.QUEUE, "update", touches={"profile": "profile_id"})
 async def queue_slots_set(
     profile_id: ProfileId,
     timezone: Annotated[str, Field(description="IANA zone of the times.", max_length=64)],
     slots: Annotated[list[Slot], Field(description="Weekly posting times.", min_length=1, max_length=100)],
     ctx: Context,
     confirm: Confirm = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Replace a profile's weekly queue (use_queue fills it). Dropping slots previews, returns
     confirm_token."""
@@ -113,7 +116,7 @@ async def queue_slots_set(
         )
         what = f"replace the queue of profile {profile_id}, dropping {plural(len(dropped), 'slot')}"
         stop = await confirm_step(
-            ctx, context.confirm_gate, context.settings.confirm, "queue_slots_set", confirm, preview, what
+            ctx, context.confirm_tokens, context.settings.confirm, "queue_slots_set", confirm, preview, what
         )
         if stop is not None:
             return stop
@@ -130,7 +133,7 @@ class PreviewResult(BaseModel):
     utc: list[str]
 
 
-@tool("queue", "Preview queue", "read")
+@tool(Domain.QUEUE, "read", touches={"profile": "profile_id"})
 async def queue_preview(
     profile_id: ProfileId,
     ctx: Context,
@@ -164,22 +167,3 @@ async def _preview_or_error(client: LateClient, profile_id: str, count: int) -> 
         return await client.queue_preview(profile_id, count)
     except LateAPIError as exc:
         return exc
-
-
-@tool("accounts", "Plan usage", "read")
-async def usage_stats(ctx: Context) -> CallToolResult:
-    """Late plan, limits and usage (uploads, profiles)."""
-    stats = await app(ctx).client.usage_stats()
-    profiles = (
-        f", {stats.usage.profiles}/{stats.limits.profiles} profiles"
-        if stats.usage.profiles is not None
-        else ""
-    )
-    return ok(
-        ctx, f"Plan {stats.plan_name}: {stats.usage.uploads}/{stats.limits.uploads} uploads{profiles}.", stats
-    )
-
-
-TOOLS = (queue_slots_get, queue_slots_set, queue_preview)
-# The Late account's plan and usage: registered with the accounts toolset.
-USAGE_TOOLS = (usage_stats,)

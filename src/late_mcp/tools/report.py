@@ -10,6 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
+from late_mcp.core.toolsets import Domain
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools.analytics import Figures, PostFigures, fetch_posts, post_row
@@ -75,7 +76,7 @@ def _change(now: float, before: float) -> float | None:
     return round(100 * (now - before) / before, 1) if before else None
 
 
-@tool("analytics", "Client report", "read")
+@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"})
 async def analytics_report(
     profile_id: ProfileId,
     from_date: Annotated[date, Field(description="First day, YYYY-MM-DD.")],
@@ -120,6 +121,3 @@ async def analytics_report(
         f"{totals.impressions} impressions, {totals.engagement_rate}% engagement{trend}."
     )
     return ok(ctx, summary, report)
-
-
-TOOLS = (analytics_report,)

@@ -56,7 +56,7 @@ from late_mcp.transports.http_sessions import (
     Receive,
     Scope,
     Send,
-    SessionGate,
+    SessionAdmission,
     SessionLedger,
     StreamCounter,
     header,
@@ -184,7 +184,7 @@ class Guard:
         self.failures = AuthFailures()
         stateful = sse_path is None and not http.stateless
         ledger = SessionLedger(http.max_sessions, http.session_idle_timeout)
-        self.sessions = SessionGate(app, ledger) if stateful else None
+        self.sessions = SessionAdmission(app, ledger) if stateful else None
         self.streams = StreamCounter(app, http.max_sessions)
         self._store_state = "ok"
         self._had_tokens = self.required and http.token is None

@@ -220,7 +220,7 @@ class SessionLedger:
         return None
 
 
-class SessionGate:
+class SessionAdmission:
     """Streamable HTTP requests through the ledger: opens admitted (ending sessions to make
     room), sessions booked to their caller and used only by it."""
 

@@ -7,8 +7,8 @@ used is answered with a JSON-RPC error instead of vanishing, and input bytes are
 the way while serving (stdin to the null device, stdout to stderr), so a stray print can never
 corrupt the JSON-RPC stream.
 
-Where it cannot run (no descriptors to claim, or an SDK without the server object it drives) the
-SDK's own stdio transport serves instead.
+Where it cannot run (no descriptors to claim, or an SDK whose server cannot be run on given streams:
+server/sdk_adapter.py) the SDK's own stdio transport serves instead.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
 
+from late_mcp.server.sdk_adapter import StreamRunner, stream_runner
 from late_mcp.transports.rpcline import check_line
 
 log = logging.getLogger("late_mcp.stdio")
@@ -36,10 +37,8 @@ class _CannotRun(Exception):
 
 def run_stdio(server: MCPServer[Any]) -> None:
     """Serve `server` on stdin/stdout until the client closes stdin."""
-    # The SDK's own in-memory Client reaches the low-level server the same way; it has no public
-    # accessor yet (MCPServer.run_stdio_async does exactly this with the SDK's transport).
-    lowlevel = getattr(server, "_lowlevel_server", None)
-    if lowlevel is None or not hasattr(lowlevel, "run"):
+    serve_session = stream_runner(server)
+    if serve_session is None:
         server.run("stdio")
         return
     try:
@@ -49,15 +48,15 @@ def run_stdio(server: MCPServer[Any]) -> None:
         server.run("stdio")
         return
     try:
-        anyio.run(_serve, lowlevel, wire)
+        anyio.run(_serve, serve_session, wire)
     finally:
         _restore_std_fds(wire)
 
 
-async def _serve(lowlevel: Any, wire: tuple[int, int, int, int]) -> None:
+async def _serve(serve_session: StreamRunner, wire: tuple[int, int, int, int]) -> None:
     wire_in, wire_out = os.fdopen(wire[0], "rb", closefd=False), os.fdopen(wire[1], "wb", closefd=False)
     async with checked_streams(wire_in, wire_out) as (read_stream, write_stream):
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        await serve_session(read_stream, write_stream)
 
 
 @asynccontextmanager

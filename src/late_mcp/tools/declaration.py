@@ -1,0 +1,127 @@
+"""What a tool declares, once, at its function (`@tool(...)` in tools/_common.py).
+
+A `ToolDef` holds the whole declaration: its domain (the toolset it belongs to), its kind (local,
+read, create, update, delete), which of its arguments name a client's profile, account(s), post,
+invite or comment (`touches`), and its `reach`. Everything else is derived from it and written
+nowhere else: the MCP annotations, read-only mode, toolsets (`offered`), which tools a
+profile-limited token gets (server/access.py), `late-mcp tools`, and the README's tables (checked
+by tests/test_inventory.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from mcp_types import CallToolResult, ToolAnnotations
+
+from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain, choose_domains
+
+ToolFn = Callable[..., Awaitable[CallToolResult]]
+ToolKind = Literal["local", "read", "create", "update", "delete"]
+# What an argument can name: one of a client's things (`accounts`: a list of account references).
+Thing = Literal["profile", "account", "accounts", "post", "invite", "comment"]
+# Argument names that always name a thing; a tool taking one must declare it in `touches`.
+NAMING_ARGUMENTS: Mapping[str, Thing] = {
+    "profile_id": "profile",
+    "account_id": "account",
+    "account_ids": "accounts",
+    "accounts": "accounts",
+    "post_id": "post",
+    "invite_id": "invite",
+    "comment_id": "comment",
+}
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+class Reach(StrEnum):
+    """How far a tool reaches beyond the things its arguments name."""
+
+    PROFILES = "profiles"  # the caller's profiles only (Late requests checked by late/scope.py)
+    EVERY_CLIENT = "every_client"  # its answer spans every client (journal_recent)
+    NEW_PROFILE = "new_profile"  # it makes something outside any profile (profiles_create)
+
+
+# Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
+ANNOTATIONS: Mapping[ToolKind, ToolAnnotations] = {
+    "local": ToolAnnotations(  # answers from the server itself, without asking Late
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    ),
+    "read": ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    ),
+    "create": ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+    ),
+    "update": ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+    ),
+    "delete": ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+    ),
+}
+
+
+class DeclarationError(TypeError):
+    """A tool's declaration contradicts its signature (found at import, before any server runs)."""
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    """A tool as declared: the function to register (its docstring is the description) and its facts."""
+
+    fn: ToolFn
+    name: str
+    domain: Domain
+    kind: ToolKind
+    touches: Mapping[Thing, str] = field(default_factory=dict)
+    reach: Reach = Reach.PROFILES
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ANNOTATIONS[self.kind]
+
+    @property
+    def read_only(self) -> bool:
+        return self.kind in {"local", "read"}
+
+    @property
+    def for_profile_limited(self) -> bool:
+        """Whether a token limited to some profiles gets this tool at all."""
+        return self.reach is Reach.PROFILES
+
+    def check(self, parameters: Iterable[str]) -> None:
+        """Raise DeclarationError unless `touches` names exactly the tool's naming arguments and a
+        write (only a write) takes `idempotency_key`."""
+        names = set(parameters)
+        declared = set(self.touches.values())
+        naming = {p for p in names if p in NAMING_ARGUMENTS}
+        if declared - names:
+            raise DeclarationError(f"{self.name}: touches names no argument {sorted(declared - names)}")
+        if naming - declared:
+            missing = sorted(naming - declared)
+            raise DeclarationError(f"{self.name}: arguments {missing} name a thing but are not in touches")
+        if (IDEMPOTENCY_KEY in names) == self.read_only:
+            need = "must not take" if self.read_only else "must take"
+            raise DeclarationError(f"{self.name}: a {self.kind} tool {need} {IDEMPOTENCY_KEY}")
+
+
+def parameters_of(fn: ToolFn) -> list[str]:
+    """The function's argument names as the model sees them (without the context)."""
+    return [p for p in inspect.signature(fn).parameters if p != "ctx"]
+
+
+def offered(
+    tools: Iterable[ToolDef],
+    toolsets: Collection[str] | None,
+    *,
+    read_only: bool = False,
+    when_none: Collection[str] = DEFAULT_DOMAINS,
+) -> tuple[ToolDef, ...]:
+    """The one toolset selection: the tools of the chosen domains (`toolsets`: domain names, `all`,
+    `default`; None or empty: `when_none`), only the read-only ones in read-only mode."""
+    chosen = set(choose_domains(toolsets or when_none))
+    return tuple(t for t in tools if t.domain in chosen and (t.read_only or not read_only))
