@@ -30,7 +30,7 @@ def private_sdk_module(module: str) -> bool:
 
 
 def private_reaches(path: Path, root: Path = SRC) -> list[str]:
-    """`x._name` (x not self/cls), getattr/setattr/hasattr with a "_name", `__signature__` anywhere,
+    """`x._name` (x not self, cls or super()), getattr/setattr/hasattr with a "_name", `__signature__` anywhere,
     and imports of a private module: each as 'file:line: code'."""
     found: list[str] = []
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -38,7 +38,11 @@ def private_reaches(path: Path, root: Path = SRC) -> list[str]:
         code: str | None = None
         if isinstance(node, ast.Attribute):
             dunder = node.attr.startswith("__") and node.attr.endswith("__")
-            own = isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}
+            own = (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}) or (
+                isinstance(node.value, ast.Call)  # super()._x: our own class's
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id == "super"
+            )
             if node.attr == "__signature__" or (node.attr.startswith("_") and not dunder and not own):
                 code = ast.unparse(node)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
