@@ -6,11 +6,19 @@ these tests check the mechanisms, never a time."""
 from __future__ import annotations
 
 import gc
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
+import late_mcp
 from late_mcp.transports import serving
 
 
@@ -36,3 +44,61 @@ def test_settling_the_heap_freezes_it_without_a_full_collection(collections: lis
     serving._settle_heap()
     assert gc.get_freeze_count() > frozen_before, "start-up's objects stay in the collector's sight"
     assert 2 not in collections, "a full collection walked the whole start-up heap before serving"
+
+
+# Models only a call needs: Late's answers, platform options, what tools answer. A fresh process that
+# builds the server with every tool must not have built them (pydantic compiles each on first use).
+CALL_TIME_MODELS = [
+    ("late_mcp.late.models", "Post"),
+    ("late_mcp.late.models", "Account"),
+    ("late_mcp.late.insights", "Comments"),
+    ("late_mcp.rules.options", "InstagramOptions"),
+    ("late_mcp.tools.publishing", "PostResult"),
+    ("late_mcp.tools.comments", "PostComments"),
+    ("late_mcp.tools._post_views", "PostView"),
+]
+
+
+def test_call_time_models_are_built_on_first_use_not_at_start() -> None:
+    script = (
+        "import importlib, json, sys\n"
+        "from late_mcp.config.settings import TOOLSETS, Settings\n"
+        "from late_mcp.server.build import build_server\n"
+        "build_server(Settings.from_env(sandbox=True), toolsets=TOOLSETS)\n"
+        "built = [f'{m}.{c}' for m, c in json.loads(sys.argv[1])\n"
+        "         if getattr(importlib.import_module(m), c).__pydantic_complete__]\n"
+        "print(json.dumps(built))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(CALL_TIME_MODELS)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("LATE_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout) == [], "built at start-up, before any call needed them"
+
+
+def _late_mcp_models() -> list[type[BaseModel]]:
+    for info in pkgutil.walk_packages(late_mcp.__path__, "late_mcp."):
+        importlib.import_module(info.name)
+    found: list[type[BaseModel]] = []
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.startswith("late_mcp.") and "[" not in sub.__name__:
+                found.append(sub)
+    return found
+
+
+def test_every_model_builds_when_first_used() -> None:
+    # A model built on first use must still build: a forward reference it cannot resolve would
+    # otherwise surface only in the middle of a call.
+    models = _late_mcp_models()
+    assert len(models) > 100
+    for model in models:
+        model.model_rebuild(raise_errors=True)
+        assert model.__pydantic_complete__, model
+        assert model.model_json_schema(), model

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.late.models import Account, AccountHealth, HealthSummary
 from late_mcp.safety.confirm import Confirm, confirm_step
@@ -21,18 +21,19 @@ from late_mcp.tools._common import (
     tool,
 )
 from late_mcp.tools._targets import AccountView, load_account_names
+from late_mcp.tools._views import View
 
 
-class AccountList(BaseModel):
+class AccountList(View):
     accounts: list[Account]
 
 
-class HealthResult(BaseModel):
+class HealthResult(View):
     summary: HealthSummary
     accounts: list[AccountHealth]
 
 
-class Disconnected(BaseModel):
+class Disconnected(View):
     disconnected: str
 
 
@@ -77,7 +78,7 @@ def counted(accounts: list[AccountHealth]) -> HealthSummary:
     )
 
 
-class DisconnectPreview(BaseModel):
+class DisconnectPreview(View):
     account: AccountView
     effect: str
 

@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._addons import needing_addon
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, PlatformFilter, app, ok, plural, tool
+from late_mcp.tools._views import View
 
 ADDON = "Analytics"
 NEEDS = "analytics_* tools and accounts_followers"
@@ -22,7 +23,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # best-time counts
 Day = Annotated[date | None, Field(description="YYYY-MM-DD.")]
 
 
-class Figures(BaseModel):
+class Figures(View):
     impressions: int = 0
     reach: int = 0
     likes: int = 0
@@ -70,7 +71,7 @@ async def fetch_posts(
     return found
 
 
-class PostsResult(BaseModel):
+class PostsResult(View):
     posts: list[PostFigures]
     total: int
 
@@ -107,14 +108,14 @@ async def analytics_posts(
     return ok(ctx, summary + ".", PostsResult(posts=rows, total=page.pagination.total))
 
 
-class BestTime(BaseModel):
+class BestTime(View):
     day: str
     hour_utc: int
     avg_engagement: float
     posts: int
 
 
-class BestTimesResult(BaseModel):
+class BestTimesResult(View):
     slots: list[BestTime]
 
 
@@ -140,7 +141,7 @@ async def analytics_best_times(
     return ok(ctx, f"Best times: {top}.", BestTimesResult(slots=slots))
 
 
-class Followers(BaseModel):
+class Followers(View):
     account_id: str
     platform: str | None = None
     username: str | None = None
@@ -149,7 +150,7 @@ class Followers(BaseModel):
     growth_pct: float | None = None
 
 
-class FollowersResult(BaseModel):
+class FollowersResult(View):
     accounts: list[Followers]
 
 

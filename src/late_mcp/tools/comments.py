@@ -6,7 +6,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import Comment, CommentedPost
@@ -23,6 +23,7 @@ from late_mcp.tools._common import (
     tool,
 )
 from late_mcp.tools._targets import load_account_names
+from late_mcp.tools._views import View
 
 ADDON = "Inbox"
 NEEDS = "comments_* tools"
@@ -39,11 +40,11 @@ AccountRef = Annotated[
 ]
 
 
-class CommentedPosts(BaseModel):
+class CommentedPosts(View):
     posts: list[CommentedPost]
 
 
-class PostComments(BaseModel):
+class PostComments(View):
     post_id: str
     account_id: str
     comments: list[Comment]
@@ -92,7 +93,7 @@ async def comments_list(
     )
 
 
-class Replied(BaseModel):
+class Replied(View):
     post_id: str
     account_id: str
     comment_id: str | None
@@ -133,7 +134,7 @@ async def comments_reply(
     )
 
 
-class HiddenResult(BaseModel):
+class HiddenResult(View):
     post_id: str
     comment_id: str
     hidden: bool

@@ -7,17 +7,18 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import Platform
 from late_mcp.late.models import Invite, parse_timestamp
 from late_mcp.tools._common import ID_PATTERN, OptionalProfileId, ProfileId, app, ok, plural, tool
+from late_mcp.tools._views import View
 
 PlatformArg = Annotated[Platform, Field(description="The account's platform.")]
 
 
-class InviteView(BaseModel):
+class InviteView(View):
     id: str
     platform: str
     profile_id: str | None = None
@@ -27,15 +28,15 @@ class InviteView(BaseModel):
     status: str
 
 
-class InviteResult(BaseModel):
+class InviteResult(View):
     invite: InviteView
 
 
-class InviteList(BaseModel):
+class InviteList(View):
     invites: list[InviteView]
 
 
-class ConnectLinkResult(BaseModel):
+class ConnectLinkResult(View):
     platform: str
     profile_id: str
     auth_url: str | None = None
@@ -45,7 +46,7 @@ class ConnectLinkResult(BaseModel):
     instructions: list[str] | None = None
 
 
-class Revoked(BaseModel):
+class Revoked(View):
     revoked: str
 
 
