@@ -102,3 +102,34 @@ def test_every_model_builds_when_first_used() -> None:
         model.model_rebuild(raise_errors=True)
         assert model.__pydantic_complete__, model
         assert model.model_json_schema(), model
+
+
+def test_the_collector_is_paused_while_start_up_builds_and_on_when_serving(
+    monkeypatch: pytest.MonkeyPatch, collections: list[int]
+) -> None:
+    from late_mcp.config.http import HttpSettings
+    from late_mcp.config.settings import Settings
+    from late_mcp.server import build
+    from late_mcp.transports import stdio
+
+    seen: dict[str, bool] = {}
+    real_build = build.build_server
+
+    def building(*args: Any, **kwargs: Any) -> Any:
+        seen["collector on while building"] = gc.isenabled()
+        return real_build(*args, **kwargs)
+
+    def serving_stdio(server: Any) -> None:  # the transport boundary: no stdin to read here
+        seen["collector on while serving"] = gc.isenabled()
+        seen["heap frozen"] = gc.get_freeze_count() > 0
+
+    monkeypatch.setattr(build, "build_server", building)
+    monkeypatch.setattr(stdio, "run_stdio", serving_stdio)
+    monkeypatch.setattr(serving.signal, "signal", lambda *_: None)  # keep pytest's Ctrl-C
+    assert serving.serve(Settings.from_env(sandbox=True), HttpSettings.from_env()) == 0
+    assert seen == {
+        "collector on while building": False,
+        "collector on while serving": True,
+        "heap frozen": True,
+    }
+    assert gc.isenabled()
