@@ -13,6 +13,7 @@ import pkgutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,3 +134,55 @@ def test_the_collector_is_paused_while_start_up_builds_and_on_when_serving(
         "heap frozen": True,
     }
     assert gc.isenabled()
+
+
+# What serving on stdio never needs: HTTP serving, the stand-in, Redis, the other subcommands.
+NOT_FOR_STDIO = (
+    "late_mcp.sandbox",
+    "late_mcp.transports.http_app",
+    "late_mcp.transports.http_connections",
+    "late_mcp.transports.http_limits",
+    "late_mcp.transports.http_sessions",
+    "late_mcp.transports.page",
+    "late_mcp.safety.redis_journal",
+    "late_mcp.auth.redis_tokens",
+    "late_mcp.late.redis_budget",
+    "late_mcp.cli.call",
+    "late_mcp.cli.doctor",
+    "late_mcp.cli.tokens",
+    "redis",
+)
+
+
+def test_serving_stdio_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    # The real entry point up to the moment it would read stdin; then the modules loaded so far.
+    script = (
+        "import json, sys\n"
+        "from late_mcp.transports import stdio\n"
+        "stdio.run_stdio = lambda server: print(json.dumps(sorted(sys.modules)))\n"
+        "from late_mcp.cli.main import main\n"
+        "sys.exit(main([]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
+    env.update(LATE_API_KEY="sk_" + "7" * 40, LATE_JOURNAL_PATH=str(tmp_path / "journal.sqlite3"))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = json.loads(proc.stdout)
+    assert "late_mcp.server.build" in loaded
+    packages = tuple(f"{name}." for name in NOT_FOR_STDIO)
+    unneeded = [m for m in loaded if m in NOT_FOR_STDIO or m.startswith(packages)]
+    assert unneeded == []
+
+
+def test_listing_the_tools_opens_no_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
+    env["LATE_JOURNAL_PATH"] = str(journal)
+    proc = subprocess.run(
+        [sys.executable, "-m", "late_mcp", "tools"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "posts_create" in proc.stdout
+    assert not journal.exists() and not list(tmp_path.iterdir())
