@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx2
 
+from benchmarks.cold_start import with_bytecode_cache
 from benchmarks.stdio_session import Exchange, ServerFailed, StdioSession
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +50,7 @@ class Side:
     """What one server measured."""
 
     cold_starts: list[float] = field(default_factory=list)
+    cold_start_cpu: list[float] = field(default_factory=list)  # server CPU seconds until answered
     tools_list_bytes: int = 0
     toolsets: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
@@ -73,7 +75,10 @@ class Results:
 
 
 def server_env(base_url: str, journal: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
+    """The environment of a server under test; its bytecode is cached in a folder beside `journal`."""
+    env = with_bytecode_cache(
+        {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}, journal.parent / "bytecode"
+    )
     env.update(LATE_API_KEY=BENCH_KEY, LATE_BASE_URL=base_url, LATE_JOURNAL_PATH=str(journal))
     env["LATE_MEDIA_DIRS"] = tempfile.gettempdir()  # where media_file() puts the files it uploads
     return env
@@ -115,11 +120,13 @@ def session(name: str, env: dict[str, str]) -> Iterator[tuple[StdioSession, Exch
             server.close()
 
 
-def cold_start(name: str, env: dict[str, str]) -> tuple[float, int]:
-    """Seconds from spawn to the tools/list answer, and that answer's result size in bytes."""
+def cold_start(name: str, env: dict[str, str]) -> tuple[float, float, int]:
+    """Seconds from spawn to the tools/list answer, the server's CPU seconds by then (what other
+    work on the machine cannot inflate), and that answer's result size in bytes."""
     with session(name, env) as (server, tools):
         seconds = time.perf_counter() - server.started
-        return seconds, len(json.dumps(tools.result, separators=(",", ":")).encode())
+        cpu = server.cpu_seconds()
+        return seconds, cpu, len(json.dumps(tools.result, separators=(",", ":")).encode())
 
 
 def toolset_bytes(tools_result: dict[str, Any]) -> dict[str, int]:
@@ -270,8 +277,9 @@ def run(config: Config, log: Any = print) -> Results:
             cold_start(name, env[name])  # warm the file cache and bytecode
         for _ in range(config.runs):
             for name, side in sides.items():
-                seconds, size = cold_start(name, env[name])
+                seconds, cpu, size = cold_start(name, env[name])
                 side.cold_starts.append(seconds)
+                side.cold_start_cpu.append(cpu)
                 side.tools_list_bytes = size
 
         log(f"{config.calls} calls per server, then RSS and a {config.upload_bytes // MIB} MiB upload")

@@ -96,6 +96,9 @@ def render(r: Results) -> str:
         _s(min(floor.cold_starts)),
         _signed(_s(min(late.cold_starts) - min(floor.cold_starts))),
     )
+    cpu_late, cpu_floor = median(late.cold_start_cpu), median(floor.cold_start_cpu)
+    row("&nbsp;&nbsp;server CPU until answered (median)", _s(cpu_late), _s(cpu_floor),
+        _signed(_s(cpu_late - cpu_floor)))  # fmt: skip
     row(
         "tools/list result",
         f"{late.tools_list_bytes:,} B",
@@ -154,7 +157,10 @@ def render(r: Results) -> str:
         + (f" (missed: {', '.join(k for k, v in met.items() if not v)})." if not all(met.values()) else "."),
         "",
         "How: cold start runs the server until tools/list is answered, alternating the two servers "
-        f"after one warm-up each. Calls go one at a time over stdio; p50/p99 over {n} calls after start, "
+        "after one warm-up each, both from cached bytecode as an installed package starts "
+        "(PYTHONDONTWRITEBYTECODE is dropped for them; the cache is in a temporary folder); server "
+        "CPU is the process's user and system time when the answer arrives. Calls go one at a time "
+        f"over stdio; p50/p99 over {n} calls after start, "
         f"RSS (VmRSS) right after start and after those calls. The {c.delay_ms:g} ms rows point both "
         "servers at `benchmarks/delay_proxy.py`, which delays each new TCP connection (paid once: the "
         "client keeps its connection). The upload is a sparse file in tmp starting with an MP4 header, "

@@ -23,10 +23,10 @@ from conftest import make_settings
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import LateError, RateLimitedError, ServerError, TransportError
 from late_mcp.late.retry import call_deadline
-from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.safety.once import StillCreating
 from late_mcp.safety.records import JournalError
 from late_mcp.safety.redis_journal import RedisJournal
+from late_mcp.safety.sqlite_journal import Journal
 
 pytestmark = pytest.mark.anyio
 SRC = Path(late_mcp.__file__).parent

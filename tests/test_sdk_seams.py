@@ -30,8 +30,8 @@ def private_sdk_module(module: str) -> bool:
 
 
 def private_reaches(path: Path, root: Path = SRC) -> list[str]:
-    """`x._name` (x not self, cls or super()), getattr/setattr/hasattr with a "_name", `__signature__` anywhere,
-    and imports of a private module: each as 'file:line: code'."""
+    """`x._name` (x not self, cls or super()), getattr/setattr/hasattr with a "_name",
+    `__signature__` anywhere, and imports of a private module: each as 'file:line: code'."""
     found: list[str] = []
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):

@@ -27,7 +27,9 @@ def parse_timestamp(value: str | None) -> datetime | None:
 
 
 class LateModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    """Built on first use, not at import: a session parses only the answers of the tools it calls."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 def _split_reference(data: Any, key: str, object_key: str) -> Any:

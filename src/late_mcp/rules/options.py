@@ -16,9 +16,11 @@ Url = Annotated[str, Field(pattern=URL_PATTERN, max_length=2048)]
 
 
 class OptionsModel(BaseModel):
-    """Strict, frozen, snake_case with camelCase aliases; unknown keys are refused."""
+    """Strict, frozen, snake_case with camelCase aliases; unknown keys are refused. Built on first
+    use (a post with options for that platform), not at import."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         populate_by_name=True,
         alias_generator=to_camel,

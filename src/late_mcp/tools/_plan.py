@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from late_mcp.core.platforms import CONTENT_TYPES, content_type_for, normalize_platform, supported_extensions
 from late_mcp.late.models import Account
 from late_mcp.rules import (
@@ -22,6 +20,7 @@ from late_mcp.rules import (
 )
 from late_mcp.tools._common import AppContext, ToolInputError
 from late_mcp.tools._targets import AccountView, Directory, load_directory, resolve_accounts
+from late_mcp.tools._views import View
 from late_mcp.tools._when import WhenView, Zone, has_offset, parse_schedule, pick_zone, when_view
 
 Mode = Literal["publish_now", "is_draft", "use_queue", "scheduled_for"]
@@ -51,7 +50,7 @@ class PostArgs:
     custom_content: Mapping[str, str] | None = None
 
 
-class ProblemView(BaseModel):
+class ProblemView(View):
     """One broken platform rule on one account, with the fix."""
 
     account: str
@@ -60,7 +59,7 @@ class ProblemView(BaseModel):
     fix: str
 
 
-class TargetPlan(BaseModel):
+class TargetPlan(View):
     """What one account will receive."""
 
     account: AccountView

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from late_mcp.core.outside import quoted, word
 from late_mcp.late.models import Pagination, Post
 from late_mcp.tools._targets import Directory
+from late_mcp.tools._views import View
 
 
-class TargetView(BaseModel):
+class TargetView(View):
     platform: str
     account_id: str | None = None
     username: str | None = None
@@ -19,7 +18,7 @@ class TargetView(BaseModel):
     error: str | None = None
 
 
-class PostView(BaseModel):
+class PostView(View):
     id: str
     status: str | None = None
     title: str | None = None
@@ -30,12 +29,12 @@ class PostView(BaseModel):
     targets: list[TargetView]
 
 
-class PostListResult(BaseModel):
+class PostListResult(View):
     posts: list[PostView]
     pagination: Pagination | None = None
 
 
-class Deleted(BaseModel):
+class Deleted(View):
     deleted: str
 
 

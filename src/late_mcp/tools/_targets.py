@@ -10,17 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from weakref import WeakSet
 
-from pydantic import BaseModel
-
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import normalize_platform
 from late_mcp.late.client import LateClient
 from late_mcp.late.models import Account, Profile, ProfileRef
 from late_mcp.tools._common import ToolInputError
 from late_mcp.tools._together import both
+from late_mcp.tools._views import View
 
 
-class AccountView(BaseModel):
+class AccountView(View):
     """An account as results show it: whose it is (the profile, i.e. the client) and its handle."""
 
     account_id: str

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel
 
 from late_mcp.auth.principal import caller_id
 from late_mcp.core.outside import word
@@ -28,11 +27,12 @@ from late_mcp.late.errors import LateError
 from late_mcp.media.file import MediaFile, MediaFileError, inspect_media_file
 from late_mcp.safety.signing import SecretUnavailable, ServerSecret
 from late_mcp.tools._common import ToolInputError, app
+from late_mcp.tools._views import View
 
 log = logging.getLogger(__name__)
 
 
-class Uploaded(BaseModel):
+class Uploaded(View):
     public_url: str
     media_type: str
     content_type: str
@@ -40,7 +40,7 @@ class Uploaded(BaseModel):
     filename: str
 
 
-class FileOutcome(BaseModel):
+class FileOutcome(View):
     """One path's result: the upload, or why it failed."""
 
     path: str

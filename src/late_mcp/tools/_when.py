@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
-
 from late_mcp.config.settings import Settings
 from late_mcp.tools._common import ToolInputError
+from late_mcp.tools._views import View
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Zone:
         return ZoneInfo(self.name)
 
 
-class WhenView(BaseModel):
+class WhenView(View):
     """An instant as the model should repeat it to a person."""
 
     utc: str

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.toolsets import Domain
@@ -27,20 +27,21 @@ from late_mcp.tools._common import (
     tool,
 )
 from late_mcp.tools._targets import AccountView, load_account_names
+from late_mcp.tools._views import View
 from late_mcp.tools.analytics import ADDON, NEEDS
 from late_mcp.tools.invites import PlatformArg
 
 
-class AccountList(BaseModel):
+class AccountList(View):
     accounts: list[Account]
 
 
-class HealthResult(BaseModel):
+class HealthResult(View):
     summary: HealthSummary
     accounts: list[AccountHealth]
 
 
-class Disconnected(BaseModel):
+class Disconnected(View):
     disconnected: str
 
 
@@ -86,7 +87,7 @@ def counted(accounts: list[AccountHealth]) -> HealthSummary:
     )
 
 
-class DisconnectPreview(BaseModel):
+class DisconnectPreview(View):
     account: AccountView
     effect: str
 
@@ -127,7 +128,7 @@ async def accounts_disconnect(
 
 # accounts_connect_link is offered with the invites toolset (it starts a connection, like an invite);
 # accounts_followers with analytics (it needs Late's Analytics add-on).
-class ConnectLinkResult(BaseModel):
+class ConnectLinkResult(View):
     platform: str
     profile_id: str
     auth_url: str | None = None
@@ -177,7 +178,7 @@ async def accounts_connect_link(
     )
 
 
-class Followers(BaseModel):
+class Followers(View):
     account_id: str
     platform: str | None = None
     username: str | None = None
@@ -186,7 +187,7 @@ class Followers(BaseModel):
     growth_pct: float | None = None
 
 
-class FollowersResult(BaseModel):
+class FollowersResult(View):
     accounts: list[Followers]
 
 

@@ -9,13 +9,14 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._addons import needing_addon
 from late_mcp.tools._common import OptionalProfileId, PlatformFilter, app, ok, plural, tool
+from late_mcp.tools._views import View
 
 ADDON = "Analytics"
 NEEDS = "analytics_* tools and accounts_followers"
@@ -23,7 +24,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # best-time counts
 Day = Annotated[date | None, Field(description="YYYY-MM-DD.")]
 
 
-class Figures(BaseModel):
+class Figures(View):
     impressions: int = 0
     reach: int = 0
     likes: int = 0
@@ -71,7 +72,7 @@ async def fetch_posts(
     return found
 
 
-class PostsResult(BaseModel):
+class PostsResult(View):
     posts: list[PostFigures]
     total: int
 
@@ -108,14 +109,14 @@ async def analytics_posts(
     return ok(ctx, summary + ".", PostsResult(posts=rows, total=page.pagination.total))
 
 
-class BestTime(BaseModel):
+class BestTime(View):
     day: str
     hour_utc: int
     avg_engagement: float
     posts: int
 
 
-class BestTimesResult(BaseModel):
+class BestTimesResult(View):
     slots: list[BestTime]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
@@ -25,6 +25,7 @@ from late_mcp.tools._common import (
     tool,
 )
 from late_mcp.tools._targets import load_account_names
+from late_mcp.tools._views import View
 
 ADDON = "Inbox"
 NEEDS = "comments_* tools"
@@ -41,11 +42,11 @@ AccountRef = Annotated[
 ]
 
 
-class CommentedPosts(BaseModel):
+class CommentedPosts(View):
     posts: list[CommentedPost]
 
 
-class PostComments(BaseModel):
+class PostComments(View):
     post_id: str
     account_id: str
     comments: list[Comment]
@@ -94,7 +95,7 @@ async def comments_list(
     )
 
 
-class Replied(BaseModel):
+class Replied(View):
     post_id: str
     account_id: str
     comment_id: str | None
@@ -138,7 +139,7 @@ async def comments_reply(
     )
 
 
-class HiddenResult(BaseModel):
+class HiddenResult(View):
     post_id: str
     comment_id: str
     hidden: bool

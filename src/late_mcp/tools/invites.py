@@ -8,7 +8,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import word
 from late_mcp.core.toolsets import Domain
@@ -24,11 +24,12 @@ from late_mcp.tools._common import (
     plural,
     tool,
 )
+from late_mcp.tools._views import View
 
 PlatformArg = Annotated[PlatformName, Field(description="The account's platform.")]
 
 
-class InviteView(BaseModel):
+class InviteView(View):
     id: str
     platform: str
     profile_id: str | None = None
@@ -38,15 +39,15 @@ class InviteView(BaseModel):
     status: str
 
 
-class InviteResult(BaseModel):
+class InviteResult(View):
     invite: InviteView
 
 
-class InviteList(BaseModel):
+class InviteList(View):
     invites: list[InviteView]
 
 
-class Revoked(BaseModel):
+class Revoked(View):
     revoked: str
 
 

@@ -12,16 +12,17 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.auth.principal import caller_id, is_admin
 from late_mcp.core.toolsets import Domain
 from late_mcp.safety.records import JournalError
 from late_mcp.tools._common import ToolInputError, app, ok, plural, tool
+from late_mcp.tools._views import View
 from late_mcp.tools.declaration import Reach
 
 
-class EntryView(BaseModel):
+class EntryView(View):
     at: str
     tool: str
     outcome: str
@@ -31,7 +32,7 @@ class EntryView(BaseModel):
     caller: str | None = None
 
 
-class JournalResult(BaseModel):
+class JournalResult(View):
     entries: list[EntryView]
     journal: str
 

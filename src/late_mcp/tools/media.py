@@ -7,7 +7,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import CONTENT_TYPES, MAX_UPLOAD_BYTES, content_type_for, supported_extensions
@@ -23,6 +23,7 @@ from late_mcp.tools._uploads import (
     upload_one,
     upload_tokens,
 )
+from late_mcp.tools._views import View
 
 __all__ = ["HTTP_WITHOUT_FOLDERS"]
 UPLOAD_LINK_LIFETIME = timedelta(hours=1)
@@ -30,7 +31,7 @@ MAX_FILES = 20
 _UNPUBLISHED = 1000  # limits this large are enforced but left out of tools/list (server/schema.py)
 
 
-class UploadLink(BaseModel):
+class UploadLink(View):
     upload_url: str
     public_url: str
     content_type: str
@@ -38,13 +39,13 @@ class UploadLink(BaseModel):
     expires_at: str
 
 
-class BrowserUpload(BaseModel):
+class BrowserUpload(View):
     token: str
     upload_url: str
     expires_at: str | None = None
 
 
-class BrowserFile(BaseModel):
+class BrowserFile(View):
     public_url: str
     filename: str | None = None
     content_type: str | None = None
@@ -52,14 +53,14 @@ class BrowserFile(BaseModel):
     size_bytes: int | None = None
 
 
-class BrowserUploadStatus(BaseModel):
+class BrowserUploadStatus(View):
     token: str
     status: str
-    files: list[BrowserFile] = []
+    files: list[BrowserFile] = Field(default_factory=list)
     expires_at: str | None = None
 
 
-class UploadedFiles(BaseModel):
+class UploadedFiles(View):
     uploaded: int
     failed: int
     files: list[FileOutcome]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.toolsets import Domain
@@ -28,6 +28,7 @@ from late_mcp.tools._common import (
 from late_mcp.tools._post_views import Deleted, PostListResult, PostView, accounts_text, view
 from late_mcp.tools._targets import load_account_names
 from late_mcp.tools._together import both
+from late_mcp.tools._views import View
 from late_mcp.tools._when import (
     WhenView,
     has_offset,
@@ -46,12 +47,12 @@ ScheduledFor = Annotated[
 Title = Annotated[str | None, Field(description="Title (YouTube, Pinterest, Reddit).", max_length=300)]
 
 
-class PostResult(BaseModel):
+class PostResult(View):
     post: PostView
     when: WhenView | None = None
 
 
-class DeletePreview(BaseModel):
+class DeletePreview(View):
     post: PostView
     effect: str
 
@@ -100,7 +101,7 @@ async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     return ok(ctx, summary, PostResult(post=shown))
 
 
-class LogResult(BaseModel):
+class LogResult(View):
     post_id: str
     logs: list[PostLogEntry]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.toolsets import Domain
@@ -16,6 +16,7 @@ from late_mcp.late.models import Profile
 from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import AppContext, ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._views import View
 from late_mcp.tools.declaration import Reach
 
 Color = Annotated[str | None, Field(description="Hex, e.g. #FF9933.", pattern=r"^#[0-9A-Fa-f]{6}$")]
@@ -23,15 +24,15 @@ Name = Annotated[str, Field(description="Client name.", min_length=1, max_length
 Description = Annotated[str | None, Field(description="Free text.", max_length=500)]
 
 
-class ProfileList(BaseModel):
+class ProfileList(View):
     profiles: list[Profile]
 
 
-class ProfileResult(BaseModel):
+class ProfileResult(View):
     profile: Profile
 
 
-class Deleted(BaseModel):
+class Deleted(View):
     deleted: str
 
 
@@ -130,7 +131,7 @@ async def profiles_update(
     return ok(ctx, f"Updated profile {quoted(profile.name)}.", ProfileResult(profile=profile))
 
 
-class DeletePreview(BaseModel):
+class DeletePreview(View):
     profile: Profile
     effect: str
 

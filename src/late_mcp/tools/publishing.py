@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.outside import word
 from late_mcp.core.platforms import MediaType
@@ -22,6 +22,7 @@ from late_mcp.safety.once import AnotherForm, create_post_once
 from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
+from late_mcp.tools._views import View
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
 from late_mcp.tools.queue import raise_with_queue_hint
 
@@ -37,21 +38,21 @@ _Options = dict[str, dict[str, Any]] | None
 _Custom = dict[str, Annotated[str, Field(max_length=100_000)]] | None
 
 
-class PostResult(BaseModel):
+class PostResult(View):
     post: PostView
     when: WhenView | None = None
     warnings: list[ProblemView] | None = None
     note: str | None = None
 
 
-class PublishPreview(BaseModel):
+class PublishPreview(View):
     targets: list[TargetPlan]
     media: list[str] | None = None
     title: str | None = None
     effect: str
 
 
-class Validation(BaseModel):
+class Validation(View):
     valid: bool
     problems: list[ProblemView]
     targets: list[TargetPlan]
@@ -221,7 +222,7 @@ async def posts_validate(
     return ok(ctx, summary, result)
 
 
-class PlatformRulesResult(BaseModel):
+class PlatformRulesResult(View):
     platform: str
     rules: int
     details: dict[str, Any]
@@ -240,7 +241,7 @@ async def posts_platform_rules(
     )
 
 
-class Now(BaseModel):
+class Now(View):
     utc: str
     local: str
     zone: str

@@ -6,7 +6,7 @@ from typing import Annotated, NoReturn
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.toolsets import Domain
 from late_mcp.late.client import LateClient
@@ -16,6 +16,7 @@ from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._together import both
+from late_mcp.tools._views import View
 from late_mcp.tools._when import local_text, zone_named
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # checked here, not published (server/schema.py)
@@ -23,12 +24,12 @@ DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # Late counts 0 = Sund
 NO_QUEUE_HINT = "This profile has no queue yet: set its weekly slots with queue_slots_set first."
 
 
-class Slot(BaseModel):
+class Slot(View):
     day_of_week: int = Field(ge=0, le=6, description="0=Sunday ... 6=Saturday.")
     time: str = Field(pattern=TIME_PATTERN, description="HH:MM.")
 
 
-class QueueView(BaseModel):
+class QueueView(View):
     profile_id: str
     exists: bool
     timezone: str | None = None
@@ -36,7 +37,7 @@ class QueueView(BaseModel):
     next: list[str] | None = None
 
 
-class QueueSetPreview(BaseModel):
+class QueueSetPreview(View):
     profile_id: str
     timezone: str
     drops: list[str]
@@ -126,7 +127,7 @@ async def queue_slots_set(
     return ok(ctx, f"Queue set: {plural(len(wanted), 'slot')} a week ({timezone}).{first}", shown)
 
 
-class PreviewResult(BaseModel):
+class PreviewResult(View):
     profile_id: str
     timezone: str | None
     slots: list[str]

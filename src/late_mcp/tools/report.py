@@ -8,11 +8,12 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from late_mcp.core.toolsets import Domain
 from late_mcp.late.insights import AnalyticsPost, Metrics
 from late_mcp.tools._common import ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._views import View
 from late_mcp.tools.analytics import Figures, PostFigures, fetch_posts, post_row
 
 SUMMED = ("impressions", "reach", "likes", "comments", "shares", "clicks")
@@ -38,7 +39,7 @@ class PlatformRow(Totals):
     platform: str
 
 
-class Report(BaseModel):
+class Report(View):
     profile_id: str
     period: str
     previous: str
