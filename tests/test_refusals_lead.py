@@ -1,0 +1,89 @@
+"""Refusals that lead somewhere (issue 15, items 7, 9, 10), through a real MCP session.
+
+- A 404 says which it is: an id that was not found (named, with the tool that lists them), or a
+  feature this Late deployment or account does not offer (a route without ids in its path).
+- A file outside the allowed folders is refused naming LATE_MEDIA_DIRS, offering
+  media_browser_upload_start only while Late has not shown that it lacks that route.
+- "Post to <client>'s instagram" with no instagram account names the open invite already sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from conftest import fails, make_settings, ok
+from contract import ContractCheckingTransport, OpenAPIContract
+from late_mcp.sandbox import SandboxState
+from late_mcp.sandbox.state import SEED_PROFILE_ACME
+from late_mcp.server.build import build_server
+
+pytestmark = pytest.mark.anyio
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+class WithoutRoutes:
+    """The sandbox with some routes removed, as a Late deployment that lacks them answers: 404."""
+
+    def __init__(self, app: ASGIApp, removed: set[tuple[str, str]]) -> None:
+        self.app, self.removed = app, removed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) in self.removed:
+            await JSONResponse({"error": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+REMOVED = {("POST", "/api/v1/media/upload-token"), ("GET", "/api/v1/analytics")}
+
+
+@pytest.fixture
+async def session_for(sandbox: Any, contract: OpenAPIContract | None) -> AsyncIterator[Callable[..., Any]]:
+    """Sessions against the sandbox without REMOVED's routes; settings overrides per session."""
+    transports: list[ContractCheckingTransport] = []
+    async with AsyncExitStack() as stack:
+
+        async def open_session(**overrides: Any) -> Client:
+            transport = ContractCheckingTransport(
+                httpx2.ASGITransport(app=WithoutRoutes(sandbox, REMOVED)), contract
+            )
+            transports.append(transport)
+            server = build_server(make_settings(**overrides), transport=transport)
+            return await stack.enter_async_context(Client(server, mode="legacy"))
+
+        yield open_session
+    for transport in transports:
+        assert transport.violations == [], "requests the Late OpenAPI spec rejects"
+
+
+# -- item 7: which 404 it is -------------------------------------------------------------------------
+
+
+async def test_a_404_names_the_id_that_was_not_found(session_for: Any) -> None:
+    client = await session_for()
+    refused = await fails(client, "posts_get", post_id="abc")
+    assert 'post_id "abc" was not found; posts_list shows the posts.' in refused
+    assert "Check the id" not in refused and "does not offer" not in refused
+    gone = await fails(client, "profiles_get", profile_id="nosuchprofile")
+    assert 'profile_id "nosuchprofile" was not found; profiles_list shows the profiles.' in gone
+
+
+async def test_a_404_on_a_route_without_ids_says_the_deployment_lacks_the_feature(session_for: Any) -> None:
+    client = await session_for()
+    browser = await fails(client, "media_browser_upload_start")
+    offers = "This Late deployment or account does not offer browser uploads (media_browser_upload_start)"
+    assert offers in browser
+    assert "POST /v1/media/upload-token" in browser and "LATE_BASE_URL" in browser
+    assert "Check the id" not in browser and "was not found" not in browser
+    analytics = await fails(client, "analytics_posts", profile_id=SEED_PROFILE_ACME)
+    assert "does not offer analytics (Late has no route for GET /v1/analytics)" in analytics
+    assert "Check the id" not in analytics
