@@ -87,3 +87,52 @@ async def test_a_404_on_a_route_without_ids_says_the_deployment_lacks_the_featur
     analytics = await fails(client, "analytics_posts", profile_id=SEED_PROFILE_ACME)
     assert "does not offer analytics (Late has no route for GET /v1/analytics)" in analytics
     assert "Check the id" not in analytics
+
+
+# -- item 9: a file outside the allowed folders ------------------------------------------------------
+
+
+async def test_outside_refusal_offers_the_browser_upload_only_while_it_works(
+    session_for: Any, tmp_path: Path, state: SandboxState
+) -> None:
+    allowed, elsewhere = tmp_path / "allowed", tmp_path / "elsewhere"
+    allowed.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "real.png").write_bytes(PNG)
+    outside = [str(elsewhere / "real.png"), str(elsewhere / "missing.png"), "/etc/passwd.png"]
+    client = await session_for(media_dirs=(allowed,))
+    before = {await fails(client, "media_upload_file", path=path) for path in outside}
+    assert len(before) == 1, before  # the same words for every outside path, existing or not
+    (message,) = before
+    assert "LATE_MEDIA_DIRS" in message and "media_browser_upload_start" in message
+
+    await fails(client, "media_browser_upload_start")  # Late answers 404: it lacks the route
+    after = {await fails(client, "media_upload_file", path=path) for path in outside}
+    assert len(after) == 1, after
+    (message,) = after
+    assert message.startswith("Not an allowed file") and "LATE_MEDIA_DIRS" in message
+    assert "media_browser_upload_start" not in message and "Ask the user for a file there." in message
+    many = await fails(client, "media_upload_file", path=outside[:2])
+    assert "media_browser_upload_start" not in many and "LATE_MEDIA_DIRS" in many
+    assert not state.uploads
+
+
+async def test_over_http_the_refusal_names_late_media_dirs_and_no_dead_browser_upload(
+    session_for: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "a.png").write_bytes(PNG)
+    without_dirs = await session_for(transport="http")
+    offered = await fails(without_dirs, "media_upload_file", path=str(tmp_path / "a.png"))
+    assert "LATE_MEDIA_DIRS" in offered and "media_browser_upload_start" in offered
+    await fails(without_dirs, "media_browser_upload_start")
+    refused = await fails(without_dirs, "media_upload_file", path=str(tmp_path / "a.png"))
+    assert "LATE_MEDIA_DIRS" in refused and "media_upload_link" in refused
+    assert "media_browser_upload_start" not in refused
+
+    (tmp_path / "dirs").mkdir()
+    with_dirs = await session_for(transport="http", media_dirs=(tmp_path / "dirs",))
+    await fails(with_dirs, "media_browser_upload_start")
+    outside = await fails(with_dirs, "media_upload_file", path=str(tmp_path / "a.png"))
+    assert outside.startswith("Not an allowed file") and str(tmp_path) not in outside
+    assert "allow other folders with LATE_MEDIA_DIRS" in outside
+    assert "media_browser_upload_start" not in outside
