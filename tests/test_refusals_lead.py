@@ -136,3 +136,42 @@ async def test_over_http_the_refusal_names_late_media_dirs_and_no_dead_browser_u
     assert outside.startswith("Not an allowed file") and str(tmp_path) not in outside
     assert "allow other folders with LATE_MEDIA_DIRS" in outside
     assert "media_browser_upload_start" not in outside
+
+
+# -- item 10: the open invite is named ---------------------------------------------------------------
+
+
+def _invite_lookups(state: SandboxState) -> int:
+    return state.requests.count(("GET", "/api/v1/platform-invites"))
+
+
+async def test_no_instagram_account_names_the_open_invite(mcp: Client, state: SandboxState) -> None:
+    bakery = (await ok(mcp, "profiles_create", name="Bakkerij Jansen"))["profile"]["id"]
+    post = {"content": "Vers brood!", "accounts": ["instagram"], "profile_id": bakery, "is_draft": True}
+
+    first = await fails(mcp, "posts_validate", **post)
+    assert "No instagram account is connected" in first and "invites_create" in first
+    assert "still open" not in first
+
+    other = (await ok(mcp, "profiles_create", name="Elsewhere"))["profile"]["id"]
+    await ok(mcp, "invites_create", profile_id=other, platform="instagram")  # another client's
+    await ok(mcp, "invites_create", profile_id=bakery, platform="tiktok")  # another platform
+    revoked = (await ok(mcp, "invites_create", profile_id=bakery, platform="instagram"))["invite"]["id"]
+    await ok(mcp, "invites_revoke", invite_id=revoked)
+    assert "still open" not in await fails(mcp, "posts_validate", **post)
+
+    invite = (await ok(mcp, "invites_create", profile_id=bakery, platform="instagram"))["invite"]
+    sent_on = f"{state.clock():%d %b %Y}"
+    lookups = _invite_lookups(state)
+    refused = await fails(mcp, "posts_create", **post)
+    assert f"An invite for instagram was sent on {sent_on} and is still open" in refused
+    assert f"invite_id {invite['id']}" in refused and revoked not in refused
+    assert "wait for the client to connect" in refused
+    assert "invites_revoke it and send a new one with invites_create" in refused
+    assert _invite_lookups(state) == lookups + 1  # one extra request, in the refusal only
+    assert not state.posts
+
+    lookups = _invite_lookups(state)
+    acme = {**post, "profile_id": SEED_PROFILE_ACME}
+    await ok(mcp, "posts_validate", **acme)
+    assert _invite_lookups(state) == lookups  # a post that resolves asks nothing more
