@@ -65,6 +65,7 @@ from late_mcp.late.wire import (
     api_message,
     file_chunks,
     new_request_id,
+    not_found_meaning,
     parse,
     path_segment,
     query_value,
@@ -116,6 +117,8 @@ class LateClient(AfterPostCalls):
         self.last_request_id: ContextVar[str | None] = ContextVar("late_last_request_id", default=None)
         # The Date header of Late's latest answer: `late-mcp doctor` checks the clock against it.
         self.server_date: str | None = None
+        # Routes (v1/...) this Late deployment answered 404 on: features it does not offer.
+        self.lacking_routes: set[str] = set()
         self._http = httpx2.AsyncClient(
             base_url=settings.base_url + "/",
             auth=ScopedBearerAuth(settings.api_key, settings.base_url),
@@ -215,6 +218,11 @@ class LateClient(AfterPostCalls):
         await self.rate_limiter.share(response.headers)
         self.server_date = self.scrub.header(response, "Date") or self.server_date
         request_id = (self.scrub.header(response, "X-Request-Id") or request_id)[:200]
+        if response.status_code == 404:
+            hint, lacking = not_found_meaning(method, path, query)
+            if lacking is not None:
+                self.lacking_routes.add(lacking)
+            raise status_error(response, where, request_id, self.scrub, not_found_hint=hint)
         if response.status_code >= 400:
             raise status_error(response, where, request_id, self.scrub)
         if response.status_code == 204 or not response.content:
@@ -396,6 +404,11 @@ class LateClient(AfterPostCalls):
                 api_message=api_message(response, self.scrub),
                 hint="Request a new upload link (they expire after 1 hour) and try again.",
             )
+
+    @property
+    def offers_browser_uploads(self) -> bool:
+        """False once Late answered 404 on its upload-token route (media_browser_upload_start)."""
+        return "v1/media/upload-token" not in self.lacking_routes
 
     async def create_upload_token(self) -> UploadToken:
         """A browser upload page for a person (Late's upload-token flow). Retried like a read: an

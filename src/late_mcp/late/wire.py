@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -139,12 +139,100 @@ def api_message(response: httpx2.Response, scrub: Scrubber) -> str | None:
     return None
 
 
-def status_error(response: httpx2.Response, where: str, request_id: str, scrub: Scrubber) -> LateAPIError:
+# A 404 on a path with ids: (pattern, the tool arguments its groups are, the tool that lists them).
+_ID_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
+    (re.compile(r"v1/profiles/([^/]+)"), ("profile_id",), "profiles_list shows the profiles"),
+    (
+        re.compile(r"v1/accounts/(?!health$|follower-stats$)([^/]+)(?:/health)?"),
+        ("account_id",),
+        "accounts_list shows the accounts",
+    ),
+    (re.compile(r"v1/posts/([^/]+)(?:/retry|/logs|/unpublish)?"), ("post_id",), "posts_list shows the posts"),
+    (
+        re.compile(r"v1/inbox/comments/([^/]+)/([^/]+)/hide"),
+        ("post_id", "comment_id"),
+        "comments_list(post_id=...) shows the comments",
+    ),
+    (re.compile(r"v1/inbox/comments/([^/]+)"), ("post_id",), "comments_list shows the posts with comments"),
+)
+# A 404 on a path without ids that, per Late's spec, means an id in the query was not found.
+_QUERY_ID_ROUTES: dict[tuple[str | None, str], tuple[str, str, str]] = {
+    (None, "v1/queue/slots"): ("profileId", "profile_id", "profiles_list shows the profiles"),
+    (None, "v1/queue/preview"): ("profileId", "profile_id", "profiles_list shows the profiles"),
+    (None, "v1/queue/next-slot"): ("profileId", "profile_id", "profiles_list shows the profiles"),
+    (None, "v1/connect/telegram"): ("profileId", "profile_id", "profiles_list shows the profiles"),
+    ("DELETE", "v1/platform-invites"): ("id", "invite_id", "invites_list shows the open invites"),
+    ("GET", "v1/media/upload-token"): (
+        "token",
+        "token",
+        "it may have expired; media_browser_upload_start starts a new upload",
+    ),
+}
+# What a route without ids offers, for "this Late deployment or account does not offer …".
+_FEATURES: dict[str, str] = {
+    "v1/media/upload-token": "browser uploads (media_browser_upload_start)",
+    "v1/media/presign": "media uploads",
+    "v1/analytics": "analytics",
+    "v1/analytics/best-time": "best posting times",
+    "v1/accounts/follower-stats": "follower statistics",
+    "v1/accounts/health": "account health",
+    "v1/inbox/comments": "comments",
+    "v1/usage-stats": "usage statistics",
+    "v1/tools/validate/post": "post validation",
+    "v1/platform-invites": "platform invites",
+    "v1/queue/slots": "queues",
+}
+
+
+def not_found_meaning(method: str, path: str, query: Mapping[str, str | int]) -> tuple[str, str | None]:
+    """What a 404 on `method path?query` means: (the hint, the route Late lacks or None).
+
+    With an id in the path or a query id the spec names, that id was not found; on any other
+    route this Late deployment or account does not have the feature."""
+    path = path.strip("/")
+    for pattern, names, lister in _ID_ROUTES:
+        found = pattern.fullmatch(path)
+        if found:
+            ids = " or ".join(
+                f"{name} {quoted(value, 100)}" for name, value in zip(names, found.groups(), strict=True)
+            )
+            return f"{ids} was not found; {lister}.", None
+    for key in ((method, path), (None, path)):
+        if key in _QUERY_ID_ROUTES:
+            param, name, lister = _QUERY_ID_ROUTES[key]
+            if param in query:
+                return f"{name} {quoted(str(query[param]), 100)} was not found; {lister}.", None
+    connect = re.fullmatch(r"v1/connect/([^/]+)", path)
+    if connect and "profileId" in query and connect.group(1) != "telegram":
+        return (
+            f"profile_id {quoted(str(query['profileId']), 100)} was not found, or Late cannot connect "
+            f"{quoted(connect.group(1), 40)} accounts; profiles_list shows the profiles.",
+            None,
+        )
+    feature = _FEATURES.get(path) or _FEATURES.get(path.rpartition("/")[0]) or f"{method} /{path}"
+    return (
+        f"This Late deployment or account does not offer {feature} (Late has no route for "
+        f"{method} /{path}); check LATE_BASE_URL points at Late's API and that the plan includes it.",
+        path,
+    )
+
+
+def status_error(
+    response: httpx2.Response,
+    where: str,
+    request_id: str,
+    scrub: Scrubber,
+    *,
+    not_found_hint: str | None = None,
+) -> LateAPIError:
+    """The error for an error status; `not_found_hint` (from `not_found_meaning`) for a 404."""
     status = response.status_code
     cls = error_class_for_status(status)
     said = api_message(response, scrub)
     words = said or scrub.text(response.reason_phrase or "")  # Late's words: quoted, as outside text
     message = f"Late refused {where}: {quoted(words, MESSAGE_SHOWN) if words else 'error'}."
+    if status == 404 and not_found_hint is not None:
+        return cls(message, status=status, api_message=said, request_id=request_id, hint=not_found_hint)
     if cls is RateLimitedError:
         return RateLimitedError(
             message,

@@ -78,8 +78,9 @@ class MediaFile:
 ALLOW_EXAMPLE = os.pathsep.join(("~/Pictures", "~/Documents/Social"))
 
 
-def outside_message(folders: Sequence[Path] | None) -> str:
-    """The one refusal for any path outside. `folders` None: the folders are not to be named (HTTP)."""
+def outside_message(folders: Sequence[Path] | None, *, browser_upload: bool = True) -> str:
+    """The one refusal for any path outside. `folders` None: the folders are not to be named (HTTP).
+    `browser_upload`: offer media_browser_upload_start (not once Late showed it lacks the route)."""
     if folders is None:
         where = ""
         allow = "The server's operator can allow other folders with LATE_MEDIA_DIRS."
@@ -93,7 +94,12 @@ def outside_message(folders: Sequence[Path] | None) -> str:
     return (
         f"Not an allowed file: media_upload_file reads only files inside the allowed folders{where}, "
         "not in hidden (dot) folders and not through links leading elsewhere. Ask the user for a file "
-        f"there, or use media_browser_upload_start so they upload it in a browser. {allow}"
+        + (
+            "there, or use media_browser_upload_start so they upload it in a browser. "
+            if browser_upload
+            else "there. "
+        )
+        + allow
     )
 
 
@@ -162,9 +168,12 @@ def open_below(folder: str, parts: list[str]) -> int:
         os.close(directory)
 
 
-def open_media_file(raw_path: str, folders: Sequence[Path], *, show_folders: bool) -> MediaFile:
+def open_media_file(
+    raw_path: str, folders: Sequence[Path], *, show_folders: bool, browser_upload: bool = True
+) -> MediaFile:
     """Open and check `raw_path` (blocking: run it in a worker thread). Raises MediaFileError."""
-    outside = OutsideAllowedFolders(outside_message(folders if show_folders else None))
+    shown_folders = folders if show_folders else None
+    outside = OutsideAllowedFolders(outside_message(shown_folders, browser_upload=browser_upload))
     folder, parts = _locate(raw_path, folders, outside)
     shown = Path(os.path.expanduser(raw_path.strip()))
     try:
@@ -235,9 +244,9 @@ def _check(handle: BinaryIO, path: Path) -> MediaFile:
 
 
 async def inspect_media_file(
-    raw_path: str, folders: Sequence[Path], *, show_folders: bool = True
+    raw_path: str, folders: Sequence[Path], *, show_folders: bool = True, browser_upload: bool = True
 ) -> MediaFile:
     """`open_media_file` without blocking the event loop."""
     return await anyio.to_thread.run_sync(
-        lambda: open_media_file(raw_path, folders, show_folders=show_folders)
+        lambda: open_media_file(raw_path, folders, show_folders=show_folders, browser_upload=browser_upload)
     )

@@ -21,11 +21,20 @@ from late_mcp.tools._common import ToolInputError, app
 
 log = logging.getLogger(__name__)
 ROOTS_TIMEOUT = 5.0
-HTTP_WITHOUT_FOLDERS = (
-    "media_upload_file is off over HTTP: the server's disk is not the user's. Use "
-    "media_browser_upload_start (the person uploads in a browser) or media_upload_link; the server's "
-    "operator can allow folders on the server with LATE_MEDIA_DIRS."
-)
+
+
+def http_without_folders(browser_upload: bool) -> str:
+    """The refusal of media_upload_file over HTTP without LATE_MEDIA_DIRS; `browser_upload`: offer
+    media_browser_upload_start (not once Late answered 404 on its route)."""
+    browser = "media_browser_upload_start (the person uploads in a browser) or " if browser_upload else ""
+    return (
+        "media_upload_file is off over HTTP: the server's disk is not the user's. Use "
+        f"{browser}media_upload_link; the server's operator can allow folders on the server with "
+        "LATE_MEDIA_DIRS."
+    )
+
+
+HTTP_WITHOUT_FOLDERS = http_without_folders(True)
 
 
 async def client_roots(ctx: Context) -> list[Path]:
@@ -112,5 +121,5 @@ async def allowed_folders(ctx: Context) -> tuple[list[Path], bool]:
     if settings.media_dirs:
         return list(settings.media_dirs), settings.transport == "stdio"
     if settings.transport != "stdio":
-        raise ToolInputError(HTTP_WITHOUT_FOLDERS)
+        raise ToolInputError(http_without_folders(app(ctx).client.offers_browser_uploads))
     return (await client_roots(ctx)) or await anyio.to_thread.run_sync(usual_media_folders), True

@@ -19,7 +19,7 @@ from late_mcp.rules import (
     platform_specific_data,
 )
 from late_mcp.tools._common import AppContext, ToolInputError
-from late_mcp.tools._targets import AccountView, Directory, load_directory, resolve_accounts
+from late_mcp.tools._targets import AccountView, Directory, load_directory, resolve_targets
 from late_mcp.tools._views import View
 from late_mcp.tools._when import WhenView, Zone, has_offset, parse_schedule, pick_zone, when_view
 
@@ -176,7 +176,7 @@ async def plan_post(context: AppContext, args: PostArgs) -> PostPlan:
     media = media_items(args.media_urls, args.media_type) if args.media_urls else []
 
     directory = await load_directory(context.client, args.profile_id)
-    targets = resolve_accounts(args.accounts, directory, args.profile_id)
+    targets = await resolve_targets(context.client, args.accounts, directory, args.profile_id)
     platforms = {a.platform for a in targets}
     _unused(list(options), platforms, "options")
     _unused(list(custom), platforms, "custom_content")

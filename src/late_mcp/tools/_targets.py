@@ -6,17 +6,22 @@ platform name never picks a client silently: with more than one profile it needs
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from weakref import WeakSet
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.platforms import normalize_platform
 from late_mcp.late.client import LateClient
-from late_mcp.late.models import Account, Profile, ProfileRef
+from late_mcp.late.errors import LateError
+from late_mcp.late.models import Account, Invite, Profile, ProfileRef, parse_timestamp
 from late_mcp.tools._common import ToolInputError
 from late_mcp.tools._together import both
 from late_mcp.tools._views import View
+
+log = logging.getLogger(__name__)
 
 
 class AccountView(View):
@@ -120,6 +125,75 @@ def _grouped(directory: Directory, accounts: Sequence[Account]) -> str:
     return "; ".join(f"{key}: {', '.join(items)}" for key, items in groups.items())
 
 
+class NoAccountConnected(ToolInputError):
+    """No account of `platform` is connected to the profile: `resolve_targets` adds open invites."""
+
+    def __init__(self, message: str, *, platform: str, profile_id: str | None, scope: str) -> None:
+        super().__init__(message)
+        self.platform, self.profile_id, self.scope = platform, profile_id, scope
+
+
+def _open_invites(invites: Sequence[Invite], platform: str, profile_id: str) -> list[Invite]:
+    """Unused, unexpired invites for `platform` and the profile (checked here, whatever Late filtered)."""
+    now = datetime.now(UTC)
+    found = []
+    for invite in invites:
+        owner = invite.profile_id or (invite.profile.id if invite.profile else None)
+        expires = parse_timestamp(invite.expires_at)
+        unexpired = expires is None or expires > now
+        if invite.platform == platform and owner == profile_id and not invite.is_used and unexpired:
+            found.append(invite)
+    return found
+
+
+def _day(value: str | None) -> str:
+    moment = parse_timestamp(value)
+    return f"{moment.astimezone(UTC):%d %b %Y}" if moment else "an unknown date"
+
+
+def _with_open_invites(refusal: NoAccountConnected, invites: Sequence[Invite]) -> str:
+    """The refusal naming the open invites, so the client is not sent a second link."""
+    platform = refusal.platform
+    if len(invites) == 1:
+        invite = invites[0]
+        sent = f"An invite for {platform} was sent on {_day(invite.created_at)} and is still open"
+        until, ids = f" (until {_day(invite.expires_at)}, invite_id {word(invite.id)})", "it"
+    else:
+        days = ", ".join(_day(i.created_at) for i in invites)
+        sent = f"{len(invites)} invites for {platform} were sent ({days}) and are still open"
+        until, ids = f" (invite_ids {', '.join(word(i.id) for i in invites)})", "them"
+    return (
+        f"No {platform} account is connected{refusal.scope}. {sent}{until}: wait for the client to "
+        f"connect (then accounts_list), or invites_revoke {ids} and send a new one with invites_create."
+    )
+
+
+async def resolve_targets(
+    client: LateClient, requested: Sequence[str], directory: Directory, profile_id: str | None
+) -> list[Account]:
+    """`resolve_accounts`; a refusal for a platform with no account names the open invites for
+    it (one extra request, only then), so the client is not sent a second link."""
+    try:
+        return resolve_accounts(requested, directory, profile_id)
+    except NoAccountConnected as refusal:
+        invites = await _open_invites_for(client, refusal)
+        if not invites:
+            raise
+        raise ToolInputError(_with_open_invites(refusal, invites)) from refusal
+
+
+async def _open_invites_for(client: LateClient, refusal: NoAccountConnected) -> list[Invite]:
+    """The open invites the refusal should name; none when they cannot be looked up."""
+    if refusal.profile_id is None:
+        return []
+    try:
+        listed = await client.list_invites(refusal.profile_id)
+    except LateError as exc:  # the refusal stands without them
+        log.info("open invites not looked up for the refusal: %s", exc.kind)
+        return []
+    return _open_invites(listed, refusal.platform, refusal.profile_id)
+
+
 def resolve_accounts(requested: Sequence[str], directory: Directory, profile_id: str | None) -> list[Account]:
     """Map each reference to exactly one connected, active account, or refuse with the candidates."""
     chosen: dict[str, Account] = {}
@@ -185,9 +259,13 @@ def _by_platform(ref: str, directory: Directory, profile_id: str | None, scope: 
             f"Candidates: {candidates}."
         )
     if not matches:
-        raise ToolInputError(
+        only = directory.profiles[0].id if profile_id is None and len(directory.profiles) == 1 else None
+        raise NoAccountConnected(
             f"No {platform} account is connected{scope}. Connect one with invites_create "
-            "(the client's own account) or accounts_connect_link, then accounts_list."
+            "(the client's own account) or accounts_connect_link, then accounts_list.",
+            platform=platform,
+            profile_id=profile_id or only,
+            scope=scope,
         )
     if len(matches) > 1:
         raise ToolInputError(

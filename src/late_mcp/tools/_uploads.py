@@ -147,13 +147,17 @@ async def upload_one(ctx: Context, media: MediaFile, watcher: Watcher) -> Upload
 
 
 async def open_all(
-    paths: Sequence[str], folders: Sequence[Path], show_folders: bool
+    paths: Sequence[str], folders: Sequence[Path], show_folders: bool, browser_upload: bool = True
 ) -> list[MediaFile | FileOutcome]:
     """Each path opened and checked, or its refusal."""
     opened: list[MediaFile | FileOutcome] = []
     for path in paths:
         try:
-            opened.append(await inspect_media_file(path, folders, show_folders=show_folders))
+            opened.append(
+                await inspect_media_file(
+                    path, folders, show_folders=show_folders, browser_upload=browser_upload
+                )
+            )
         except MediaFileError as exc:
             opened.append(FileOutcome(path=path, error=str(exc), error_kind="invalid_argument"))
     return opened
@@ -163,7 +167,7 @@ async def upload_many(
     ctx: Context, paths: Sequence[str], folders: Sequence[Path], show_folders: bool
 ) -> list[FileOutcome]:
     """Upload every path; each result separate, in the order given."""
-    opened = await open_all(paths, folders, show_folders)
+    opened = await open_all(paths, folders, show_folders, app(ctx).client.offers_browser_uploads)
     watcher = Watcher(ctx, sum(m.size for m in opened if isinstance(m, MediaFile)))
     outcomes: list[FileOutcome] = []
     try:

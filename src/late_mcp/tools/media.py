@@ -122,7 +122,9 @@ async def media_upload_file(
     if isinstance(path, list):
         return _many(ctx, await upload_many(ctx, path, folders, show_folders))
     try:
-        media = await inspect_media_file(path, folders, show_folders=show_folders)
+        media = await inspect_media_file(
+            path, folders, show_folders=show_folders, browser_upload=app(ctx).client.offers_browser_uploads
+        )
     except MediaFileError as exc:
         raise ToolInputError(str(exc)) from None
     uploaded = await upload_one(ctx, media, Watcher(ctx, media.size))
