@@ -36,6 +36,7 @@ from late_mcp.tools.declaration import (
 
 pytestmark = pytest.mark.anyio
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+TEAM_GUIDE = (Path(__file__).parent.parent / "docs" / "team.md").read_text(encoding="utf-8")
 BY_NAME = {spec.name: spec for spec in ALL_TOOLS}
 
 
@@ -162,12 +163,12 @@ async def test_a_profile_limited_token_gets_tools_by_their_declared_reach(
     assert "Wrote for" in text(answers["full:write"])
 
 
-# -- README's tables, checked against the inventory ---------------------------------------------
+# -- README's tool table and docs/team.md's scope table, checked against the inventory ---------------
 
 
-def table_rows(heading: str, header: str) -> list[list[str]]:
+def table_rows(heading: str, header: str, document: str = README) -> list[list[str]]:
     """The cells of the first table under `heading` whose header row starts with `header`."""
-    section = README.split(f"\n{heading}\n", 1)[1]
+    section = f"\n{document}".split(f"\n{heading}\n", 1)[1]
     start = section.index(f"\n{header}")
     rows = []
     for line in section[start + 1 :].splitlines()[2:]:
@@ -208,7 +209,7 @@ def test_readme_tool_table_lists_every_tool_once_under_its_domain_with_real_argu
 
 
 def test_readme_scope_table_covers_every_tool_a_limited_token_gets() -> None:
-    rows = table_rows("## Run it for a team", "| tools | what is checked |")
+    rows = table_rows("# Run it for a team", "| tools | what is checked |", TEAM_GUIDE)
     listed = [name for cells in rows for name in names_in(cells[0])]
     assert sorted(listed) == sorted(set(listed)), "a tool is in README's scope table twice"
     given = {s.name for s in ALL_TOOLS if s.for_profile_limited}
@@ -218,7 +219,7 @@ def test_readme_scope_table_covers_every_tool_a_limited_token_gets() -> None:
     touching_nothing = {s.name for s in ALL_TOOLS if not s.touches and s.for_profile_limited}
     assert touching_nothing - set(nothing) == {"profiles_list"}  # filtered, its own row
     for name in ("journal_recent", "profiles_create"):  # the prose says a limited token lacks them
-        assert f"`{name}`" in README.split("**What a token may touch.**", 1)[1].split("| tools |")[0]
+        assert f"`{name}`" in TEAM_GUIDE.split("**What a token may touch.**", 1)[1].split("| tools |")[0]
 
 
 def test_each_tool_sits_in_the_module_its_name_points_to() -> None:

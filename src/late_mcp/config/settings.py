@@ -167,7 +167,9 @@ def read_redis_url(env: Mapping[str, str], name: str = "LATE_MCP_REDIS_URL") -> 
             "the value was not shown because it may hold a password."
         )
     if url is not None and importlib.util.find_spec("redis") is None:
-        raise ConfigError(f"{name} needs the Redis client: pip install 'late-mcp[redis]'.")
+        raise ConfigError(
+            f"{name} needs the Redis client: pip install redis (in a checkout: pip install '.[redis]')."
+        )
     return url
 
 
