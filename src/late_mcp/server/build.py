@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from late_mcp import __version__
 from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
+from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
 from late_mcp.safety.confirm import ConfirmTokens
@@ -66,12 +67,15 @@ class LateMCPServer(MCPServer[AppContext]):
         *,
         tools: Sequence[Tool],
         open_context: Callable[[], AbstractAsyncContextManager[AppContext]],
+        left_out: Mapping[str, str] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(tools=list(tools), **options)
         self.open_context = open_context
         # The published schemas by tool name: what the unknown-argument check allows.
         self.published: dict[str, dict[str, Any]] = {t.name: t.parameters for t in tools}
+        # Tools this server would offer if their toolset were chosen: named, with the way to add it.
+        self.left_out: dict[str, str] = dict(left_out or {})
 
     @asynccontextmanager
     async def shared_context(self) -> AsyncIterator[AppContext]:
@@ -88,6 +92,8 @@ class LateMCPServer(MCPServer[AppContext]):
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         schema = self.published.get(name)
+        if schema is None and name in self.left_out:
+            return error_result(self.left_out[name], kind="toolset_off")
         if schema is not None:
             allowed = schema.get("properties", {})
             unknown = sorted(key for key in arguments if key not in allowed)
@@ -103,6 +109,35 @@ class LateMCPServer(MCPServer[AppContext]):
             if isinstance(exc.__cause__, ValidationError):
                 return error_result(describe_validation_error(name, exc.__cause__), kind="invalid_argument")
             raise
+
+
+def toolset_refusals(
+    tools: tuple[ToolDef, ...], selected: tuple[ToolDef, ...], *, read_only: bool
+) -> dict[str, str]:
+    """For each tool left out only because its toolset was not chosen: what to say when it is
+    called (its toolset, and the LATE_TOOLSETS / --toolsets value that adds it)."""
+    chosen = {spec.domain for spec in selected}
+    current = "default" if chosen == set(DEFAULT_DOMAINS) else ",".join(d for d in Domain if d in chosen)
+    refusals = {}
+    for spec in tools:
+        if spec.domain in chosen or (read_only and not spec.read_only):
+            continue
+        words = f"{current},{spec.domain}" if current else spec.domain
+        refusals[spec.name] = (
+            f"{spec.name} is in the {spec.domain} toolset, which this server does not offer. "
+            f"Ask the person to turn it on: LATE_TOOLSETS={words} in the server's environment "
+            f"(or --toolsets {words}), then restart late-mcp."
+        )
+    return refusals
+
+
+def off_toolsets_line(tools: tuple[ToolDef, ...], selected: tuple[ToolDef, ...]) -> str:
+    """One short instructions line naming the toolsets not offered (empty when all are)."""
+    chosen = {spec.domain for spec in selected}
+    off = [d.value for d in Domain if d not in chosen and any(s.domain is d for s in tools)]
+    if not off:
+        return ""
+    return f" Off here: the {', '.join(off)} toolsets (LATE_TOOLSETS turns them on)."
 
 
 def published_tool(spec: ToolDef) -> Tool:
@@ -207,7 +242,8 @@ def build_server(
         name="late-mcp",
         title="Late social media",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + off_toolsets_line(tools, selected),
+        left_out=toolset_refusals(tools, selected, read_only=read_only),
         lifespan=lifespan,
         log_level="WARNING",
         # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
