@@ -19,6 +19,8 @@ from late_mcp.core.toolsets import DEFAULT_DOMAINS, SELECTION_WORDS, Domain, Unk
 
 DEFAULT_BASE_URL = "https://getlate.dev/api"
 SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
+# What every answer of a sandbox server begins with (tools/call results, the HTTP start line).
+SANDBOX_MARK = "[sandbox: demo data, nothing is published]"
 API_KEY_HELP = (
     "LATE_API_KEY is not set. Create a key at https://getlate.dev/dashboard/api-keys and set "
     'LATE_API_KEY in the server\'s environment (for Claude Desktop: the "env" block of '

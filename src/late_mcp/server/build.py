@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -15,7 +16,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
-from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
+from late_mcp.config.settings import SANDBOX_BASE_URL, SANDBOX_MARK, Settings
 from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
@@ -140,6 +141,32 @@ def off_toolsets_line(tools: tuple[ToolDef, ...], selected: tuple[ToolDef, ...])
     return f" Off here: the {', '.join(off)} toolsets (LATE_TOOLSETS turns them on)."
 
 
+class SandboxMark:
+    """SDK middleware of a sandbox server: every tools/call answer (a result, a preview, a refusal
+    from any layer) begins with SANDBOX_MARK, so no one mistakes demo data for a client's."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "tools/call":
+            return result
+        if isinstance(result, CallToolResult):  # from a middleware before the handler (access.py)
+            result = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(result, dict) and isinstance(result.get("content"), list):
+            return {**result, "content": marked(result["content"])}
+        return result
+
+
+def marked(content: list[Any]) -> list[Any]:
+    """The content blocks (as sent) with SANDBOX_MARK before the first text, or as a text of its own."""
+    for index, block in enumerate(content):
+        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+            if block["text"].startswith(SANDBOX_MARK):
+                return content
+            shown = {**block, "text": f"{SANDBOX_MARK} {block['text']}"}
+            return [*content[:index], shown, *content[index + 1 :]]
+    return [{"type": "text", "text": SANDBOX_MARK}, *content]
+
+
 def published_tool(spec: ToolDef) -> Tool:
     """The SDK's Tool for a declared tool, with the compact schema tools/list publishes (no title:
     clients show the name, and titles cost bytes on every request)."""
@@ -247,7 +274,11 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
         # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
-        middleware=[AccessMiddleware(tools), ClientLogMiddleware(settings.log_level)],
+        middleware=[
+            *([SandboxMark()] if settings.sandbox else []),
+            AccessMiddleware(tools),
+            ClientLogMiddleware(settings.log_level),
+        ],
     )
     # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
     scrub_new_handlers(before)
