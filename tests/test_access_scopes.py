@@ -240,3 +240,15 @@ async def test_token_create_list_revoke_from_the_cli_reach_a_running_server(
     assert again.returncode == 2 and "No active token named 'alice'" in again.stderr
     duplicate = token_cli(path, "create", "alice")
     assert duplicate.returncode == 2 and duplicate.stdout == "" and "already exists" in duplicate.stderr
+
+
+async def test_a_read_only_token_learns_nothing_about_write_tools_of_toolsets_left_out(
+    late_transport: ContractCheckingTransport, store: SQLiteTokenStore
+) -> None:
+    token = store.create("viewer", (), True)
+    server = running(late_transport, HttpSettings(transport="http"), store, toolsets=None)
+    async with server as base, connect(base, token) as client:
+        write = await refusal(client, "comments_reply", comment_id="c1", text="hi")
+        read = await refusal(client, "analytics_report")
+    assert "Unknown tool: comments_reply" in write and "read-only" in write and "toolset" not in write
+    assert "analytics toolset" in read and "LATE_TOOLSETS=default,analytics" in read

@@ -85,7 +85,7 @@ def test_read_only_from_the_environment_is_honoured() -> None:
 def test_call_prints_the_human_line() -> None:
     proc = late_mcp("--sandbox", "call", "profiles_list")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "[sandbox: demo data, nothing is published] 2 profiles.\n"
+    assert proc.stdout.splitlines()[0] == "[sandbox: demo data, nothing is published] 2 profiles."
 
 
 def test_call_parses_values_as_json_and_prints_structured_results() -> None:
@@ -134,3 +134,55 @@ def test_call_writes_to_the_same_journal_as_the_server(tmp_path: Path) -> None:
     recent = late_mcp("--sandbox", "call", "journal_recent", "--json", LATE_JOURNAL_PATH=journal)
     assert recent.returncode == 0, recent.stderr
     assert "profiles_create" in recent.stdout
+
+
+def test_call_of_a_list_tool_prints_an_aligned_table() -> None:
+    accounts = late_mcp("--sandbox", "call", "accounts_list")
+    profiles = late_mcp("--sandbox", "call", "profiles_list")
+    assert accounts.returncode == 0 and profiles.returncode == 0, accounts.stderr + profiles.stderr
+    lines = accounts.stdout.splitlines()
+    assert lines[0] == "[sandbox: demo data, nothing is published] 8 accounts."
+    assert lines[1].split() == ["ID", "PLATFORM", "HANDLE", "CLIENT"]
+    assert lines[2].split() == ["64b000000000000000000001", "twitter", "@acmebakery", "Acme", "Bakery"]
+    assert "@nordic_deals" in accounts.stdout and len(lines) == 2 + 8
+    # Aligned: every column starts where its header starts.
+    for header in ("PLATFORM", "HANDLE", "CLIENT"):
+        start = lines[1].index(header)
+        assert all(line[start - 2 : start] == "  " and line[start] != " " for line in lines[2:]), header
+    assert profiles.stdout.splitlines()[1:] == [
+        "ID                        NAME            DEFAULT",
+        "64a000000000000000000001  Acme Bakery     yes",
+        "64a000000000000000000002  Nordic Outdoor",
+    ]
+
+
+def test_tools_honours_late_toolsets_and_aligns_its_columns() -> None:
+    analytics = late_mcp("tools", LATE_TOOLSETS="analytics,comments")
+    assert analytics.returncode == 0, analytics.stderr
+    lines = analytics.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        s.name for s in ALL_TOOLS if s.domain in ("analytics", "comments")
+    ]
+    starts = {line.index(" " + line.split()[3]) for line in lines}  # the description column
+    assert len(starts) == 1, analytics.stdout
+    wrong = late_mcp("tools", LATE_TOOLSETS="stats")
+    assert (
+        wrong.returncode == 2 and "LATE_TOOLSETS must be" in wrong.stderr and "unknown: stats" in wrong.stderr
+    )
+
+
+@pytest.mark.parametrize("args", [("tools",), ("--sandbox", "call", "accounts_list")])
+def test_output_to_a_reader_that_has_gone_ends_quietly(args: tuple[str, ...]) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LATE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "late_mcp", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=clean,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written, as after `head -1`
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, errors
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors

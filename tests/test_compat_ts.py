@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from contract import in_ci
-from late_mcp.config.settings import DEFAULT_TOOLSETS
+from late_mcp.config.settings import DEFAULT_TOOLSETS, SANDBOX_MARK
 from late_mcp.tools import ALL_TOOLS
 from test_http_transports import serve
 
@@ -76,7 +76,7 @@ def run_compat(node: str, *args: str) -> dict[str, object]:
 def test_typescript_sdk_over_stdio(node: str) -> None:
     seen = run_compat(node, "stdio", sys.executable, "-m", "late_mcp", "--sandbox")
     assert seen["tools"] == DEFAULT_COUNT and isinstance(seen["profileId"], str)
-    assert str(seen["error"]).startswith("'twitter' does not say whose twitter account")
+    assert str(seen["error"]).startswith(SANDBOX_MARK + " 'twitter' does not say whose twitter account")
 
 
 @pytest.fixture
@@ -87,4 +87,4 @@ def http_server() -> Iterator[int]:
 def test_typescript_sdk_over_streamable_http(node: str, http_server: int) -> None:
     seen = run_compat(node, "http", f"http://127.0.0.1:{http_server}/mcp")
     assert seen["tools"] == DEFAULT_COUNT and isinstance(seen["profileId"], str)
-    assert str(seen["error"]).startswith("'twitter' does not say whose twitter account")
+    assert str(seen["error"]).startswith(SANDBOX_MARK + " 'twitter' does not say whose twitter account")

@@ -116,3 +116,31 @@ def test_cli_toolsets_option_and_variable() -> None:
     ran = late_mcp("--sandbox", "call", "analytics_best_times")  # `call` offers every toolset by default
     assert ran.returncode == 0, ran.stderr
     assert "Best times" in ran.stdout
+
+
+async def test_a_tool_of_a_toolset_left_out_names_the_toolset_and_how_to_turn_it_on(
+    late_transport: Any,
+) -> None:
+    server = build_server(make_settings(toolsets=None), transport=late_transport)
+    async with Client(server, mode="legacy") as client:
+        instructions = client.instructions or ""
+        analytics = await client.call_tool("analytics_report", {})
+        unknown = await client.call_tool("analytics_nonsense", {})
+    refused = "\n".join(getattr(block, "text", "") for block in analytics.content)
+    assert analytics.is_error and refused.startswith("analytics_report is in the analytics toolset"), refused
+    assert "LATE_TOOLSETS=default,analytics" in refused and "--toolsets default,analytics" in refused
+    assert analytics.structured_content == {"error": {"kind": "toolset_off", "retryable": False}}
+    assert unknown.is_error and "Unknown tool: analytics_nonsense" in str(unknown.content)
+    assert instructions.endswith(
+        "Off here: the analytics, comments, journal toolsets (LATE_TOOLSETS turns them on)."
+    )
+
+
+async def test_the_toolset_hint_builds_on_the_selection_and_keeps_read_only_mode() -> None:
+    settings = make_settings(toolsets=("posts",))
+    async with Client(build_server(settings, read_only=True), mode="legacy") as client:
+        comments_read = await client.call_tool("comments_list", {})
+        comments_write = await client.call_tool("comments_reply", {})
+    assert "LATE_TOOLSETS=posts,comments" in str(comments_read.content)
+    # A read-only server would not offer the write tool with its toolset on either: no hint.
+    assert "Unknown tool: comments_reply" in str(comments_write.content)

@@ -54,7 +54,7 @@ try {
   check(refused.isError === true, "an ambiguous posts_create was not refused");
   check(text(refused).includes("'twitter' does not say whose twitter account"), `refusal says: ${text(refused)}`);
 
-  console.log(JSON.stringify({ mode, tools: names.length, profileId, error: text(refused).slice(0, 60) }));
+  console.log(JSON.stringify({ mode, tools: names.length, profileId, error: text(refused).slice(0, 120) }));
   await client.close();
 } catch (err) {
   console.error(`compat (${mode}): ${err.message}`);

@@ -17,6 +17,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
+from late_mcp.cli.tables import aligned, list_table
 from late_mcp.config.settings import Settings
 from late_mcp.core.toolsets import Domain, UnknownToolset
 from late_mcp.server.schema import one_line
@@ -54,10 +55,12 @@ def print_tools(toolsets: Sequence[str], *, read_only: bool = False) -> int:
     except UsageError as exc:
         print(f"late-mcp tools: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    width = max(len(spec.name) for spec in specs)
-    for spec in specs:
-        access = "read " if spec.read_only else "write"
-        print(f"{spec.name:<{width}}  {access}  {spec.domain:<8}  {first_sentence(spec.fn.__doc__)}")
+    rows = [
+        [spec.name, "read" if spec.read_only else "write", spec.domain, first_sentence(spec.fn.__doc__)]
+        for spec in specs
+    ]
+    for line in aligned(["TOOL", "ACCESS", "TOOLSET", "WHAT IT DOES"], rows)[1:]:
+        print(line)
     return 0
 
 
@@ -136,4 +139,6 @@ def run_call(
         return EXIT_TOOL_ERROR
     if not as_json:
         print(text.split("\n", 1)[0])
+        for line in list_table(name, result.structured_content):
+            print(line)
     return 0

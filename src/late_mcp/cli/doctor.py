@@ -4,6 +4,7 @@ Checks Python and package versions, the key's presence and shape (never printing
 LATE_BASE_URL answers and accepts the key, counts profiles and accounts, lists accounts that
 need reconnecting, compares the clock with Late's `Date` header, and writes to the journal.
 Uses the project's LateClient, so it sees what the server would see (base URL, timeouts, proxy).
+Without a key it still checks what it can: the base URL answers, the clock, the journal.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Literal
 
 import anyio
 
-from late_mcp.config.settings import SANDBOX_BASE_URL, ConfigError, MissingKeyError, Settings
+from late_mcp.config.settings import API_KEY_HELP, SANDBOX_BASE_URL, ConfigError, Settings
 from late_mcp.core.outside import one_line, word
 from late_mcp.late.client import LateClient
 from late_mcp.late.errors import AuthenticationError, LateError, PermissionDeniedError, TransportError
@@ -30,6 +31,12 @@ KEY_SHAPE = re.compile(r"sk_[0-9a-f]{64}")
 PACKAGES = ("late-mcp", "mcp", "httpx2", "pydantic", "starlette", "uvicorn")
 SKEW_WARN_SECONDS = 30.0
 SKEW_FAIL_SECONDS = 300.0
+# Doctor's own hint for a refused key: what a key looks like, and what to do here (no server runs).
+KEY_REFUSED_HINT = (
+    "A Late API key starts with sk_ and has 67 characters; check LATE_API_KEY (a stray quote or "
+    "space, a revoked key) or create a new key at https://getlate.dev/dashboard/api-keys, then run "
+    "late-mcp doctor again."
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,9 @@ async def check_late(settings: Settings) -> list[Check]:
             return [Check("FAIL", "base URL", f"cannot reach {where}: {exc.describe()}")]
         except (AuthenticationError, PermissionDeniedError) as exc:
             checks.append(Check("ok", "base URL", f"{where} answers"))
-            checks.append(Check("FAIL", "key accepted", f"Late refused the key: {exc.describe()}"))
+            if settings.api_key is not None:  # without a key the key line has said it all
+                refused = exc.with_context(hint=KEY_REFUSED_HINT).describe()
+                checks.append(Check("FAIL", "key accepted", f"Late refused the key: {refused}"))
             return [*checks, check_clock(client.server_date, in_process)]
         except LateError as exc:
             return [Check("FAIL", "base URL", f"{where} did not answer like the Late API: {exc.describe()}")]
@@ -175,12 +184,14 @@ async def check_journal(settings: Settings) -> Check:
 async def diagnose(sandbox: bool | None) -> list[Check]:
     checks = [check_python()]
     try:
-        settings = Settings.from_env(sandbox=sandbox)
-    except MissingKeyError as exc:
-        return [*checks, Check("FAIL", "key", str(exc))]
+        # Without a key, the base URL, the clock and the journal can still be checked.
+        settings = Settings.from_env(sandbox=sandbox, require_key=False)
     except ConfigError as exc:
         return [*checks, Check("FAIL", "settings", str(exc))]
-    checks.append(check_key(settings))
+    if settings.api_key is None and not settings.sandbox:
+        checks.append(Check("FAIL", "key", API_KEY_HELP))
+    else:
+        checks.append(check_key(settings))
     checks.extend(await check_late(settings))
     checks.append(await check_journal(settings))
     return checks

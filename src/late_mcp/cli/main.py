@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from late_mcp import __version__
@@ -196,6 +196,19 @@ def configure_logging(level: str) -> None:
             handler.addFilter(SCRUB)
 
 
+def quiet_when_closed(command: Callable[[], int]) -> int:
+    """Run a command that prints to stdout; when the reader goes away (`late-mcp tools | head -1`)
+    stop without a traceback, as `cat` and `ls` do."""
+    try:
+        code = command()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at nothing so that flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -213,7 +226,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "tools":
         from late_mcp.cli.call import print_tools
 
-        return print_tools([*(args.toolset or []), *(args.toolsets or [])], read_only=read_only)
+        chosen = [*(args.toolset or []), *(args.toolsets or [])]
+        try:
+            # As the server and `call` do: the command line, else LATE_TOOLSETS, else every tool.
+            chosen = chosen or list(read_toolsets(os.environ) or ())
+        except ConfigError as exc:
+            print(f"late-mcp: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return quiet_when_closed(lambda: print_tools(chosen, read_only=read_only))
     if args.command == "token":
         from late_mcp.cli.tokens import run_token
 
@@ -244,7 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "call":
         from late_mcp.cli.call import run_call
 
-        return run_call(settings, args.tool, args.arguments, args.args_json, as_json=args.json)
+        return quiet_when_closed(
+            lambda: run_call(settings, args.tool, args.arguments, args.args_json, as_json=args.json)
+        )
     from late_mcp.transports.serving import serve
 
     return serve(settings, http)

@@ -19,6 +19,8 @@ from late_mcp.core.toolsets import DEFAULT_DOMAINS, SELECTION_WORDS, Domain, Unk
 
 DEFAULT_BASE_URL = "https://getlate.dev/api"
 SANDBOX_BASE_URL = "http://sandbox.late.invalid/api"
+# What every answer of a sandbox server begins with (tools/call results, the HTTP start line).
+SANDBOX_MARK = "[sandbox: demo data, nothing is published]"
 API_KEY_HELP = (
     "LATE_API_KEY is not set. Create a key at https://getlate.dev/dashboard/api-keys and set "
     'LATE_API_KEY in the server\'s environment (for Claude Desktop: the "env" block of '
@@ -213,11 +215,15 @@ class Settings:
     toolsets: tuple[Domain, ...] | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, sandbox: bool | None = None, require_key: bool = True
+    ) -> Settings:
+        """The settings the environment gives; without LATE_API_KEY outside the sandbox, raises
+        MissingKeyError unless `require_key` is False (doctor: the other checks still run)."""
         env = os.environ if env is None else env
         is_sandbox = read_switch(env, "LATE_SANDBOX", False) if sandbox is None else sandbox
         api_key = _raw(env, "LATE_API_KEY")
-        if api_key is None and not is_sandbox:
+        if api_key is None and not is_sandbox and require_key:
             raise MissingKeyError(API_KEY_HELP)
         # The sandbox serves in-process unless LATE_BASE_URL points at a stand-in over HTTP.
         base_url = read_url(env, "LATE_BASE_URL", SANDBOX_BASE_URL if is_sandbox else DEFAULT_BASE_URL)

@@ -103,8 +103,8 @@ class LateAPIError(LateError):
 class AuthenticationError(LateAPIError):
     kind = "authentication"
     default_hint = (
-        "The API key was refused. Check LATE_API_KEY (it starts with sk_ and has 67 characters) "
-        "or create a new key at https://getlate.dev/dashboard/api-keys, then restart the server."
+        "The API key was refused. A Late API key starts with sk_ and has 67 characters; check "
+        "LATE_API_KEY or create a new key at https://getlate.dev/dashboard/api-keys, then restart late-mcp."
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -15,7 +16,8 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
-from late_mcp.config.settings import SANDBOX_BASE_URL, Settings
+from late_mcp.config.settings import SANDBOX_BASE_URL, SANDBOX_MARK, Settings
+from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain
 from late_mcp.late.client import LateClient
 from late_mcp.late.logscrub import protect, scrub_new_handlers
 from late_mcp.safety.confirm import ConfirmTokens
@@ -66,12 +68,15 @@ class LateMCPServer(MCPServer[AppContext]):
         *,
         tools: Sequence[Tool],
         open_context: Callable[[], AbstractAsyncContextManager[AppContext]],
+        left_out: Mapping[str, str] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(tools=list(tools), **options)
         self.open_context = open_context
         # The published schemas by tool name: what the unknown-argument check allows.
         self.published: dict[str, dict[str, Any]] = {t.name: t.parameters for t in tools}
+        # Tools this server would offer if their toolset were chosen: named, with the way to add it.
+        self.left_out: dict[str, str] = dict(left_out or {})
 
     @asynccontextmanager
     async def shared_context(self) -> AsyncIterator[AppContext]:
@@ -88,6 +93,8 @@ class LateMCPServer(MCPServer[AppContext]):
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         schema = self.published.get(name)
+        if schema is None and name in self.left_out:
+            return error_result(self.left_out[name], kind="toolset_off")
         if schema is not None:
             allowed = schema.get("properties", {})
             unknown = sorted(key for key in arguments if key not in allowed)
@@ -103,6 +110,61 @@ class LateMCPServer(MCPServer[AppContext]):
             if isinstance(exc.__cause__, ValidationError):
                 return error_result(describe_validation_error(name, exc.__cause__), kind="invalid_argument")
             raise
+
+
+def toolset_refusals(
+    tools: tuple[ToolDef, ...], selected: tuple[ToolDef, ...], *, read_only: bool
+) -> dict[str, str]:
+    """For each tool left out only because its toolset was not chosen: what to say when it is
+    called (its toolset, and the LATE_TOOLSETS / --toolsets value that adds it)."""
+    chosen = {spec.domain for spec in selected}
+    current = "default" if chosen == set(DEFAULT_DOMAINS) else ",".join(d for d in Domain if d in chosen)
+    refusals = {}
+    for spec in tools:
+        if spec.domain in chosen or (read_only and not spec.read_only):
+            continue
+        words = f"{current},{spec.domain}" if current else spec.domain
+        refusals[spec.name] = (
+            f"{spec.name} is in the {spec.domain} toolset, which this server does not offer. "
+            f"Ask the person to turn it on: LATE_TOOLSETS={words} in the server's environment "
+            f"(or --toolsets {words}), then restart late-mcp."
+        )
+    return refusals
+
+
+def off_toolsets_line(tools: tuple[ToolDef, ...], selected: tuple[ToolDef, ...]) -> str:
+    """One short instructions line naming the toolsets not offered (empty when all are)."""
+    chosen = {spec.domain for spec in selected}
+    off = [d.value for d in Domain if d not in chosen and any(s.domain is d for s in tools)]
+    if not off:
+        return ""
+    return f" Off here: the {', '.join(off)} toolsets (LATE_TOOLSETS turns them on)."
+
+
+class SandboxMark:
+    """SDK middleware of a sandbox server: every tools/call answer (a result, a preview, a refusal
+    from any layer) begins with SANDBOX_MARK, so no one mistakes demo data for a client's."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "tools/call":
+            return result
+        if isinstance(result, CallToolResult):  # from a middleware before the handler (access.py)
+            result = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(result, dict) and isinstance(result.get("content"), list):
+            return {**result, "content": marked(result["content"])}
+        return result
+
+
+def marked(content: list[Any]) -> list[Any]:
+    """The content blocks (as sent) with SANDBOX_MARK before the first text, or as a text of its own."""
+    for index, block in enumerate(content):
+        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+            if block["text"].startswith(SANDBOX_MARK):
+                return content
+            shown = {**block, "text": f"{SANDBOX_MARK} {block['text']}"}
+            return [*content[:index], shown, *content[index + 1 :]]
+    return [{"type": "text", "text": SANDBOX_MARK}, *content]
 
 
 def published_tool(spec: ToolDef) -> Tool:
@@ -207,11 +269,16 @@ def build_server(
         name="late-mcp",
         title="Late social media",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + off_toolsets_line(tools, selected),
+        left_out=toolset_refusals(tools, selected, read_only=read_only),
         lifespan=lifespan,
         log_level="WARNING",
         # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
-        middleware=[AccessMiddleware(tools), ClientLogMiddleware(settings.log_level)],
+        middleware=[
+            *([SandboxMark()] if settings.sandbox else []),
+            AccessMiddleware(tools),
+            ClientLogMiddleware(settings.log_level),
+        ],
     )
     # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
     scrub_new_handlers(before)

@@ -166,10 +166,9 @@ def app(ctx: Context) -> AppContext:
 
 def ok(ctx: Context, summary: str, data: BaseModel) -> CallToolResult:
     """A success: one human line, then the compact JSON the next call needs (also as structuredContent).
-    Outside strings in `summary` come through outside.quoted; one_line is the backstop."""
+    Outside strings in `summary` come through outside.quoted; one_line is the backstop. (In sandbox
+    mode the server puts config.settings.SANDBOX_MARK before every answer: server/build.py.)"""
     payload = data.model_dump(mode="json", exclude_none=True)
-    if app(ctx).settings.sandbox:
-        summary = "[sandbox: demo data, nothing is published] " + summary
     return CallToolResult(
         content=[TextContent(type="text", text=f"{one_line(summary)}\n{compact_json(payload)}")],
         structured_content=payload,

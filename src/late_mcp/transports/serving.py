@@ -22,7 +22,7 @@ from typing import Any
 
 from late_mcp.auth.stores import open_token_store
 from late_mcp.config.http import HttpSettings, is_loopback, shared_token_problem
-from late_mcp.config.settings import Settings
+from late_mcp.config.settings import SANDBOX_MARK, Settings
 
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
@@ -102,7 +102,8 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
         "SSE" if http.transport == "sse" else "streamable HTTP" + (" (stateless)" if http.stateless else "")
     )
     auth = "token required" if required else "no authentication, local only"
-    print(f"late-mcp: {kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+    mode = f"{SANDBOX_MARK} " if settings.sandbox else ""
+    print(f"late-mcp: {mode}{kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
     _settle_heap()
     connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
