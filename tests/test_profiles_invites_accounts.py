@@ -26,7 +26,10 @@ async def test_profiles_crud(mcp: Client) -> None:
     assert (await ok(mcp, "profiles_get", profile_id=profile_id))["profile"]["name"] == "Bakkerij Jansen"
     updated = await ok(mcp, "profiles_update", profile_id=profile_id, name="Jansen", is_default=True)
     assert updated["profile"]["name"] == "Jansen" and updated["profile"]["is_default"] is True
-    assert await confirmed(mcp, "profiles_delete", profile_id=profile_id) == {"deleted": profile_id}
+    assert await confirmed(mcp, "profiles_delete", profile_id=profile_id) == {
+        "deleted": profile_id,
+        "revoked_invites": [],
+    }
     assert "404" in await fails(mcp, "profiles_get", profile_id=profile_id)
 
 

@@ -254,7 +254,8 @@ async def test_deletes_and_disconnects_preview_first(mcp: Client, state: Sandbox
     assert SEED_ACCOUNT_NORDIC_TWITTER in state.accounts
     profile = await ok(mcp, "profiles_create", name="Short-lived")
     removed = await confirmed(mcp, "profiles_delete", profile_id=profile["profile"]["id"])
-    assert removed == {"deleted": profile["profile"]["id"]} and profile["profile"]["id"] not in state.profiles
+    assert removed == {"deleted": profile["profile"]["id"], "revoked_invites": []}
+    assert profile["profile"]["id"] not in state.profiles
 
 
 async def test_late_confirm_off_acts_at_once(

@@ -272,19 +272,27 @@ class LateClient(AfterPostCalls):
 
     # -- accounts and connecting -------------------------------------------------------------
 
+    # Lists asked for one profile keep only that profile's rows, whatever Late filtered: an
+    # answer for one client never shows another's.
+
     async def list_accounts(self, profile_id: str | None = None) -> list[Account]:
-        return await self._get_list(Account, "v1/accounts", "accounts", params={"profileId": profile_id})
+        accounts = await self._get_list(Account, "v1/accounts", "accounts", params={"profileId": profile_id})
+        return [a for a in accounts if profile_id is None or a.profile_id == profile_id]
 
     async def accounts_health(
         self, profile_id: str | None = None, platform: str | None = None
     ) -> HealthReport:
-        return await self._get_model(
+        report = await self._get_model(
             HealthReport,
             "GET",
             "v1/accounts/health",
             None,
             params={"profileId": profile_id, "platform": platform},
         )
+        if profile_id is None:
+            return report
+        kept = [a for a in report.accounts if a.profile_id == profile_id]
+        return report.model_copy(update={"accounts": kept})
 
     async def disconnect_account(self, account_id: str) -> None:
         await self.request("DELETE", f"v1/accounts/{path_segment(account_id)}")
@@ -315,9 +323,10 @@ class LateClient(AfterPostCalls):
         )
 
     async def list_invites(self, profile_id: str | None = None) -> list[Invite]:
-        return await self._get_list(
+        invites = await self._get_list(
             Invite, "v1/platform-invites", "invites", params={"profileId": profile_id}
         )
+        return [i for i in invites if profile_id is None or i.profile_id == profile_id]
 
     async def revoke_invite(self, invite_id: str) -> None:
         await self.request("DELETE", "v1/platform-invites", params={"id": invite_id})

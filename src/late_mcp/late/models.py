@@ -186,6 +186,12 @@ class AccountHealth(LateModel):
     needs_reconnect: bool | None = Field(None, validation_alias="needsReconnect")
     issues: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_id(cls, data: Any) -> Any:
+        """`profileId` as an id, also when Late sends the profile populated."""
+        return _split_reference(data, "profileId", "profile")
+
 
 class HealthSummary(LateModel):
     total: int = 0

@@ -175,8 +175,13 @@ async def delete_profile(request: Request, st: SandboxState) -> Response:
     return JSONResponse({"message": "Profile deleted"})
 
 
+def _profile_filter(request: Request, st: SandboxState) -> str | None:
+    """The profileId a list was asked for, or None when the sandbox plays a Late that ignores it."""
+    return None if st.ignores_profile_filter else request.query_params.get("profileId") or None
+
+
 async def list_accounts(request: Request, st: SandboxState) -> Response:
-    accounts = st.list_accounts(request.query_params.get("profileId") or None)
+    accounts = st.list_accounts(_profile_filter(request, st))
     return JSONResponse({"accounts": accounts, "hasAnalyticsAccess": False})
 
 
@@ -187,7 +192,7 @@ async def delete_account(request: Request, st: SandboxState) -> Response:
 
 async def account_health(request: Request, st: SandboxState) -> Response:
     q = request.query_params
-    return JSONResponse(st.account_health(q.get("profileId"), q.get("platform"), q.get("status")))
+    return JSONResponse(st.account_health(_profile_filter(request, st), q.get("platform"), q.get("status")))
 
 
 async def start_connect(request: Request, st: SandboxState) -> Response:
@@ -219,7 +224,7 @@ async def create_invite(request: Request, st: SandboxState) -> Response:
 
 
 async def list_invites(request: Request, st: SandboxState) -> Response:
-    return JSONResponse({"invites": st.list_invites(request.query_params.get("profileId") or None)})
+    return JSONResponse({"invites": st.list_invites(_profile_filter(request, st))})
 
 
 async def delete_invite(request: Request, st: SandboxState) -> Response:
@@ -242,7 +247,9 @@ async def list_posts(request: Request, st: SandboxState) -> Response:
             limit=q.get("limit"),
             status=q.get("status"),
             platform=q.get("platform"),
-            profile_id=q.get("profileId"),
+            profile_id=_profile_filter(request, st),
+            date_from=None if st.ignores_date_filter else q.get("dateFrom"),
+            date_to=None if st.ignores_date_filter else q.get("dateTo"),
         )
     )
 

@@ -9,7 +9,7 @@ import math
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -41,6 +41,21 @@ _ERROR_FIELDS = ("errorMessage", "errorCategory", "errorSource")
 _PUBLISH_FIELDS = ("platformPostId", "platformPostUrl", "publishedAt")
 IDEMPOTENCY_KEPT = timedelta(hours=24)  # how long Late keeps the answer to an Idempotency-Key
 IDEMPOTENCY_KEY_MAX = 255
+
+
+def _day_param(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad(f"{name} must be a date, YYYY-MM-DD (got {value!r})") from None
+
+
+def _post_day(post: Json) -> date:
+    """The UTC day of a post's scheduled, else published, else created time."""
+    stamp = post.get("scheduledFor") or post.get("publishedAt") or post["createdAt"]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).date()
 
 
 def _view(post: Json) -> Json:
@@ -293,9 +308,14 @@ class PostsMixin:
         status: str | None = None,
         platform: str | None = None,
         profile_id: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> Json:
-        """One page of posts, newest created first, with {page, limit, total, pages}."""
+        """One page of posts, newest created first, with {page, limit, total, pages}. dateFrom and
+        dateTo (YYYY-MM-DD, inclusive) are UTC days of a post's scheduled, else published, else
+        created time."""
         page_n, limit_n = int_param(page, "page", 1), int_param(limit, "limit", 10, maximum=100)
+        first, last = _day_param(date_from, "dateFrom"), _day_param(date_to, "dateTo")
         if status and status not in POST_STATUSES:
             raise bad(f"status must be one of: {', '.join(POST_STATUSES)} (got {status!r})")
         if platform:
@@ -306,6 +326,8 @@ class PostsMixin:
             if (not status or p["status"] == status)
             and (not platform or any(e["platform"] == platform for e in p["platforms"]))
             and (not profile_id or profile_id in p["__profiles"])
+            and (first is None or first <= _post_day(p))
+            and (last is None or _post_day(p) <= last)
         ]
         chunk = found[(page_n - 1) * limit_n : page_n * limit_n]
         pagination = {

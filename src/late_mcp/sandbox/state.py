@@ -142,6 +142,9 @@ class SandboxState(
         self.analytics_addon = True  # False: the plan lacks the Analytics add-on
         # False: accounts' profileId is a plain id, not {_id, name, color} (the spec allows both).
         self.populated_account_profiles = True
+        # True: lists answer for every profile whatever profileId asked (a Late that ignores it).
+        self.ignores_profile_filter = False
+        self.ignores_date_filter = False  # True: GET /v1/posts ignores dateFrom/dateTo
         self.connect_sessions: dict[str, Json] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request the app handled
         now = self.clock()

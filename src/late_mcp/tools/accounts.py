@@ -51,7 +51,7 @@ async def accounts_list(
     profile_id: OptionalProfileId = None,
     platform: PlatformFilter = None,
 ) -> CallToolResult:
-    """Connected accounts (id, platform, username, client) for posts_create(accounts=...)."""
+    """Connected accounts (id, platform, username, client) for posts_create."""
     directory = await load_account_names(app(ctx).client, profile_id)
     accounts = [directory.named(a) for a in directory.accounts]
     if platform is not None:
@@ -63,7 +63,7 @@ async def accounts_list(
 
 @tool(Domain.ACCOUNTS, "read", touches={"profile": "profile_id"})
 async def accounts_health(ctx: Context, profile_id: OptionalProfileId = None) -> CallToolResult:
-    """Whether each account can post: token validity, expiry, issues; reconnect via invites_create."""
+    """Can each account post: token, expiry, issues; reconnect via invites_create."""
     report = await app(ctx).client.accounts_health(profile_id)
     s = counted(report.accounts)
     return ok(
@@ -99,7 +99,7 @@ async def accounts_disconnect(
     confirm: Confirm = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
-    """Disconnect an account (its scheduled posts stop there). Previews, returns confirm_token."""
+    """Disconnect an account (its scheduled posts stop). Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     directory = await load_account_names(client)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, get_args
 
 from mcp.server.mcpserver import Context
@@ -10,6 +12,7 @@ from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.toolsets import Domain
+from late_mcp.late.errors import NotFoundError
 from late_mcp.late.insights import PostLogEntry
 from late_mcp.late.models import Post, parse_timestamp
 from late_mcp.rules import MediaKind, check_target
@@ -17,6 +20,7 @@ from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import (
     ID_PATTERN,
+    AppContext,
     OptionalProfileId,
     PlatformFilter,
     ToolInputError,
@@ -31,7 +35,9 @@ from late_mcp.tools._together import both
 from late_mcp.tools._views import View
 from late_mcp.tools._when import (
     WhenView,
+    Zone,
     has_offset,
+    local_text,
     parse_schedule,
     pick_zone,
     when_text,
@@ -57,6 +63,22 @@ class DeletePreview(View):
     effect: str
 
 
+class DateRange(View):
+    """The from/to of a listing as instants, and the zone dates and times without offset were read in."""
+
+    start: str | None = None
+    end: str | None = None
+    zone: str
+    zone_source: str
+
+
+class DatedPostList(PostListResult):
+    dates: DateRange | None = None
+
+
+Bound = Annotated[str | None, Field(description="Date or time.", max_length=40)]
+
+
 @tool(Domain.POSTS, "read", touches={"profile": "profile_id"})
 async def posts_list(
     ctx: Context,
@@ -66,32 +88,160 @@ async def posts_list(
     ] = None,
     profile_id: OptionalProfileId = None,
     platform: PlatformFilter = None,
+    start: Annotated[Bound, Field(alias="from")] = None,
+    end: Annotated[Bound, Field(alias="to")] = None,
+    timezone: Annotated[str | None, Field(description="IANA zone.", max_length=64)] = None,
     page: Annotated[int, Field(ge=1, le=10_000)] = 1,
     limit: Annotated[int, Field(ge=1, le=100)] = 10,
 ) -> CallToolResult:
-    """Posts, newest first, with text preview and status per account; posts_get has the rest."""
-    client = app(ctx).client
-    query = {"status": status, "profileId": profile_id, "platform": platform, "page": page, "limit": limit}
+    """Posts, newest first: text preview, status per account."""
+    context = app(ctx)
+    client = context.client
+    query: dict[str, str | int | None] = {
+        "status": status,
+        "profileId": profile_id,
+        "platform": platform,
+        "page": page,
+        "limit": limit,
+    }
+    span = None
+    if start is not None or end is not None:
+        zone = await _list_zone(context, timezone, profile_id)
+        span = _span(start, end, zone)
+        # Late takes whole days in a zone of its own: ask a day wider, keep exactly the span here.
+        if span.start is not None:
+            query["dateFrom"] = (span.start - timedelta(days=1)).astimezone(UTC).date().isoformat()
+        if span.end is not None:
+            query["dateTo"] = (span.end + timedelta(days=1)).astimezone(UTC).date().isoformat()
     result, directory = await both(
         lambda: client.list_posts(query), lambda: load_account_names(client, profile_id)
     )
-    p = result.pagination
-    where = (
-        f"(page {p.page} of {max(p.pages, 1)}, {p.total} in all)"
-        if p is not None
-        else f"on page {page} (page count and total left out: they would count posts outside this "
-        "access token's profiles; profile_id narrows the list to one)"
-    )
+    posts = [
+        post
+        for post in result.posts
+        if (profile_id is None or _only_of(post, directory.by_id)) and (span is None or span.holds(post))
+    ]
+    p = result.pagination if len(posts) == len(result.posts) else None
+    if p is not None:
+        where = f"(page {p.page} of {max(p.pages, 1)}, {p.total} in all)"
+    elif result.pagination is None:
+        where = (
+            f"on page {page} (page count and total left out: they would count posts outside this "
+            "access token's profiles; profile_id narrows the list to one)"
+        )
+    else:
+        outside = " or ".join((["the dates"] if span else []) + (["this profile"] if profile_id else []))
+        more = f"; page={page + 1} may hold more" if result.pagination.pages > page else ""
+        where = (
+            f"on page {page} (Late's page count and total left out: they counted posts outside "
+            f"{outside}{more})"
+        )
+    dated = f" {span.text()}" if span else ""
     return ok(
         ctx,
-        f"{plural(len(result.posts), 'post')} {where}.",
-        PostListResult(posts=[view(post, directory, preview=120) for post in result.posts], pagination=p),
+        f"{plural(len(posts), 'post')}{dated} {where}.",
+        DatedPostList(
+            posts=[view(post, directory, preview=120) for post in posts],
+            pagination=p,
+            dates=span.view() if span else None,
+        ),
     )
+
+
+def _only_of(post: Post, accounts: dict[str, Any]) -> bool:
+    """Whether every account the post goes to is one of the profile's (Late may ignore profileId)."""
+    return bool(post.platforms) and all(t.account_id in accounts for t in post.platforms)
+
+
+async def _list_zone(context: AppContext, timezone: str | None, profile_id: str | None) -> Zone:
+    """The zone from/to are read in: the call's, else LATE_TIMEZONE, else the profile's queue zone,
+    else UTC."""
+    if timezone:
+        zone_named(timezone)
+        return Zone(timezone, "timezone argument")
+    if context.settings.timezone:
+        return Zone(context.settings.timezone, "LATE_TIMEZONE")
+    if profile_id is not None:
+        try:
+            queue = await context.client.queue_slots(profile_id)
+        except NotFoundError:
+            queue = None
+        named = queue.schedule.timezone if queue and queue.schedule else None
+        if named:
+            try:
+                zone_named(named)
+            except ToolInputError:
+                named = None
+        if named:
+            return Zone(named, "the profile's queue zone")
+    return Zone("UTC", "default (UTC)")
+
+
+@dataclass(frozen=True)
+class Span:
+    """From `start` (inclusive) to `end` (inclusive); either may be open."""
+
+    start: datetime | None
+    end: datetime | None
+    zone: Zone
+
+    def holds(self, post: Post) -> bool:
+        """Whether the post's time (scheduled, else published, else created) is in the span."""
+        moment = parse_timestamp(post.scheduled_for or post.published_at or post.created_at)
+        if moment is None:
+            return False
+        return (self.start is None or moment >= self.start) and (self.end is None or moment <= self.end)
+
+    def text(self) -> str:
+        parts = []
+        if self.start is not None:
+            parts.append(f"from {local_text(self.start, self.zone.name)}")
+        if self.end is not None:
+            parts.append(f"to {local_text(self.end, self.zone.name)}")
+        return f"{' '.join(parts)} ({self.zone.source})"
+
+    def view(self) -> DateRange:
+        def utc(moment: datetime | None) -> str | None:
+            return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+        return DateRange(
+            start=utc(self.start), end=utc(self.end), zone=self.zone.name, zone_source=self.zone.source
+        )
+
+
+def _span(start: str | None, end: str | None, zone: Zone) -> Span:
+    span = Span(_bound("from", start, zone, end=False), _bound("to", end, zone, end=True), zone)
+    if span.start is not None and span.end is not None and span.start > span.end:
+        raise ToolInputError(
+            f"from ({local_text(span.start, zone.name)}) is after to ({local_text(span.end, zone.name)}); "
+            "give from before to."
+        )
+    return span
+
+
+def _bound(name: str, value: str | None, zone: Zone, *, end: bool) -> datetime | None:
+    """A from/to value as an instant: a date is the start (from) or the end (to) of that day in
+    `zone`; a date-time without offset is read in `zone`."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time(), zone.info)
+            return moment + timedelta(days=1, microseconds=-1) if end else moment
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ToolInputError(
+            f"{name} {value!r} is not a date or date-time; use e.g. '2026-12-01' or '2026-12-01T09:00' "
+            f"(read in {zone.name}, {zone.source}) or one with an offset."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone.info)
 
 
 @tool(Domain.POSTS, "read", touches={"post": "post_id"})
 async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
-    """One post: status per account, public URLs, errors of failed platforms."""
+    """One post: status, URL and error per account."""
     client = app(ctx).client
     post = await client.get_post(post_id)
     shown = view(post, await load_account_names(client))
@@ -112,7 +262,7 @@ async def posts_logs(
     ctx: Context,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
 ) -> CallToolResult:
-    """Why a post failed: Late's log of each attempt per platform, status and error."""
+    """Why a post failed: Late's log per attempt and platform."""
     logs = (await app(ctx).client.post_logs(post_id, limit)).logs
     failed = [entry for entry in logs if entry.status == "failed"]
     summary = f"{len(logs)} log entr{'y' if len(logs) == 1 else 'ies'} for post {post_id}"
@@ -135,7 +285,7 @@ async def posts_update(
     title: Title = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
-    """Edit an unpublished post; given fields change; new text is checked against the rules."""
+    """Edit an unpublished post; only given fields change; text is checked."""
     context = app(ctx)
     client = context.client
     body: dict[str, Any] = {}
@@ -182,7 +332,7 @@ async def posts_update(
 async def posts_delete(
     post_id: PostId, ctx: Context, confirm: Confirm = None, idempotency_key: IdempotencyKey = None
 ) -> CallToolResult:
-    """Delete an unpublished post so it never publishes. Previews, returns confirm_token."""
+    """Delete an unpublished post. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     post = await client.get_post(post_id)
@@ -212,8 +362,7 @@ async def posts_delete(
 async def posts_retry(
     post_id: PostId, ctx: Context, idempotency_key: IdempotencyKey = None
 ) -> CallToolResult:
-    """Publish a failed or partial post again where it failed (content fixes: posts_update
-    first)."""
+    """Retry a failed post where it failed (fix text with posts_update first)."""
     client = app(ctx).client
     post = await client.retry_post(post_id)
     shown = view(post, await load_account_names(client))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -12,10 +12,12 @@ from pydantic import Field
 
 from late_mcp.core.outside import quoted, word
 from late_mcp.core.toolsets import Domain
-from late_mcp.late.models import Profile
+from late_mcp.late.errors import LateError, NotFoundError
+from late_mcp.late.models import Invite, Profile, parse_timestamp
 from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.tools._common import AppContext, ProfileId, ToolInputError, app, ok, plural, tool
+from late_mcp.tools._together import both
 from late_mcp.tools._views import View
 from late_mcp.tools.declaration import Reach
 
@@ -131,20 +133,44 @@ async def profiles_update(
     return ok(ctx, f"Updated profile {quoted(profile.name)}.", ProfileResult(profile=profile))
 
 
+class OpenInvite(View):
+    id: str
+    platform: str
+    expires_at: str | None = None
+
+
 class DeletePreview(View):
     profile: Profile
+    open_invites: list[OpenInvite]
     effect: str
+
+
+class ProfileDeleted(View):
+    deleted: str
+    revoked_invites: list[str]
+
+
+def _open(invites: list[Invite]) -> list[OpenInvite]:
+    """Unused, unexpired invites: their links would still connect an account to the profile."""
+    now = datetime.now(UTC)
+    return [
+        OpenInvite(id=i.id, platform=i.platform, expires_at=i.expires_at)
+        for i in invites
+        if not i.is_used and ((moment := parse_timestamp(i.expires_at)) is None or moment > now)
+    ]
 
 
 @tool(Domain.PROFILES, "delete", touches={"profile": "profile_id"})
 async def profiles_delete(
     profile_id: ProfileId, ctx: Context, confirm: Confirm = None, idempotency_key: IdempotencyKey = None
 ) -> CallToolResult:
-    """Delete a profile without connected accounts. Previews, returns confirm_token."""
+    """Delete an account-less profile and its open invites. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     profile = await client.get_profile(profile_id)
-    connected = await client.list_accounts(profile_id)
+    connected, invites = await both(
+        lambda: client.list_accounts(profile_id), lambda: client.list_invites(profile_id)
+    )
     if connected:
         names = ", ".join(f"{a.label()} [{word(a.id)}]" for a in connected[:20])
         raise ToolInputError(
@@ -152,12 +178,37 @@ async def profiles_delete(
             f"({names}); "
             "Late refuses to delete it. Disconnect them first with accounts_disconnect, if the client agrees."
         )
-    preview = DeletePreview(profile=profile, effect="Deletes the profile and its queue settings.")
+    pending = _open(invites)
+    effect = "Deletes the profile and its queue settings"
+    if pending:
+        platforms = ", ".join(word(i.platform) for i in pending[:20])
+        verb = "is" if len(pending) == 1 else "are"
+        effect += f"; its {plural(len(pending), 'open invite')} {verb} revoked ({platforms})"
+    preview = DeletePreview(profile=profile, open_invites=pending, effect=effect + ".")
     what = f"delete profile {quoted(profile.name)} ({profile_id})"
+    if pending:
+        what += f" and revoke its {plural(len(pending), 'open invite')}"
     stop = await confirm_step(
         ctx, context.confirm_tokens, context.settings.confirm, "profiles_delete", confirm, preview, what
     )
     if stop is not None:
         return stop
+    # Listed again: an invite sent since the preview must not outlive the profile either.
+    revoked = [i.id for i in _open(await client.list_invites(profile_id))]
+    for done, invite_id in enumerate(revoked):
+        try:
+            await client.revoke_invite(invite_id)
+        except NotFoundError:
+            pass  # used or revoked meanwhile: its link no longer connects anything
+        except LateError as exc:
+            raise exc.with_context(
+                hint=f"Invite {invite_id} could not be revoked ({plural(done, 'invite')} were before "
+                "it); the profile was not deleted. Call profiles_delete again to finish."
+            ) from exc
     await client.delete_profile(profile_id)
-    return ok(ctx, f"Deleted profile {quoted(profile.name)} ({profile_id}).", Deleted(deleted=profile_id))
+    said = f" and revoked its {plural(len(revoked), 'open invite')}" if revoked else ""
+    return ok(
+        ctx,
+        f"Deleted profile {quoted(profile.name)} ({profile_id}){said}.",
+        ProfileDeleted(deleted=profile_id, revoked_invites=revoked),
+    )
