@@ -7,12 +7,11 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, get_args, get_type_hints
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
-from pydantic.fields import FieldInfo
 
 from late_mcp.config.settings import Settings
 from late_mcp.core.outside import compact_json, one_line
@@ -31,7 +30,7 @@ from late_mcp.safety.idempotency import (
 from late_mcp.safety.records import JournalError
 from late_mcp.safety.reservations import InProgress, JournalStore, ReservationDesk
 from late_mcp.safety.signing import ServerSecret
-from late_mcp.tools.declaration import Reach, Thing, ToolDef, ToolFn, ToolKind, parameters_of
+from late_mcp.tools.declaration import Reach, Thing, ToolDef, ToolFn, ToolKind, parameters_of, published_names
 
 log = logging.getLogger("late_mcp.tools")
 UNKNOWN_OUTCOME_HINT = (
@@ -82,17 +81,6 @@ class ToolInputError(Exception):
     """Arguments that make sense to the schema but not to the task; the message says what to change."""
 
 
-def _aliased_parameters(fn: ToolFn) -> dict[str, str]:
-    """Arguments published under another name (`from`, a Python keyword): wire name -> parameter.
-    The SDK passes arguments by their published names."""
-    found = {}
-    for name, hint in get_type_hints(fn, include_extras=True).items():
-        for extra in get_args(hint)[1:]:
-            if isinstance(extra, FieldInfo) and extra.alias:
-                found[extra.alias] = name
-    return found
-
-
 def tool(
     domain: Domain,
     kind: ToolKind,
@@ -110,7 +98,7 @@ def tool(
         spec = ToolDef(fn=fn, name=name, domain=domain, kind=kind, touches=dict(touches or {}), reach=reach)
         spec.check(parameters_of(fn))
         writes = not spec.read_only
-        python_names = _aliased_parameters(fn)
+        python_names = published_names(fn)
 
         async def attempt(kwargs: dict[str, Any], sent: Callable[[], str | None]) -> CallToolResult:
             try:

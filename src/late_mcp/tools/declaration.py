@@ -14,9 +14,10 @@ import inspect
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args, get_type_hints
 
 from mcp_types import CallToolResult, ToolAnnotations
+from pydantic.fields import FieldInfo
 
 from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain, choose_domains
 
@@ -109,9 +110,21 @@ class ToolDef:
             raise DeclarationError(f"{self.name}: a {self.kind} tool {need} {IDEMPOTENCY_KEY}")
 
 
+def published_names(fn: ToolFn) -> dict[str, str]:
+    """Arguments published under another name (`from`, a Python keyword): published name ->
+    parameter. The SDK passes arguments by their published names."""
+    found = {}
+    for name, hint in get_type_hints(fn, include_extras=True).items():
+        for extra in get_args(hint)[1:]:
+            if isinstance(extra, FieldInfo) and extra.alias:
+                found[extra.alias] = name
+    return found
+
+
 def parameters_of(fn: ToolFn) -> list[str]:
     """The function's argument names as the model sees them (without the context)."""
-    return [p for p in inspect.signature(fn).parameters if p != "ctx"]
+    shown = {parameter: published for published, parameter in published_names(fn).items()}
+    return [shown.get(p, p) for p in inspect.signature(fn).parameters if p != "ctx"]
 
 
 def offered(
