@@ -207,3 +207,21 @@ async def test_posts_update_names_only_what_decided_the_zone(
         offset = await ok(client, "posts_update", post_id=post_id, scheduled_for=f"{tomorrow('12:00')}-03:00")
         assert offset["when"]["zone_source"] == "the offset in scheduled_for"
         assert offset["when"]["local"].endswith(" 12:00 UTC-03:00")
+
+
+async def test_posts_read_back_in_the_zone_they_were_asked_in(
+    late_transport: httpx2.AsyncBaseTransport, state: SandboxState
+) -> None:
+    """Late stores UTC; posts_get and posts_list show the same instant in the post's zone."""
+    local = tomorrow()
+    asked = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(NEW_YORK))
+    async with session(late_transport) as client:
+        created = await ok(client, "posts_create", **POST, scheduled_for=local, timezone=NEW_YORK)
+        got = await ok(client, "posts_get", post_id=created["post"]["id"])
+        listed = await ok(client, "posts_list", profile_id=SEED_PROFILE_ACME, status="scheduled")
+    assert state.posts[created["post"]["id"]]["scheduledFor"].endswith("Z")  # Late's own form
+    mine = [p for p in listed["posts"] if p["id"] == created["post"]["id"]]
+    assert len(mine) == 1
+    for shown in (created["post"], got["post"], *mine):
+        assert shown["scheduled_for"] == asked.isoformat(timespec="minutes"), shown
+        assert shown["timezone"] == NEW_YORK
