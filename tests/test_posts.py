@@ -98,7 +98,8 @@ async def test_draft_and_queue_modes(mcp: Client) -> None:
         use_queue=True,
     )
     assert queued["post"]["status"] == "scheduled"
-    assert queued["post"]["scheduled_for"] == slot["utc"][0]
+    shown_at = datetime.fromisoformat(queued["post"]["scheduled_for"])  # in the post's zone
+    assert shown_at == datetime.fromisoformat(slot["utc"][0].replace("Z", "+00:00"))
     following = await ok(mcp, "queue_preview", profile_id=SEED_PROFILE_ACME, count=1)
     assert following["utc"][0] > slot["utc"][0]
 

@@ -114,10 +114,12 @@ def instant(data: dict[str, Any]) -> datetime:
 
 
 async def test_a_local_time_uses_timezone_then_late_timezone_then_this_computer(
-    late_transport: httpx2.AsyncBaseTransport, monkeypatch: pytest.MonkeyPatch
+    late_transport: httpx2.AsyncBaseTransport, state: SandboxState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without a queue zone for the client (test_zones.py has the queue zone in the order)."""
     local = tomorrow_at_nine()
     post = {"content": "Nine o'clock", "accounts": [SEED_ACCOUNT_ACME_TWITTER], "scheduled_for": local}
+    del state.queues[SEED_PROFILE_ACME]
     monkeypatch.setenv("TZ", "Asia/Tokyo")  # this computer's zone, as tzlocal reads it
     tzlocal.reload_localzone()
     async with session(late_transport, timezone="America/New_York") as client:
@@ -140,6 +142,7 @@ async def test_over_http_a_local_time_without_a_zone_is_refused(
     late_transport: httpx2.AsyncBaseTransport, state: SandboxState
 ) -> None:
     post = {"content": "x", "accounts": [SEED_ACCOUNT_ACME_TWITTER]}
+    del state.queues[SEED_PROFILE_ACME]  # no zone of the client's own either
     async with session(late_transport, transport="http") as client:
         message = await fails(client, "posts_create", **post, scheduled_for=tomorrow_at_nine())
         assert "pass timezone" in message and "LATE_TIMEZONE" in message
@@ -162,7 +165,8 @@ async def test_results_echo_the_local_time_with_weekday_and_distance(mcp: Client
     )
     shown = f"{when:%a} {when.day} {when:%b %Y} 09:00 Europe/Amsterdam"
     line = text(result).split("\n", 1)[0]
-    assert f"Scheduled for {shown}, in " in line and 'twitter @acmebakery ("Acme Bakery")' in line
+    assert f"Scheduled for {shown} (timezone argument), in " in line
+    assert 'twitter @acmebakery ("Acme Bakery")' in line
     assert re.search(r", in (1 day|2 days)( \d+ h)?", line), line
     assert result.structured_content is not None
     assert result.structured_content["when"]["utc"] == when.astimezone(UTC).isoformat().replace("+00:00", "Z")

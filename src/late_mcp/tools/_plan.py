@@ -21,7 +21,16 @@ from late_mcp.rules import (
 from late_mcp.tools._common import AppContext, ToolInputError
 from late_mcp.tools._targets import AccountView, Directory, load_directory, resolve_targets
 from late_mcp.tools._views import View
-from late_mcp.tools._when import WhenView, Zone, has_offset, parse_schedule, pick_zone, when_view
+from late_mcp.tools._when import (
+    OFFSET,
+    WhenView,
+    Zone,
+    decide_zone,
+    parse_schedule,
+    pick_zone,
+    when_view,
+    zone_warning,
+)
 
 Mode = Literal["publish_now", "is_draft", "use_queue", "scheduled_for"]
 MODES_HELP = (
@@ -76,6 +85,10 @@ class PostPlan:
     when: datetime | None
     problems: list[ProblemView]
     texts: dict[str, str]
+    client_zone: Zone | None = None  # the clients' queue zone, when it was looked up
+
+    def zone_warning(self) -> str | None:
+        return zone_warning(self.zone, self.client_zone, self.when)
 
     def when_view(self) -> WhenView | None:
         return when_view(self.when, self.zone) if self.when is not None else None
@@ -165,18 +178,33 @@ def _unused(keys: Sequence[str], platforms: set[str], argument: str) -> None:
         )
 
 
-async def plan_post(context: AppContext, args: PostArgs) -> PostPlan:
-    """Check everything that can be checked locally and build Late's request body."""
+async def plan_post(context: AppContext, args: PostArgs, *, compare_zones: bool = False) -> PostPlan:
+    """Check everything that can be checked locally and build Late's request body.
+
+    `compare_zones`: look the clients' queue zone up even when the call decided the zone, so
+    posts_validate can warn when the two differ."""
     mode = choose_mode(args)
     options = parsed_options(args.options)
     custom = _by_platform(args.custom_content, "custom_content")
-    local_time = mode == "scheduled_for" and not has_offset(args.scheduled_for or "")
-    zone = pick_zone(args.timezone, context.settings, needed=local_time)
-    when = parse_schedule(args.scheduled_for, zone) if args.scheduled_for is not None else None
     media = media_items(args.media_urls, args.media_type) if args.media_urls else []
 
     directory = await load_directory(context.client, args.profile_id)
     targets = await resolve_targets(context.client, args.accounts, directory, args.profile_id)
+    timed = mode in ("scheduled_for", "use_queue")  # a time is read or shown
+    clients = {
+        a.profile_id: directory.profile_name(a.profile_id) or a.profile_id
+        for a in targets
+        if a.profile_id and timed
+    }
+    zone, client_zone = await decide_zone(
+        context.client,
+        context.settings,
+        args.timezone,
+        args.scheduled_for,
+        clients,
+        compare=compare_zones and mode == "scheduled_for",
+    )
+    when = parse_schedule(args.scheduled_for, zone) if args.scheduled_for is not None else None
     platforms = {a.platform for a in targets}
     _unused(list(options), platforms, "options")
     _unused(list(custom), platforms, "custom_content")
@@ -206,7 +234,9 @@ async def plan_post(context: AppContext, args: PostArgs) -> PostPlan:
             target["platformSpecificData"] = data
         wire_targets.append(target)
 
-    body: dict[str, Any] = {"content": args.content, "timezone": zone.name, "platforms": wire_targets}
+    wire_zone = zone if zone.source != OFFSET else client_zone
+    wire_zone = wire_zone or pick_zone(None, context.settings, needed=False)
+    body: dict[str, Any] = {"content": args.content, "timezone": wire_zone.name, "platforms": wire_targets}
     if when is not None:
         body["scheduledFor"] = when.isoformat()
     if media:
@@ -224,4 +254,4 @@ async def plan_post(context: AppContext, args: PostArgs) -> PostPlan:
                 "use_queue needs one profile: pass profile_id (the accounts belong to different profiles)."
             )
         body["queuedFromProfile"] = queue_profiles.pop()
-    return PostPlan(mode, body, directory, targets, zone, when, problems, texts)
+    return PostPlan(mode, body, directory, targets, zone, when, problems, texts, client_zone)

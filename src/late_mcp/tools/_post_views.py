@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from late_mcp.core.outside import quoted, word
-from late_mcp.late.models import Pagination, Post
+from late_mcp.late.models import Pagination, Post, parse_timestamp
 from late_mcp.tools._targets import Directory
 from late_mcp.tools._views import View
 
@@ -23,7 +25,7 @@ class PostView(View):
     status: str | None = None
     title: str | None = None
     content: str | None = None
-    scheduled_for: str | None = None
+    scheduled_for: str | None = None  # in the post's own zone (`timezone`), the one it was asked in
     timezone: str | None = None
     media: list[str] | None = None
     targets: list[TargetView]
@@ -63,11 +65,24 @@ def view(post: Post, directory: Directory | None = None, *, preview: int | None 
         status=post.status,
         title=post.title,
         content=content,
-        scheduled_for=post.scheduled_for,
+        scheduled_for=in_post_zone(post.scheduled_for, post.timezone),
         timezone=post.timezone,
         media=[m.url for m in post.media_items] or None,
         targets=targets,
     )
+
+
+def in_post_zone(scheduled_for: str | None, zone: str | None) -> str | None:
+    """Late's UTC `scheduledFor` as the same instant in the post's zone, `2026-12-02T09:00+01:00`
+    (as Late sent it when the zone is unknown here)."""
+    moment = parse_timestamp(scheduled_for)
+    if moment is None or not zone:
+        return scheduled_for
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return scheduled_for
+    return local.isoformat(timespec="seconds" if local.second else "minutes")
 
 
 def accounts_text(post: PostView) -> str:

@@ -1,33 +1,73 @@
 """Time that cannot be misread: which zone a local time means, and how an instant is shown back.
 
-A `scheduled_for` without an offset is local to a zone: the call's `timezone`, else LATE_TIMEZONE,
-else (stdio only) the zone of the computer the server runs on, which is the user's own. Over HTTP
-the server's zone says nothing about the person, so a local time with no zone is refused there.
+A call's times are read and shown in one zone, taken in this order: the call's `timezone`, the
+offset `scheduled_for` carries, the client profile's own zone (its queue's, one GET
+/v1/queue/slots per profile, only when nothing before decided), LATE_TIMEZONE, and (stdio only)
+the zone of the computer the server runs on. Over HTTP the server's zone says nothing about the
+person, so a local time with no zone is refused there; so is one for clients in different zones.
+Every result says which zone and where it came from.
 A local time the clocks skip (spring forward) or show twice (fall back) is refused too, naming the
 valid times, so no instant is ever guessed.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timezone as fixed_offset
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from late_mcp.config.settings import Settings
+from late_mcp.core.outside import quoted
+from late_mcp.late.client import LateClient
 from late_mcp.tools._common import ToolInputError
 from late_mcp.tools._views import View
+
+ARGUMENT = "timezone argument"
+OFFSET = "the offset in scheduled_for"
+CLIENT_QUEUE = "the client's queue zone"
+THE_POST = "the post's zone"
+LATE_TIMEZONE = "LATE_TIMEZONE"
+COMPUTER = "this computer's zone"
+_FIXED = re.compile(r"UTC([+-])(\d\d):(\d\d)")
 
 
 @dataclass(frozen=True)
 class Zone:
     """An IANA zone and where it came from (said in results, so a wrong guess is visible)."""
 
-    name: str
-    source: str  # "timezone argument", "LATE_TIMEZONE", "this computer's zone", "default (UTC)"
+    name: str  # an IANA name, or "UTC+01:00" for the fixed offset scheduled_for gave
+    source: str  # ARGUMENT, OFFSET, CLIENT_QUEUE, THE_POST, LATE_TIMEZONE, COMPUTER, "default (UTC)"
 
     @property
-    def info(self) -> ZoneInfo:
-        return ZoneInfo(self.name)
+    def info(self) -> tzinfo:
+        return zone_info(self.name)
+
+
+def zone_info(name: str) -> tzinfo:
+    """The tzinfo of an IANA name or of a fixed `UTC+01:00`."""
+    fixed = _FIXED.fullmatch(name)
+    if fixed is None:
+        return ZoneInfo(name)
+    sign, hours, minutes = fixed.groups()
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return fixed_offset(-delta if sign == "-" else delta, name)
+
+
+def offset_zone(scheduled_for: str) -> Zone | None:
+    """The fixed zone of the offset `scheduled_for` carries, or None without one."""
+    try:
+        offset = datetime.fromisoformat(scheduled_for.strip()).utcoffset()
+    except ValueError:
+        return None
+    if offset is None:
+        return None
+    if not offset:
+        return Zone("UTC", OFFSET)
+    minutes = int(abs(offset.total_seconds())) // 60
+    return Zone(f"UTC{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}", OFFSET)
 
 
 class WhenView(View):
@@ -73,13 +113,13 @@ def pick_zone(timezone: str | None, settings: Settings, *, needed: bool) -> Zone
     """The zone for this call. `needed`: a local time without offset depends on it."""
     if timezone:
         zone_named(timezone)
-        return Zone(timezone, "timezone argument")
+        return Zone(timezone, ARGUMENT)
     if settings.timezone:
-        return Zone(settings.timezone, "LATE_TIMEZONE")
+        return Zone(settings.timezone, LATE_TIMEZONE)
     if settings.transport == "stdio":
         local = machine_zone()
         if local:
-            return Zone(local, "this computer's zone")
+            return Zone(local, COMPUTER)
     if needed:
         raise ToolInputError(
             "scheduled_for has no UTC offset and no time zone is known: pass timezone (an IANA name such "
@@ -87,6 +127,95 @@ def pick_zone(timezone: str | None, settings: Settings, *, needed: bool) -> Zone
             "(e.g. '2026-12-01T09:00+01:00'). The operator can set LATE_TIMEZONE as a default."
         )
     return Zone("UTC", "default (UTC)")
+
+
+async def client_zone(client: LateClient, profiles: Mapping[str, str], *, refuse_mixed: bool) -> Zone | None:
+    """The clients' own zone, from their queues (`profiles`: id -> name); None when no queue has one
+    or, unless `refuse_mixed`, when they differ. One GET /v1/queue/slots per profile."""
+    zones: dict[str, str] = {}
+    for profile_id in sorted(profiles):
+        schedule = (await client.queue_slots(profile_id)).schedule
+        if schedule is not None and schedule.timezone:
+            zones[profile_id] = schedule.timezone
+    if len(set(zones.values())) > 1:
+        if not refuse_mixed:
+            return None
+        listed = ", ".join(f"{quoted(profiles[p])} {zones[p]}" for p in sorted(zones))
+        raise ToolInputError(
+            f"scheduled_for has no UTC offset and the accounts belong to clients in different zones "
+            f"({listed}): pass timezone (the IANA zone the person means), or give scheduled_for with an "
+            "offset, or post to each client separately."
+        )
+    for name in zones.values():
+        try:
+            zone_info(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None  # a zone Late sent that this computer does not know: not used
+        return Zone(name, CLIENT_QUEUE)
+    return None
+
+
+async def decide_zone(
+    client: LateClient,
+    settings: Settings,
+    timezone: str | None,
+    scheduled_for: str | None,
+    profiles: Mapping[str, str],
+    *,
+    compare: bool = False,
+) -> tuple[Zone, Zone | None]:
+    """The zone this call's times are read and shown in, and the clients' queue zone when it was
+    looked up (needed: nothing before it decided; or `compare`, to warn when they differ)."""
+    local = scheduled_for is not None and not has_offset(scheduled_for)
+    chosen: Zone | None = None
+    if timezone:
+        chosen = pick_zone(timezone, settings, needed=False)
+    elif scheduled_for is not None:
+        chosen = offset_zone(scheduled_for)
+    theirs = None
+    if profiles and (chosen is None or compare):
+        theirs = await client_zone(client, profiles, refuse_mixed=chosen is None and local)
+    if chosen is None:
+        chosen = theirs or pick_zone(None, settings, needed=local)
+    return chosen, theirs
+
+
+def edit_zone(
+    timezone: str | None, scheduled_for: str | None, post_zone: str | None, settings: Settings
+) -> Zone:
+    """posts_update's zone: the call's timezone, the offset, the zone the post was made in, then
+    LATE_TIMEZONE and this computer; each labelled with what decided it."""
+    if timezone:
+        return pick_zone(timezone, settings, needed=False)
+    if scheduled_for is not None and (fixed := offset_zone(scheduled_for)) is not None:
+        return fixed
+    if post_zone:
+        try:
+            zone_info(post_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return Zone(post_zone, THE_POST)
+    return pick_zone(None, settings, needed=scheduled_for is not None and not has_offset(scheduled_for))
+
+
+def zone_warning(zone: Zone, theirs: Zone | None, when: datetime | None) -> str | None:
+    """Why a scheduled time may not be the one meant: read in this computer's zone, or in a zone
+    whose clock differs from the client's at that instant."""
+    if when is None:
+        return None
+    if zone.source == COMPUTER:
+        return (
+            f"{_clock(when.astimezone(zone.info))} was read in this computer's zone ({zone.name}), "
+            "which may not be the client's: pass timezone, the zone the person means."
+        )
+    if theirs is None or when.astimezone(zone.info).utcoffset() == when.astimezone(theirs.info).utcoffset():
+        return None
+    return (
+        f"{_clock(when.astimezone(zone.info))} {zone.name} ({zone.source}) is "
+        f"{_clock(when.astimezone(theirs.info))} in the client's queue zone {theirs.name}: check which "
+        "the person means."
+    )
 
 
 def has_offset(scheduled_for: str) -> bool:
@@ -153,7 +282,7 @@ def place_local(local: datetime, zone: Zone) -> datetime:
     )
 
 
-def _transition(local: datetime, zone: ZoneInfo) -> datetime:
+def _transition(local: datetime, zone: tzinfo) -> datetime:
     """The UTC instant the offset changes at, for a wall-clock time in a gap or an overlap."""
     offsets = [local.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)]
     candidates = [local.replace(tzinfo=UTC) - o for o in offsets if o is not None]
@@ -190,7 +319,7 @@ def _span(delta: timedelta) -> str:
 
 def local_text(moment: datetime, zone_name: str) -> str:
     """`Tue 24 Nov 2026 09:00 Europe/Amsterdam`."""
-    local = moment.astimezone(ZoneInfo(zone_name))
+    local = moment.astimezone(zone_info(zone_name))
     return f"{local:%a} {local.day} {local:%b %Y %H:%M} {zone_name}"
 
 
@@ -223,5 +352,6 @@ def when_view(moment: datetime, zone: Zone, now: datetime | None = None) -> When
 
 
 def when_text(view: WhenView) -> str:
-    """The human form: `Tue 24 Nov 2026 09:00 Europe/Amsterdam, in 14 h 40 min`."""
-    return f"{view.local}, {view.from_now}"
+    """The human form, naming the zone's source: `Tue 24 Nov 2026 09:00 Europe/Amsterdam (the
+    client's queue zone), in 14 h 40 min`."""
+    return f"{view.local} ({view.zone_source}), {view.from_now}"

@@ -36,10 +36,9 @@ from late_mcp.tools._views import View
 from late_mcp.tools._when import (
     WhenView,
     Zone,
-    has_offset,
+    edit_zone,
     local_text,
     parse_schedule,
-    pick_zone,
     when_text,
     when_view,
     zone_named,
@@ -48,7 +47,7 @@ from late_mcp.tools._when import (
 PostId = Annotated[str, Field(description="A post id.", pattern=ID_PATTERN)]
 ScheduledFor = Annotated[
     str | None,
-    Field(description="ISO 8601, e.g. 2026-12-01T09:00 (in timezone) or with offset.", max_length=40),
+    Field(description="ISO 8601. Zone matters: offset, else timezone, else the post's.", max_length=40),
 ]
 Title = Annotated[str | None, Field(description="Title (YouTube, Pinterest, Reddit).", max_length=300)]
 
@@ -301,9 +300,8 @@ async def posts_update(
             "Nothing to update: give at least one of content, scheduled_for, timezone, title."
         )
     current = await client.get_post(post_id)
-    zone = None
+    zone = edit_zone(timezone, scheduled_for, current.timezone, context.settings)
     if scheduled_for is not None:
-        zone = pick_zone(timezone or current.timezone, context.settings, needed=not has_offset(scheduled_for))
         body["scheduledFor"] = parse_schedule(scheduled_for, zone).isoformat()
     if (content is not None or title is not None) and current.status != "draft":
         problems = edit_problems(current, content, title)
@@ -315,11 +313,7 @@ async def posts_update(
     post = await client.update_post(post_id, body)
     shown = view(post, await load_account_names(client))
     moment = parse_timestamp(post.scheduled_for)
-    when = (
-        when_view(moment, zone or pick_zone(post.timezone, context.settings, needed=False))
-        if moment
-        else None
-    )
+    when = when_view(moment, zone) if moment else None
     at = f", for {when_text(when)}" if when else ""
     return ok(
         ctx,

@@ -57,6 +57,7 @@ class Validation(View):
     problems: list[ProblemView]
     targets: list[TargetPlan]
     when: WhenView | None = None
+    zone_warning: str | None = None
     late: dict[str, Any] | None = None
 
 
@@ -73,7 +74,7 @@ async def posts_create(
     is_draft: Annotated[bool, Field(description="Save as draft.")] = False,
     use_queue: Annotated[bool, Field(description="Next free queue slot.")] = False,
     scheduled_for: Annotated[
-        _When, Field(description="ISO 8601, e.g. 2026-12-01T09:00 (in timezone) or with offset.")
+        _When, Field(description="ISO 8601. Zone matters: offset, else timezone, else the client's.")
     ] = None,
     timezone: Annotated[_Zone, Field(description="IANA zone, e.g. Europe/Amsterdam.")] = None,
     media_urls: Annotated[_Media, Field(description="Public URLs (media_upload_file).")] = None,
@@ -89,7 +90,7 @@ async def posts_create(
     idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
     """Post to a client's accounts: one of publish_now, is_draft, use_queue, scheduled_for.
-    Rules are checked first; publish_now previews, returns confirm_token."""
+    Rules checked first; publish_now previews, returns confirm_token."""
     context = app(ctx)
     plan = await plan_post(
         context,
@@ -207,18 +208,29 @@ async def posts_validate(
             options=options,
             custom_content=custom_content,
         ),
+        compare_zones=True,
     )
     late = await context.client.validate_post(plan.body) if late_check else None
     valid = not plan.problems and (late is None or late.get("valid") is not False)
+    when, zone_warning = plan.when_view(), plan.zone_warning()
     result = Validation(
-        valid=valid, problems=plan.problems, targets=plan.target_plans(), when=plan.when_view(), late=late
+        valid=valid,
+        problems=plan.problems,
+        targets=plan.target_plans(),
+        when=when,
+        zone_warning=zone_warning,
+        late=late,
     )
+    at = f" at {when_text(when)}" if when else ""
     if valid:
-        summary = f"Valid for {plural(len(plan.targets), 'account')}; posts_create with the same arguments."
+        accounts_at = f"{plural(len(plan.targets), 'account')}{at}"
+        summary = f"Valid for {accounts_at}; posts_create with the same arguments."
     else:
         summary = f"Not valid: {plural(len(plan.problems), 'problem')}. {plan.problems_text()}"
         if late is not None and late.get("valid") is False:
             summary += " Late's validator also found problems (see late)."
+    if zone_warning:
+        summary += f" Warning: {zone_warning}"
     return ok(ctx, summary, result)
 
 
