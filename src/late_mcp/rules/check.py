@@ -222,13 +222,17 @@ def _check_required_options(found: _Findings, options: PlatformOptions | None) -
         if not bad:
             continue
         wanted = "set to true" if required.must_be_true else "set"
-        settings = " and ".join(f"{k}={_example(k, required.must_be_true)}" for k in bad)
-        found.add(
-            required.rule,
-            f"{rules.name} needs {' and '.join(bad)} {wanted} ({required.why})",
-            f"Add {settings} to the {rules.platform} options"
-            + (", once the user has confirmed." if required.must_be_true else "."),
-        )
+        if required.ask is not None:
+            fix = (
+                f"Ask the person {required.ask}; then set {' and '.join(bad)} in the {rules.platform} "
+                "options to their answer. Do not choose for them."
+            )
+        else:
+            fix = (
+                f"Show the person the post and ask whether they agree; only if they do, set "
+                f"{' and '.join(f'{k}=true' for k in bad)} in the {rules.platform} options."
+            )
+        found.add(required.rule, f"{rules.name} needs {' and '.join(bad)} {wanted} ({required.why})", fix)
 
 
 def _check_title(
@@ -264,12 +268,6 @@ def _counted(kind: MediaKind, gif: str) -> Counted | None:
     if gif == "refused":
         return None
     return "video" if gif == "video" else "image"
-
-
-def _example(key: str, must_be_true: bool) -> str:
-    if must_be_true:
-        return "true"
-    return "'PUBLIC_TO_EVERYONE'" if key == "privacy_level" else "true|false"
 
 
 def _s(count: int) -> str:

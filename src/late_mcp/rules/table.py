@@ -64,6 +64,9 @@ class RequiredOption:
     must_be_true: bool
     why: str
     only_for: str | None = None  # a variant name; None: every post on the platform
+    # A choice only the person can make (who sees the post, who may reply): the question to put
+    # to them and the answers there are. A refusal never picks one of the answers itself.
+    ask: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class PlatformRules:
         ids += [f"{self.platform}.{required.rule}" for required in self.required_options]
         return list(dict.fromkeys(ids))
 
+
+# TikTok's privacy levels (its creator info tells which of them one account offers).
+TIKTOK_PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 
 THREAD_NOTE = "options.thread adds follow-up posts (threadItems); each is held to the text limit."
 
@@ -222,13 +228,15 @@ RULES: dict[str, PlatformRules] = {
                     rule="privacy_level",
                     keys=("privacy_level",),
                     must_be_true=False,
-                    why="there is no default; use one the account allows",
+                    why="who may see the post; there is no default",
+                    ask=f"who may see it: one of {', '.join(TIKTOK_PRIVACY_LEVELS)} (as the account offers)",
                 ),
                 RequiredOption(
                     rule="allow_comment",
                     keys=("allow_comment",),
                     must_be_true=False,
                     why="TikTok's Direct Post API has no default",
+                    ask="whether others may comment: allow_comment true or false",
                 ),
                 RequiredOption(
                     rule="duet_stitch",
@@ -236,12 +244,15 @@ RULES: dict[str, PlatformRules] = {
                     must_be_true=False,
                     why="TikTok's Direct Post API has no default for videos",
                     only_for="video",
+                    ask="whether others may duet and stitch it: allow_duet and allow_stitch, "
+                    "each true or false",
                 ),
             ),
             notes=(
                 "One video or up to 35 images. Photo captions are cut to 90 characters: "
                 "put longer text in options.description.",
-                "privacy_level: one the account allows, e.g. PUBLIC_TO_EVERYONE or SELF_ONLY.",
+                "Who may see, comment, duet or stitch, and commercial_content_type (brand disclosure) "
+                "are the person's choices: ask them, never choose for them.",
             ),
         ),
         PlatformRules(
