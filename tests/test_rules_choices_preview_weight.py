@@ -10,9 +10,11 @@ from typing import Any
 import mcp_types as types
 import pytest
 from mcp import Client
+from twitter_text import parse_tweet
 
-from conftest import call, make_settings, ok, text
+from conftest import call, fails, make_settings, ok, text
 from contract import ContractCheckingTransport
+from late_mcp.rules.weigh import Weighed, x_weighed
 from late_mcp.sandbox import SandboxState
 from late_mcp.server.build import build_server
 
@@ -155,3 +157,97 @@ async def test_publish_now_dialog_has_a_line_per_thread_post(
         "title: Opening",
         "effect: Publishes immediately and publicly; Late cannot take it back.",
     ]
+
+
+# --- item 6: X's weighted count (twitter-text v3), and a thread offered when a text is too long
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 7 code points, one emoji
+LINK = "https://example.com/menu/" + "spring-" * 20 + "2027?utm_source=newsletter"
+
+# (text, X's weighted count): the conformance suite's length cases, then the v3 weights.
+CONFORMANCE = [
+    ("This is a test.", 15),
+    ("http://test.com", 23),
+    ("https://test.com", 23),
+    ("test.com", 23),
+    ("Test https://test.com test https://test.com test.com test", 86),
+    ("\U00010000\U0010ffff", 4),  # outside the v3 ranges: 2 each
+    ("저찀쯿쿿", 8),  # Hangul: 2 each
+    ("H\U0001f431☺" + FAMILY, 7),  # 1 + 2 + 2 + 2: an emoji sequence counts once
+    ("日本語", 6),
+    ("café au lait", 12),  # Latin accents: 1 each
+    ("e\u0301", 1),  # counted after NFC: one character
+    ("a\r\nb", 3),  # a line ending counts once
+    ("“quoted” — dash…", 17),  # quotes and dashes (2010-201F) 1 each, the ellipsis (2026) 2
+    (LINK, 23),
+    ("a" * 250 + " " + LINK, 274),
+    ("😀" * 140, 280),
+    ("😀" * 141, 282),
+    ("a" * 278 + FAMILY, 280),
+]
+
+
+@pytest.mark.parametrize(("sample", "weight"), CONFORMANCE)
+def test_x_weighs_text_the_twitter_text_way(sample: str, weight: int) -> None:
+    assert x_weighed(sample, 280) == Weighed(weight)
+    assert parse_tweet(sample).weightedLength == weight  # run by run, the same as the whole text
+
+
+def test_dotty_runs_are_counted_as_characters_and_far_over_says_at_least() -> None:
+    assert x_weighed("1." * 1000, 280) == Weighed(2000)  # no link search in a run of 1,000 dots
+    assert x_weighed("1." * 20 + " x.com", 280) == Weighed(40 + 1 + 23)
+    far = x_weighed(" ".join(["word"] * 1000), 280)
+    assert far.at_least and 4 * 280 < far.count < 4999 and str(far) == f"at least {far.count}"
+
+
+@pytest.mark.parametrize(
+    ("content", "valid"),
+    [
+        ("a" * 250 + " " + LINK, True),  # 371 characters, 274 on X's scale
+        ("a" * 278 + FAMILY, True),  # 285 code points, 280 on X's scale
+        ("日" * 140, True),
+        ("a" * 280, True),
+        ("日" * 141, False),
+        ("😀" * 141, False),  # 141 characters, 282 on X's scale
+        ("a" * 279 + "😀", False),
+    ],
+)
+async def test_posts_validate_counts_x_text_as_x_does(
+    mcp: Client, lab: str, content: str, valid: bool
+) -> None:
+    data = await ok(
+        mcp, "posts_validate", content=content, accounts=["twitter"], profile_id=lab, is_draft=True
+    )
+    assert data["valid"] is valid, data["problems"]
+    if not valid:
+        (problem,) = data["problems"]
+        assert problem["rule"] == "twitter.text_max"
+        assert re.fullmatch(
+            r"text counts 28[12] on X's scale \(a link 23, most emoji and CJK characters 2\); X allows 280",
+            problem["message"],
+        ), problem["message"]
+        assert (
+            "make it a thread: options.twitter.thread takes the follow-up posts (each up to 280)"
+            in (problem["fix"])
+        )
+
+
+async def test_over_long_x_post_is_refused_with_the_weighed_count_and_a_thread(
+    mcp: Client, lab: str, state: SandboxState
+) -> None:
+    message = await fails(
+        mcp,
+        "posts_create",
+        content="😀" * 150,
+        accounts=["twitter"],
+        profile_id=lab,
+        publish_now=True,
+        options={"twitter": {"thread": ["日" * 141]}},
+    )
+    assert message.startswith("Nothing was sent: 2 platform rules broken.")
+    assert "text counts 300 on X's scale" in message and "Shorten it by 20 characters" in message
+    assert (
+        "or make it a thread: options.twitter.thread takes the follow-up posts (each up to 280)." in message
+    )
+    assert "thread post 2 counts 282 on X's scale" in message and "Shorten it by 2 characters" in message
+    assert not state.posts

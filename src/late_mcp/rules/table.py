@@ -4,8 +4,8 @@ Sources: the platform guides and "Platform Settings" in Late's docs, and the pla
 schemas in Late's OpenAPI spec. Where those are silent or disagree, an entry's `notes` say so and the
 entry errs on the side of letting Late (or the platform) decide.
 
-Text is counted as Python `len()` (code points). Limits the docs do not give are left out unless the
-platform itself documents one, which the notes then name.
+Text is counted as Python `len()` (code points), except X's: X weighs it (weigh.py). Limits the
+docs do not give are left out unless the platform itself documents one, which the notes then name.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class PlatformRules:
     variants: dict[str, Limits] = field(default_factory=dict)
     gif: GifCounting = "image"
     thread: bool = False  # accepts follow-up posts (options.thread), each held to text_max
+    x_weighted: bool = False  # text_max is on X's weighted scale (links 23, most emoji and CJK 2)
     title_from_first_line: bool = False  # without a title, Late takes the text's first line
     required_options: tuple[RequiredOption, ...] = ()
     notes: tuple[str, ...] = ()
@@ -135,9 +136,9 @@ RULES: dict[str, PlatformRules] = {
             ),
             gif="alone",
             thread=True,
+            x_weighted=True,
             notes=(
-                "X weighs text (URLs count 23, emojis 2); this check counts plain characters, so a text "
-                "near 280 with links or emojis may still differ.",
+                "280 is on X's scale (twitter-text v3): a link counts 23, most emoji and CJK characters 2.",
                 "A GIF takes all 4 image slots: it must be the only media item.",
                 THREAD_NOTE,
             ),
