@@ -194,8 +194,8 @@ async def test_the_confirmation_dialog_has_no_forged_line(
     assert publish_dialog.split("\n") == [
         "late-mcp: publish now to 2 public accounts: "
         f"twitter @{HANDLE_SHOWN} ({PROFILE_SHOWN}), facebook {DISPLAY_SHOWN} ({PROFILE_SHOWN})?",
-        f"targets: twitter @{HANDLE_SHOWN} ({PROFILE_SHOWN}): {POST_SHOWN}, "
-        f"facebook @{DISPLAY_SHOWN} ({PROFILE_SHOWN}): {POST_SHOWN}",
+        f"to twitter @{HANDLE_SHOWN} ({PROFILE_SHOWN}): {POST_SHOWN}",
+        f"to facebook @{DISPLAY_SHOWN} ({PROFILE_SHOWN}): {POST_SHOWN}",
         f'title: "Launch\\n{FORGED}"',
         "effect: Publishes immediately and publicly; Late cannot take it back.",
     ]

@@ -72,8 +72,9 @@ def test_problems_carry_the_numbers() -> None:
     [problem] = check_target("twitter", text="a" * 281, media=[], title=None, options=None)
     assert problem == Problem(
         "twitter.text_max",
-        "text is 281 characters; X allows 280",
-        "Shorten it by 1 character, or give X its own text in custom_content.",
+        "text counts 281 on X's scale (a link 23, most emoji and CJK characters 2); X allows 280",
+        "Shorten it by 1 character, or give X its own text in custom_content, or make it a thread: "
+        "options.twitter.thread takes the follow-up posts (each up to 280).",
     )
 
 
@@ -98,7 +99,7 @@ def test_every_violation_is_reported_at_once() -> None:
             "twitter.mixed_media",
         ]
     )
-    assert any("thread post 3 is 300 characters" in p.message for p in problems)
+    assert any("thread post 3 counts 300 on X's scale" in p.message for p in problems)
 
 
 def test_tiktok_without_options_lists_every_missing_setting() -> None:

@@ -12,6 +12,7 @@ from late_mcp.core.platforms import MediaType
 from late_mcp.rules.options import PlatformOptions
 from late_mcp.rules.parse import checked_options, platform_rules
 from late_mcp.rules.table import Limits, PlatformRules
+from late_mcp.rules.weigh import Weighed, x_weighed
 
 MediaKind = MediaType
 Counted = Literal["image", "video", "document"]
@@ -126,12 +127,21 @@ def _check_text(
                 f"(and {limits.text_max} without)",
                 f"Shorten it by {over} character{_s(over)}, or give {name} its own text in custom_content.",
             )
-    elif limits.text_max is not None and len(text) > limits.text_max:
-        over = len(text) - limits.text_max
+    elif limits.text_max is not None and (size := _size(found.rules, text, limits.text_max)).count > (
+        limits.text_max
+    ):
+        over = size.count - limits.text_max
         found.limit(
             "text_max",
-            f"text is {len(text)} characters; {name} allows {limits.text_max}",
-            f"Shorten it by {over} character{_s(over)}, or give {name} its own text in custom_content.",
+            f"text {_counts(found.rules, size)}; {name} allows {limits.text_max}",
+            f"Shorten it by {'at least ' if size.at_least else ''}{over} character{_s(over)}, or give "
+            f"{name} its own text in custom_content"
+            + (
+                f", or make it a thread: options.{found.rules.platform}.thread takes the follow-up posts "
+                f"(each up to {limits.text_max})."
+                if found.rules.thread
+                else "."
+            ),
         )
     thread: list[str] = (getattr(options, "thread", None) or []) if found.rules.thread else []
     for number, item in enumerate(thread, start=2):
@@ -141,12 +151,15 @@ def _check_text(
                 f"thread post {number} is empty: it {_empty_text(item)}",
                 "Give it visible text, or remove it from the thread option.",
             )
-        elif limits.text_max is not None and len(item) > limits.text_max:
-            over = len(item) - limits.text_max
+        elif limits.text_max is not None and (size := _size(found.rules, item, limits.text_max)).count > (
+            limits.text_max
+        ):
+            over = size.count - limits.text_max
             found.limit(
                 "text_max",
-                f"thread post {number} is {len(item)} characters; {name} allows {limits.text_max}",
-                f"Shorten it by {over} character{_s(over)}, or split it into two thread posts.",
+                f"thread post {number} {_counts(found.rules, size)}; {name} allows {limits.text_max}",
+                f"Shorten it by {'at least ' if size.at_least else ''}{over} character{_s(over)}, or "
+                "split it into two thread posts.",
             )
     needs_media = limits.media_required or limits.video_required
     if limits.needs_text_or_media and not needs_media and not visible(text) and not media:
@@ -222,13 +235,17 @@ def _check_required_options(found: _Findings, options: PlatformOptions | None) -
         if not bad:
             continue
         wanted = "set to true" if required.must_be_true else "set"
-        settings = " and ".join(f"{k}={_example(k, required.must_be_true)}" for k in bad)
-        found.add(
-            required.rule,
-            f"{rules.name} needs {' and '.join(bad)} {wanted} ({required.why})",
-            f"Add {settings} to the {rules.platform} options"
-            + (", once the user has confirmed." if required.must_be_true else "."),
-        )
+        if required.ask is not None:
+            fix = (
+                f"Ask the person {required.ask}; then set {' and '.join(bad)} in the {rules.platform} "
+                "options to their answer. Do not choose for them."
+            )
+        else:
+            fix = (
+                f"Show the person the post and ask whether they agree; only if they do, set "
+                f"{' and '.join(f'{k}=true' for k in bad)} in the {rules.platform} options."
+            )
+        found.add(required.rule, f"{rules.name} needs {' and '.join(bad)} {wanted} ({required.why})", fix)
 
 
 def _check_title(
@@ -266,10 +283,16 @@ def _counted(kind: MediaKind, gif: str) -> Counted | None:
     return "video" if gif == "video" else "image"
 
 
-def _example(key: str, must_be_true: bool) -> str:
-    if must_be_true:
-        return "true"
-    return "'PUBLIC_TO_EVERYONE'" if key == "privacy_level" else "true|false"
+def _size(rules: PlatformRules, text: str, limit: int) -> Weighed:
+    """How long `text` is by the platform's own count: X's weighted count, else characters."""
+    return x_weighed(text, limit) if rules.x_weighted else Weighed(len(text))
+
+
+def _counts(rules: PlatformRules, size: Weighed) -> str:
+    """`is 300 characters`, or on X: `counts 300 on X's scale (links 23, most emoji and CJK 2)`."""
+    if rules.x_weighted:
+        return f"counts {size} on {rules.name}'s scale (a link 23, most emoji and CJK characters 2)"
+    return f"is {size} characters"
 
 
 def _s(count: int) -> str:

@@ -4,8 +4,8 @@ Sources: the platform guides and "Platform Settings" in Late's docs, and the pla
 schemas in Late's OpenAPI spec. Where those are silent or disagree, an entry's `notes` say so and the
 entry errs on the side of letting Late (or the platform) decide.
 
-Text is counted as Python `len()` (code points). Limits the docs do not give are left out unless the
-platform itself documents one, which the notes then name.
+Text is counted as Python `len()` (code points), except X's: X weighs it (weigh.py). Limits the
+docs do not give are left out unless the platform itself documents one, which the notes then name.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ class RequiredOption:
     must_be_true: bool
     why: str
     only_for: str | None = None  # a variant name; None: every post on the platform
+    # A choice only the person can make (who sees the post, who may reply): the question to put
+    # to them and the answers there are. A refusal never picks one of the answers itself.
+    ask: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class PlatformRules:
     variants: dict[str, Limits] = field(default_factory=dict)
     gif: GifCounting = "image"
     thread: bool = False  # accepts follow-up posts (options.thread), each held to text_max
+    x_weighted: bool = False  # text_max is on X's weighted scale (links 23, most emoji and CJK 2)
     title_from_first_line: bool = False  # without a title, Late takes the text's first line
     required_options: tuple[RequiredOption, ...] = ()
     notes: tuple[str, ...] = ()
@@ -111,6 +115,9 @@ class PlatformRules:
         return list(dict.fromkeys(ids))
 
 
+# TikTok's privacy levels (its creator info tells which of them one account offers).
+TIKTOK_PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
+
 THREAD_NOTE = "options.thread adds follow-up posts (threadItems); each is held to the text limit."
 
 RULES: dict[str, PlatformRules] = {
@@ -129,9 +136,9 @@ RULES: dict[str, PlatformRules] = {
             ),
             gif="alone",
             thread=True,
+            x_weighted=True,
             notes=(
-                "X weighs text (URLs count 23, emojis 2); this check counts plain characters, so a text "
-                "near 280 with links or emojis may still differ.",
+                "280 is on X's scale (twitter-text v3): a link counts 23, most emoji and CJK characters 2.",
                 "A GIF takes all 4 image slots: it must be the only media item.",
                 THREAD_NOTE,
             ),
@@ -222,13 +229,15 @@ RULES: dict[str, PlatformRules] = {
                     rule="privacy_level",
                     keys=("privacy_level",),
                     must_be_true=False,
-                    why="there is no default; use one the account allows",
+                    why="who may see the post; there is no default",
+                    ask=f"who may see it: one of {', '.join(TIKTOK_PRIVACY_LEVELS)} (as the account offers)",
                 ),
                 RequiredOption(
                     rule="allow_comment",
                     keys=("allow_comment",),
                     must_be_true=False,
                     why="TikTok's Direct Post API has no default",
+                    ask="whether others may comment: allow_comment true or false",
                 ),
                 RequiredOption(
                     rule="duet_stitch",
@@ -236,12 +245,15 @@ RULES: dict[str, PlatformRules] = {
                     must_be_true=False,
                     why="TikTok's Direct Post API has no default for videos",
                     only_for="video",
+                    ask="whether others may duet and stitch it: allow_duet and allow_stitch, "
+                    "each true or false",
                 ),
             ),
             notes=(
                 "One video or up to 35 images. Photo captions are cut to 90 characters: "
                 "put longer text in options.description.",
-                "privacy_level: one the account allows, e.g. PUBLIC_TO_EVERYONE or SELF_ONLY.",
+                "Who may see, comment, duet or stitch, and commercial_content_type (brand disclosure) "
+                "are the person's choices: ask them, never choose for them.",
             ),
         ),
         PlatformRules(

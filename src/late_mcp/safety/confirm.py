@@ -169,13 +169,22 @@ async def confirm_step(
 
 
 BRIEF_LINE = 600
+# A text a person approves is shown whole up to this many characters (X, Threads, Bluesky,
+# LinkedIn, Instagram and TikTok texts all fit); the preview's data always holds it whole.
+BRIEF_TEXT = 5000
 
 
 def _brief(shown: dict[str, Any]) -> str:
     """The preview as a few lines a person reads in a confirmation dialog: one line per field of
-    the preview, each outside value quoted (core/outside.py), so no name or text can add a line."""
+    the preview, and for what each account is sent (`targets` with `account` and `text`) a line
+    per account and one more per thread post, first comment, title and settings. Each outside
+    value is quoted (core/outside.py), so no name or text can add a line."""
     lines = []
     for key, value in shown.items():
+        if key == "targets" and isinstance(value, list) and all(_sent_to(v) for v in value):
+            for target in value:
+                lines += _target_lines(target)
+            continue
         if key == "effect":  # our own words
             text = one_line(str(value))
         elif isinstance(value, dict):
@@ -185,6 +194,27 @@ def _brief(shown: dict[str, Any]) -> str:
         line = f"{key}: {text}"
         lines.append(line if len(line) <= BRIEF_LINE else line[: BRIEF_LINE - 1] + "…")
     return "\n".join(lines)
+
+
+def _sent_to(value: Any) -> bool:
+    return isinstance(value, dict) and "account" in value and "text" in value
+
+
+def _target_lines(target: dict[str, Any]) -> list[str]:
+    """What one account is sent: `to <account>: "<text>"`, then one indented line per thread post
+    (numbered from 2, the text being post 1), first comment, title and the settings."""
+    lines = [f"to {_one(target['account'])}: {quoted(target['text'], BRIEF_TEXT)}"]
+    for number, part in enumerate(target.get("thread") or [], start=2):
+        lines.append(f"  thread post {number}: {quoted(part, BRIEF_TEXT)}")
+    if target.get("first_comment") is not None:
+        lines.append(f"  first comment: {quoted(target['first_comment'], BRIEF_TEXT)}")
+    if target.get("title") is not None:
+        lines.append(f"  title: {quoted(target['title'], BRIEF_LINE)}")
+    if target.get("settings"):
+        settings = ", ".join(f"{word(k)}={_one(v)}" for k, v in target["settings"].items())
+        line = f"  settings: {settings}"
+        lines.append(line if len(line) <= BRIEF_LINE else line[: BRIEF_LINE - 1] + "…")
+    return lines
 
 
 def _one(value: Any) -> str:

@@ -3,6 +3,7 @@ posts_platform_rules (one platform's rules and options) and time_now."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,8 +21,9 @@ from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.safety.once import AnotherForm, create_post_once
 from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._plan import PostArgs, ProblemView, TargetPlan, plan_post
+from late_mcp.tools._plan import PostArgs, PostPlan, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
+from late_mcp.tools._targets import AccountView
 from late_mcp.tools._views import View
 from late_mcp.tools._when import WhenView, local_text, pick_zone, when_text, when_view
 from late_mcp.tools.queue import raise_with_queue_hint
@@ -45,11 +47,53 @@ class PostResult(View):
     note: str | None = None
 
 
+class PublishedTo(View):
+    """What one account will be sent, read from the request itself: the text (its own, when
+    custom_content gives one), the thread's follow-up posts, the first comment, its own title and
+    every other platform setting."""
+
+    account: AccountView
+    text: str
+    thread: list[str] | None = None  # thread posts 2, 3, ... in order
+    first_comment: str | None = None
+    title: str | None = None
+    settings: dict[str, Any] | None = None
+
+
 class PublishPreview(View):
-    targets: list[TargetPlan]
-    media: list[str] | None = None
+    targets: list[PublishedTo]
+    media: list[str] | None = None  # every account gets these
     title: str | None = None
     effect: str
+
+
+# Keys of a target's platformSpecificData the preview shows in their own fields.
+_SHOWN_APART = {"threadItems", "firstComment", "title"}
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def published_to(plan: PostPlan) -> list[PublishedTo]:
+    """Per account, exactly what Late's request carries for it (plan.body is what is sent)."""
+    shown: list[PublishedTo] = []
+    for account, target in zip(plan.targets, plan.body["platforms"], strict=True):
+        data: dict[str, Any] = dict(target.get("platformSpecificData") or {})
+        thread = [str(item["content"]) for item in data.get("threadItems", [])]
+        settings = {_snake(k): v for k, v in data.items() if k not in _SHOWN_APART and k != "tiktokSettings"}
+        settings.update(data.get("tiktokSettings") or {})
+        shown.append(
+            PublishedTo(
+                account=plan.directory.view(account),
+                text=thread[0] if thread else str(target.get("customContent", plan.body["content"])),
+                thread=thread[1:] or None,
+                first_comment=data.get("firstComment"),
+                title=data.get("title"),
+                settings=settings or None,
+            )
+        )
+    return shown
 
 
 class Validation(View):
@@ -118,7 +162,7 @@ async def posts_create(
     names = ", ".join(plan.directory.label(a) for a in plan.targets)
     if plan.mode == "publish_now":
         preview = PublishPreview(
-            targets=plan.target_plans(),
+            targets=published_to(plan),
             media=[m["url"] for m in plan.body.get("mediaItems", [])] or None,
             title=title,
             effect="Publishes immediately and publicly; Late cannot take it back.",
