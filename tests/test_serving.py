@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import os
 import pty
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
+from late_mcp.transports.page import client_settings
 from test_http_transports import serve
 
 pytestmark = pytest.mark.anyio
@@ -80,9 +83,19 @@ async def test_a_browser_gets_a_page_and_clients_still_get_mcp(http_server: int)
         )
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "MCP" in page.text and "streamable HTTP" in page.text
-    assert f"claude mcp add --transport http late http://127.0.0.1:{http_server}/mcp" in page.text
+    for client, setting in client_settings(url):  # every client's setting, as the README gives it
+        assert f"{html.escape(client)}: <code>{html.escape(setting)}</code>" in page.text
     assert bare.status_code >= 400 and "jsonrpc" in bare.text  # not a browser: the SDK answers
     assert foreign.status_code == 421  # the SDK's DNS-rebinding protection still applies
     async with Client(url) as client:
         result = await client.call_tool("usage_stats", {})
     assert isinstance(result, CallToolResult) and not result.is_error
+
+
+def test_the_readme_gives_every_client_the_setting_the_page_gives() -> None:
+    """One source for both: the README's HTTP settings are the page's, for the default address."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [
+        client for client, setting in client_settings("http://127.0.0.1:8000/mcp") if setting not in readme
+    ]
+    assert not missing, f"README's HTTP setting differs from the browser page's for {missing}"

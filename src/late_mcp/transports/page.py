@@ -20,8 +20,28 @@ def wants_page(scope: dict[str, Any], path: str) -> bool:
     return "text/html" in accept and "text/event-stream" not in accept and b"mcp-session-id" not in headers
 
 
+# How each client is pointed at a late-mcp over HTTP: the one source for this page and the
+# README's "Over HTTP" lines (tests/test_http_transports.py checks the README against it).
+HTTP_CLIENTS: tuple[tuple[str, str], ...] = (
+    ("Claude Code", "claude mcp add --transport http late {url}"),
+    ("Cursor", '{{ "mcpServers": {{ "late": {{ "url": "{url}" }} }} }}'),
+    ("VS Code", '{{ "servers": {{ "late": {{ "type": "http", "url": "{url}" }} }} }}'),
+    ("Windsurf", '{{ "mcpServers": {{ "late": {{ "serverUrl": "{url}" }} }} }}'),
+    ("MCP Inspector", "npx @modelcontextprotocol/inspector --cli {url} --transport http --method tools/list"),
+)
+
+
+def client_settings(endpoint: str) -> list[tuple[str, str]]:
+    """Each client's setting (a command or a config entry) for the server at `endpoint`."""
+    return [(client, template.format(url=endpoint)) for client, template in HTTP_CLIENTS]
+
+
 def browser_page(endpoint: str) -> bytes:
     url = html.escape(endpoint)
+    clients = "\n".join(
+        f"<li>{html.escape(client)}: <code>{html.escape(setting)}</code></li>"
+        for client, setting in client_settings(endpoint)
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>late-mcp</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44em;margin:3em auto;padding:0 1em}}
@@ -32,10 +52,7 @@ code,pre{{background:#f3f3f3;padding:.1em .3em}}pre{{padding:.6em;overflow-x:aut
 add this address to a client as a <em>streamable HTTP</em> server.</p>
 <pre>{url}</pre>
 <ul>
-<li>Claude Code: <code>claude mcp add --transport http late {url}</code></li>
-<li>Cursor, VS Code, Windsurf: a server entry with <code>"url": "{url}"</code></li>
-<li>MCP Inspector: <code>npx @modelcontextprotocol/inspector</code>, transport <code>http</code>,
-URL <code>{url}</code></li>
+{clients}
 </ul>
 <p>Without a client: <code>late-mcp tools</code> lists the tools,
 <code>late-mcp --sandbox call profiles_list</code> runs one,
