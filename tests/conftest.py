@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
@@ -155,3 +156,16 @@ async def confirmed(client: Client, tool: str, **arguments: Any) -> dict[str, An
     preview = await ok(client, tool, **arguments)
     assert preview["status"] == "preview" and preview["confirm_token"], preview
     return await ok(client, tool, **arguments, confirm=preview["confirm_token"])
+
+
+def asking(answer: str) -> Any:
+    """An elicitation callback that answers every question with `answer` ("accept", "decline",
+    "cancel") and keeps the messages it was asked in `.asked` (the dialog the person would see)."""
+    asked: list[str] = []
+
+    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action=answer, content=None)  # type: ignore[arg-type]
+
+    callback.asked = asked  # type: ignore[attr-defined]
+    return callback

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import mcp_types as types
 import pytest
 from mcp import Client
 from twitter_text import parse_tweet
 
-from conftest import call, fails, make_settings, ok, text
+from conftest import asking, call, fails, make_settings, ok, text
 from contract import ContractCheckingTransport
 from late_mcp.rules.weigh import Weighed, x_weighed
 from late_mcp.sandbox import SandboxState
@@ -90,17 +89,6 @@ EVERYTHING: dict[str, Any] = {
         "linkedin": {"first_comment": "Directions: https://example.com/map", "disable_link_preview": True},
     },
 }
-
-
-def asking(answer: str) -> Any:
-    asked: list[str] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params.message)
-        return types.ElicitResult(action=answer, content=None)  # type: ignore[arg-type]
-
-    callback.asked = asked  # type: ignore[attr-defined]
-    return callback
 
 
 async def test_publish_now_preview_shows_every_thread_part_text_and_comment(
