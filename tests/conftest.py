@@ -21,6 +21,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
+from browser import Browser, headless_chromium
 from contract import ContractCheckingTransport, OpenAPIContract, SpecMissingInCI, load_or_warn
 from late_mcp.config.settings import TOOLSETS, Settings
 from late_mcp.sandbox import SandboxState, create_sandbox_app
@@ -169,3 +170,10 @@ def asking(answer: str) -> Any:
 
     callback.asked = asked  # type: ignore[attr-defined]
     return callback
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A fresh headless chromium (tests/browser.py); skips without it, fails in CI."""
+    with headless_chromium() as window:
+        yield window
