@@ -221,40 +221,49 @@ def measure_uploads(
     return curl, best, reset
 
 
+def structured(result: dict[str, Any]) -> dict[str, Any]:
+    """A tools/call result's data: the JSON on its text's last line (late-mcp sends it once)."""
+    data = json.loads(result["content"][0]["text"].rsplit("\n", 1)[1])
+    assert isinstance(data, dict)
+    return data
+
+
 def agency_workflow(base_url: str, journal: Path) -> list[tuple[str, int]]:
-    """profiles_create -> invites_create x3 -> accounts_list -> media_upload_file -> posts_create:
-    the bytes of each request and its answer, as a client sees them on the wire."""
+    """The seed workflow: profiles_create -> invites_create (six platforms, one call) -> the client
+    connects two accounts -> accounts_list -> media_upload_file -> posts_create to both accounts at
+    09:00 in the client's zone: the bytes of each request and its answer, as a client sees them."""
     steps: list[tuple[str, int]] = []
-    platforms = ["instagram", "facebook", "linkedin"]
+    platforms = ["instagram", "facebook", "linkedin", "tiktok", "twitter", "youtube"]
     with (
         session("late", server_env(base_url, journal)) as (server, tools),
         media_file(256 * 1024, ".jpg", JPEG_HEAD) as image,
     ):
         created = server.call("profiles_create", {"name": "Bakery Bench"})
         steps.append(("profiles_create", created.bytes))
-        profile = created.result["structuredContent"]["profile"]["id"]
-        for platform in platforms:
-            invite = server.call("invites_create", {"profile_id": profile, "platform": platform})
-            steps.append((f"invites_create ({platform})", invite.bytes))
-            # The client opens the link and connects their account (not something the model reads).
-            httpx2.get(invite.result["structuredContent"]["invite"]["invite_url"], follow_redirects=True)
+        profile = structured(created.result)["profile"]["id"]
+        invites = server.call("invites_create", {"profile_id": profile, "platforms": platforms})
+        steps.append(("invites_create (6 platforms)", invites.bytes))
+        # The client opens two of the links and connects those accounts (not something the model reads).
+        for invite in structured(invites.result)["invites"][:2]:
+            httpx2.get(invite["invite_url"], follow_redirects=True)
         accounts = server.call("accounts_list", {"profile_id": profile})
         steps.append(("accounts_list", accounts.bytes))
         uploaded = server.call("media_upload_file", upload_arguments(tools.result, image))
         steps.append(("media_upload_file", uploaded.bytes))
-        data = uploaded.result["structuredContent"]
+        data = structured(uploaded.result)
         url = data["public_url"] if "public_url" in data else data["uploads"][0]["public_url"]
-        when = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+        day = (datetime.now(UTC) + timedelta(days=2)).date()
         post = {
             "content": "Fresh sourdough every morning from 7. Come early!",
-            "accounts": platforms,
+            "accounts": platforms[:2],
             "profile_id": profile,
-            "scheduled_for": when.isoformat(timespec="minutes"),
+            "scheduled_for": f"{day.isoformat()}T09:00",
+            "timezone": "Europe/Amsterdam",
             "media_urls": [url],
         }
         created_post = server.call("posts_create", post)
-        steps.append(("posts_create", created_post.bytes))
-        token = created_post.result["structuredContent"].get("confirm_token")
+        steps.append(("posts_create (2 accounts, 09:00 Europe/Amsterdam)", created_post.bytes))
+        token = structured(created_post.result).get("confirm_token")
         if token:
             confirmed = server.call("posts_create", {**post, "confirm": token})
             steps.append(("posts_create (confirm)", confirmed.bytes))

@@ -16,6 +16,9 @@ P50_MAX_EXTRA = 0.001  # seconds
 RSS_MAX_EXTRA = 20 * MIB
 UPLOAD_MIN_SHARE_OF_CURL = 0.80
 UPLOAD_MAX_GROWTH = 32 * MIB
+TOOLS_LIST_MAX = 16_000  # bytes, default toolsets
+WORKFLOW_MAX_CALLS = 10
+WORKFLOW_MAX_BYTES = 6_000  # requests and results together
 
 
 def _ms(seconds: float) -> str:
@@ -50,6 +53,9 @@ def targets(r: Results) -> dict[str, bool]:
         <= RSS_MAX_EXTRA,
         "upload rate": rate >= UPLOAD_MIN_SHARE_OF_CURL * curl,
         "upload memory": late.upload_growth <= UPLOAD_MAX_GROWTH,
+        "tools/list": late.tools_list_bytes <= TOOLS_LIST_MAX,
+        "workflow": len(r.workflow) <= WORKFLOW_MAX_CALLS
+        and sum(count for _, count in r.workflow) <= WORKFLOW_MAX_BYTES,
     }
 
 
@@ -104,6 +110,8 @@ def render(r: Results) -> str:
         f"{late.tools_list_bytes:,} B",
         f"{floor.tools_list_bytes:,} B",
         f"+{late.tools_list_bytes - floor.tools_list_bytes:,} B",
+        f"≤ {TOOLS_LIST_MAX:,} B",
+        met["tools/list"],
     )
     for toolset, count in late.toolsets.items():
         row(f"&nbsp;&nbsp;toolset `{toolset}`", f"{count:,} B", "", "")
@@ -143,11 +151,12 @@ def render(r: Results) -> str:
         _signed(_mb(late.upload_growth - floor.upload_growth)), "≤ 32 MB", met["upload memory"])  # fmt: skip
     total = sum(count for _, count in r.workflow)
     row(
-        "agency workflow: bytes a model reads (requests + results)",
+        f"agency workflow: {len(r.workflow)} calls, bytes a model reads (requests + results)",
         f"{total:,} B",
         "",
         "",
-        f"+ {late.tools_list_bytes:,} B tools/list = {total + late.tools_list_bytes:,} B",
+        f"≤ {WORKFLOW_MAX_CALLS} calls, ≤ {WORKFLOW_MAX_BYTES:,} B",
+        met["workflow"],
     )
     for step, count in r.workflow:
         row(f"&nbsp;&nbsp;{step}", f"{count:,} B", "", "")

@@ -139,9 +139,24 @@ async def ok(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     """Call a tool that must succeed; return its structured result (checked against its text)."""
     result = await call(client, tool, **arguments)
     assert not result.is_error, text(result)
-    data = result.structured_content
+    return structured(result)
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    """The data of a result as it reaches a client: the JSON on its text's last line (the answer
+    carries it once, in the text: late_mcp.server.result_form), never a second copy beside it."""
+    assert result.structured_content is None, "the answer carries its data twice"
+    assert len(result.content) == 1 and isinstance(result.content[0], TextContent), result.content
+    data = json.loads(result.content[0].text.rsplit("\n", 1)[1])
     assert isinstance(data, dict)
-    assert json.loads(text(result).split("\n", 1)[1]) == data
+    return data
+
+
+def structured_raw(result: dict[str, Any]) -> dict[str, Any]:
+    """`structured` for a raw JSON-RPC tools/call result (a dict, as read off the wire)."""
+    assert "structuredContent" not in result, "the answer carries its data twice"
+    data = json.loads(result["content"][0]["text"].rsplit("\n", 1)[1])
+    assert isinstance(data, dict)
     return data
 
 
@@ -149,7 +164,14 @@ async def fails(client: Client, tool: str, **arguments: Any) -> str:
     """Call a tool that must fail with a tool error; return the error text."""
     result = await call(client, tool, **arguments)
     assert result.is_error, f"{tool} unexpectedly succeeded: {text(result)}"
-    return text(result)
+    return message(result)
+
+
+def message(result: CallToolResult) -> str:
+    """A result's words without its JSON line (an error's kind, status and request id)."""
+    shown = text(result)
+    head, newline, last = shown.rpartition("\n")
+    return head if newline and last.startswith("{") else shown
 
 
 async def confirmed(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

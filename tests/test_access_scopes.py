@@ -19,6 +19,7 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
 import late_mcp.server.build
+from conftest import structured
 from contract import ContractCheckingTransport
 from httpserve import connect, running
 from late_mcp.auth.tokens import SQLiteTokenStore
@@ -49,8 +50,8 @@ def body(result: CallToolResult) -> str:
 async def data(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, body(result)
-    assert isinstance(result.structured_content, dict)
-    return result.structured_content
+    assert isinstance(structured(result), dict)
+    return structured(result)
 
 
 async def refusal(client: Client, tool: str, **arguments: Any) -> str:
@@ -96,7 +97,7 @@ async def test_a_profile_scoped_token_sees_only_its_profile(
         profiles = await data(client, "profiles_list")
         accounts = await data(client, "accounts_list")
         health = await data(client, "accounts_health")
-        invite = await data(client, "invites_create", profile_id=ACME, platform="twitter")
+        invite = await data(client, "invites_create", profile_id=ACME, platforms=["twitter"])
         state.create_invite({"profileId": NORDIC, "platform": "twitter"}, "http://late.test")
         invites = await data(client, "invites_list")
         mine = await data(
@@ -111,7 +112,9 @@ async def test_a_profile_scoped_token_sees_only_its_profile(
             "accounts_disconnect": await refusal(
                 client, "accounts_disconnect", account_id=SEED_ACCOUNT_NORDIC_TWITTER
             ),
-            "invites_create": await refusal(client, "invites_create", profile_id=NORDIC, platform="twitter"),
+            "invites_create": await refusal(
+                client, "invites_create", profile_id=NORDIC, platforms=["twitter"]
+            ),
             "posts_list": await refusal(client, "posts_list", profile_id=NORDIC),
             "posts_get": await refusal(client, "posts_get", post_id=nordic_post["_id"]),
             "posts_delete": await refusal(client, "posts_delete", post_id=nordic_post["_id"]),
@@ -146,7 +149,7 @@ async def test_a_profile_scoped_token_sees_only_its_profile(
     assert [p["id"] for p in profiles["profiles"]] == [ACME]
     assert accounts["accounts"] and {a["profile_id"] for a in accounts["accounts"]} == {ACME}
     assert "Nordic" not in json.dumps(health)
-    assert [i["id"] for i in invites["invites"]] == [invite["invite"]["id"]]
+    assert [i["id"] for i in invites["invites"]] == [invite["invites"][0]["id"]]
     assert [p["id"] for p in posts["posts"]] == [mine["post"]["id"]]
     assert own_queue  # the caller's own profile keeps working
     for tool, text in refused.items():

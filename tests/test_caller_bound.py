@@ -28,7 +28,7 @@ import redis
 from mcp import Client
 from mcp_types import CallToolResult
 
-from conftest import TEST_KEY, make_settings
+from conftest import TEST_KEY, make_settings, structured
 from contract import ContractCheckingTransport
 from httpserve import connect, running
 from late_mcp.auth.redis_tokens import RedisTokenStore
@@ -88,7 +88,11 @@ async def test_a_limited_token_reusing_an_admins_keys_gets_no_replay_and_learns_
     async with running(late_transport, http, store, journal_path=tmp_path / "journal.sqlite3") as base:
         async with connect(base, SHARED) as admin:
             invite = await data(
-                admin, "invites_create", profile_id=NORDIC, platform="twitter", idempotency_key="onboard-0001"
+                admin,
+                "invites_create",
+                profile_id=NORDIC,
+                platforms=["twitter"],
+                idempotency_key="onboard-0001",
             )
             await data(admin, "posts_create", **draft_args, idempotency_key="draft-000001")
             preview = await data(admin, "posts_delete", post_id=doomed)
@@ -100,7 +104,7 @@ async def test_a_limited_token_reusing_an_admins_keys_gets_no_replay_and_learns_
                     limited,
                     "invites_create",
                     profile_id=NORDIC,
-                    platform="twitter",
+                    platforms=["twitter"],
                     idempotency_key="onboard-0001",
                 ),
                 "posts_create": await refusal(
@@ -112,16 +116,20 @@ async def test_a_limited_token_reusing_an_admins_keys_gets_no_replay_and_learns_
             }
             # Its own call with the same key is a new call: no "already used", no time, no tool named.
             own = await data(
-                limited, "invites_create", profile_id=ACME, platform="twitter", idempotency_key="onboard-0001"
+                limited,
+                "invites_create",
+                profile_id=ACME,
+                platforms=["twitter"],
+                idempotency_key="onboard-0001",
             )
-    url = invite["invite"]["invite_url"]
+    url = invite["invites"][0]["invite_url"]
     for tool, text in answers.items():
         assert "Replayed" not in text and url not in text and "Nordic secret draft" not in text, (tool, text)
         assert "already" not in text and "idempotency_key" not in text, (tool, text)
     assert "was not found among the profiles this access token may use" in answers["invites_create"]
     assert SEED_ACCOUNT_NORDIC_TWITTER in answers["posts_create"] and "account" in answers["posts_create"]
     assert f"Post {doomed} was not found among the profiles" in answers["posts_delete"]
-    assert own["invite"]["id"] != invite["invite"]["id"] and own["invite"]["profile_id"] == ACME
+    assert own["invites"][0]["id"] != invite["invites"][0]["id"] and own["profile_id"] == ACME
     assert len(state.invites) == invites_before + 1  # only its own invite was made
     assert deletes(state, doomed) == 1
 
@@ -150,7 +158,7 @@ async def test_two_callers_sending_one_key_at_once_each_get_their_own_call(
     for name, answers in results.items():
         assert all(not r.is_error for r in answers), [body(r) for r in answers]
         assert sum("Replayed" in body(r) for r in answers) == 4
-        ids[name] = {(r.structured_content or {})["profile"]["id"] for r in answers}
+        ids[name] = {structured(r)["profile"]["id"] for r in answers}
     assert len(ids["alice"]) == len(ids["bob"]) == 1 and ids["alice"] != ids["bob"]
 
 
@@ -162,7 +170,7 @@ async def test_a_replay_needs_the_callers_scope_to_still_cover_the_first_call(
     late_transport: ContractCheckingTransport, store: SQLiteTokenStore, state: SandboxState, tmp_path: Path
 ) -> None:
     ops = store.create("ops", (), False)
-    call = {"profile_id": NORDIC, "platform": "twitter", "idempotency_key": "nordic-invite-1"}
+    call = {"profile_id": NORDIC, "platforms": ["twitter"], "idempotency_key": "nordic-invite-1"}
     async with (
         running(late_transport, HttpSettings(transport="http"), store, journal_path=tmp_path / "j") as base,
         connect(base, ops) as client,
@@ -173,9 +181,9 @@ async def test_a_replay_needs_the_callers_scope_to_still_cover_the_first_call(
             raw.execute("UPDATE tokens SET profiles = ? WHERE name = 'ops'", (json.dumps([ACME]),))
         raw.close()
         narrowed = await refusal(client, "invites_create", **call)
-    url = first["invite"]["invite_url"]
+    url = first["invites"][0]["invite_url"]
     assert not again.is_error and "Replayed" in body(again)  # same scope: the replay, without the link
-    assert url not in body(again) and (again.structured_content or {})["withheld"] == ["invite.invite_url"]
+    assert url not in body(again) and structured(again)["withheld"] == ["invites[].invite_url"]
     assert "invites_create with a new idempotency_key makes a new link" in body(again)
     assert "could reach more profiles than it can now, so its answer is not replayed" in narrowed
     assert "nothing was sent" in narrowed and url not in narrowed and "Replayed" not in narrowed
@@ -239,9 +247,7 @@ async def test_a_confirm_token_from_one_stateless_replica_confirms_on_another_fo
             assert proc.stderr is not None
             assert TEST_KEY.encode() not in proc.stderr.read()
     assert stolen.is_error and "made for other arguments or for another caller" in body(stolen)
-    assert (stolen.structured_content or {})["confirm_token"] != preview[
-        "confirm_token"
-    ]  # a fresh preview, his
+    assert structured(stolen)["confirm_token"] != preview["confirm_token"]  # a fresh preview, his
     assert all(not r.is_error for r in results), [body(r) for r in results if r.is_error]
     assert sum("Replayed" in body(r) for r in results) == 5 and deletes(state, doomed) == 1
     assert doomed not in state.posts
@@ -381,7 +387,7 @@ async def test_the_journal_keeps_no_links_tokens_or_post_text(
     server = build_server(make_settings(journal_path=journal), transport=late_transport)
     async with Client(server, mode="legacy") as client:
         invite = await data(
-            client, "invites_create", profile_id=ACME, platform="threads", idempotency_key="inv-00001"
+            client, "invites_create", profile_id=ACME, platforms=["threads"], idempotency_key="inv-00001"
         )
         upload = await data(client, "media_browser_upload_start", idempotency_key="upload-0001")
         link = await data(
@@ -390,12 +396,12 @@ async def test_the_journal_keeps_no_links_tokens_or_post_text(
         presigned = await data(client, "media_upload_link", filename="dawn.jpg", idempotency_key="put-000001")
         created = await data(client, "posts_create", **post)
         replayed_invite = await client.call_tool(
-            "invites_create", {"profile_id": ACME, "platform": "threads", "idempotency_key": "inv-00001"}
+            "invites_create", {"profile_id": ACME, "platforms": ["threads"], "idempotency_key": "inv-00001"}
         )
         replayed_post = await client.call_tool("posts_create", post)
         entries = await data(client, "journal_recent")
     secrets = {
-        "invite_url": invite["invite"]["invite_url"],
+        "invite_url": invite["invites"][0]["invite_url"],
         "upload page": upload["upload_url"],
         "upload token": upload["token"].rpartition(".")[0],
         "auth_url": link["auth_url"],
@@ -409,7 +415,7 @@ async def test_the_journal_keeps_no_links_tokens_or_post_text(
         assert value not in shown, f"journal_recent shows the {what}"
     assert len(entries["entries"]) == 5 and all(e["outcome"] == "ok" for e in entries["entries"])
     assert "Replayed" in body(replayed_invite) and secrets["invite_url"] not in body(replayed_invite)
-    assert replayed_post.structured_content == created  # the text comes back from the call's own arguments
+    assert structured(replayed_post) == created  # the text comes back from the call's own arguments
     assert "Replayed" in body(replayed_post)
 
 

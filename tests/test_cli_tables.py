@@ -21,7 +21,7 @@ async def test_posts_and_invites_lists_print_their_natural_columns(mcp: Client) 
         accounts=[SEED_ACCOUNT_ACME_TWITTER],
         is_draft=True,
     )
-    await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platform="instagram")
+    await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["instagram"])
     posts = list_table("posts_list", await ok(mcp, "posts_list"))
     invites = list_table("invites_list", await ok(mcp, "invites_list"))
     assert posts[0].split() == ["ID", "STATUS", "WHEN", "ACCOUNTS", "TEXT"]

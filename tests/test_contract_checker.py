@@ -286,7 +286,13 @@ def test_without_any_source_ci_fails_naming_every_place_tried(
 
 
 # A clone somewhere else: no ../shared beside it, only what the contract checks need.
-CLONE_FILES = ("pyproject.toml", "tests/conftest.py", "tests/contract.py", "tests/test_contract_checker.py")
+CLONE_FILES = (
+    "pyproject.toml",
+    "tests/conftest.py",
+    "tests/contract.py",
+    "tests/browser.py",
+    "tests/test_contract_checker.py",
+)
 PROBE = """
 import pytest
 from conftest import ok

@@ -25,7 +25,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from conftest import TEST_KEY, fails, make_settings, ok
+from conftest import TEST_KEY, fails, make_settings, ok, structured_raw
 from contract import ContractCheckingTransport
 from late_mcp.config.settings import Settings
 from late_mcp.sandbox import SandboxState, create_sandbox_app
@@ -507,7 +507,7 @@ def test_a_real_stdio_server_keeps_documents_out_until_allowed(
     assert refusal.startswith(REFUSED) and f"inside the allowed folders ({home / 'Pictures'})" in refusal
     assert "LATE_MEDIA_DIRS=" in refusal and "then restart the server" in refusal
     assert linked["isError"] is True and "has 2 hard links" in linked["content"][0]["text"]
-    assert not photo.get("isError") and photo["structuredContent"]["size_bytes"] == len(PNG)
+    assert not photo.get("isError") and structured_raw(photo)["size_bytes"] == len(PNG)
     assert [u["size"] for u in state.uploads.values()] == [len(PNG)]
     # What the refusal says to do works: allow Documents, and only then the statement goes.
     (home / "Pictures" / "not-a-photo.pdf").unlink()

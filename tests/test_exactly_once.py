@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
-from conftest import API_BASE, TEST_KEY, call, make_settings, ok, text
+from conftest import API_BASE, TEST_KEY, call, make_settings, ok, structured, text
 from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.once import fingerprint
 from late_mcp.safety.sqlite_journal import Journal
@@ -59,7 +59,7 @@ async def at_once(client: Client, tool: str, times: int, **arguments: Any) -> li
 
 def error_kind(result: CallToolResult) -> str:
     assert result.is_error, text(result)
-    return str((result.structured_content or {})["error"]["kind"])
+    return str(structured(result)["error"]["kind"])
 
 
 async def new_journal_file(path: Path) -> None:
@@ -87,7 +87,7 @@ async def test_ten_identical_posts_at_once_make_one(mcp: Client, state: SandboxS
     results = await at_once(mcp, "posts_create", 10, **POST)
     assert posts_with(state) == 1
     assert all(not r.is_error for r in results), [text(r) for r in results if r.is_error]
-    data = [r.structured_content or {} for r in results]
+    data = [structured(r) or {} for r in results]
     assert len({d["post"]["id"] for d in data}) == 1
     assert sorted(str(d.get("note")) for d in data) == ["None"] + ["duplicate"] * 9
 
@@ -104,7 +104,7 @@ async def test_ten_calls_with_one_idempotency_key_make_one(
     assert created == 1
     assert all(not r.is_error for r in results), [text(r) for r in results if r.is_error]
     assert sum("Replayed" in text(r) for r in results) == 9
-    assert len({str(r.structured_content) for r in results}) == 1
+    assert len({str(structured(r)) for r in results}) == 1
 
 
 async def test_two_servers_sharing_a_journal_file_make_one_post(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ async def test_two_servers_sharing_a_journal_file_make_one_post(tmp_path: Path) 
             tg.start_soon(server, n)
     assert posts_with(app.state.late) == 1
     assert len(results) == 10 and all(not r.is_error for r in results), [text(r) for r in results]
-    assert len({(r.structured_content or {})["post"]["id"] for r in results}) == 1
+    assert len({structured(r)["post"]["id"] for r in results}) == 1
 
 
 # -- calls that died or ended unknown --------------------------------------------------------------
@@ -187,7 +187,7 @@ async def test_an_unknown_outcome_is_checked_before_sending_again(tmp_path: Path
         lost_post = await call(client, "posts_create", **POST)
         lost_profile = await call(client, "profiles_create", name="Lost Co", idempotency_key="lost-key-0001")
     for lost in (lost_post, lost_profile):
-        assert (lost.structured_content or {})["error"]["outcome_unknown"] is True, text(lost)
+        assert structured(lost)["error"]["outcome_unknown"] is True, text(lost)
     assert posts_with(app.state.late) == 1
     async with session(httpx2.ASGITransport(app=app), journal_path=path) as client:
         found = await ok(client, "posts_create", **POST)

@@ -30,7 +30,7 @@ from mcp_types import CallToolResult
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conftest import TEST_KEY, call, make_settings, ok, text
+from conftest import TEST_KEY, call, make_settings, ok, structured, text
 from late_mcp.safety import records as records_module
 from late_mcp.safety import sqlite_journal as journal_module
 from late_mcp.safety.records import JournalError
@@ -306,7 +306,7 @@ async def replica(base: str, store: dict[str, str], **settings: Any) -> AsyncIte
 
 def kind(result: CallToolResult) -> str:
     assert result.is_error, text(result)
-    return str((result.structured_content or {})["error"]["kind"])
+    return str(structured(result)["error"]["kind"])
 
 
 @pytest.mark.parametrize("shared", ["sqlite", "redis"])
@@ -340,7 +340,7 @@ async def test_a_write_ends_at_its_deadline_and_is_never_taken_over_while_it_run
         ]
         assert not holding.release.is_set() and holding.handled == 0  # Late is still working on it
         (stopped,) = first
-        assert kind(stopped) == "timeout" and (stopped.structured_content or {})["error"]["outcome_unknown"]
+        assert kind(stopped) == "timeout" and structured(stopped)["error"]["outcome_unknown"]
         assert "stopped at its deadline (LATE_CALL_DEADLINE)" in text(stopped)
         assert "do not repeat it blindly" in text(stopped)
         keys = {key for path, key in holding.sent if path == "/api/v1/posts"}
@@ -486,7 +486,7 @@ async def test_racing_corrections_make_one_post_and_name_it(mcp: Client, state: 
         if result.is_error:
             assert f"Not sent: post {post_id}" in text(result), text(result)
         else:
-            assert (result.structured_content or {})["post"]["id"] == post_id
+            assert structured(result)["post"]["id"] == post_id
     assert sum(not r.is_error for r in results) == 3  # the three calls of the version that was sent
     assert sent in {"Version 0", "Version 1"}
 
@@ -566,7 +566,7 @@ async def until_accepted(client: Client, tool: str, **arguments: Any) -> dict[st
     for _ in range(200):
         result = await call(client, tool, **arguments)
         if not result.is_error:
-            return result.structured_content or {}
+            return structured(result) or {}
         assert kind(result) == "journal_unavailable", text(result)
         await anyio.sleep(0.05)
     raise AssertionError("the journal never recovered")

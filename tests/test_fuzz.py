@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import CallToolResult
 
-from conftest import TEST_KEY, make_settings, text
+from conftest import TEST_KEY, make_settings, structured, text
 from contract import ContractCheckingTransport, ContractViolation, load_or_warn
 from late_mcp.sandbox import create_sandbox_app
 from late_mcp.sandbox import state as seed
@@ -120,17 +120,17 @@ class Harness:
         result = self.portal.call(self._answered, name, arguments)
         assert isinstance(result, CallToolResult), (name, type(result))
         body = text(result)
-        assert TEST_KEY not in body + json.dumps(result.structured_content, default=str), (name, "key leaked")
+        assert TEST_KEY not in body + json.dumps(structured(result), default=str), (name, "key leaked")
         if result.is_error:
             self.errors += 1
             assert body.strip(), (name, arguments, "empty error text")
             assert len(body.encode()) < 4096, (name, len(body.encode()), body[:300])
             assert not INTERNALS.search(body), (name, body[:500])
-            kind = (result.structured_content or {}).get("error", {}).get("kind")
+            kind = structured(result).get("error", {}).get("kind")
             assert kind != "internal", (name, body[:500])  # an exception the tool did not expect
         else:
-            assert isinstance(result.structured_content, dict), (name, body[:300])
-            self.harvest(result.structured_content)
+            assert isinstance(structured(result), dict), (name, body[:300])
+            self.harvest(structured(result))
         self.crashes -= 1
         return result
 
@@ -278,7 +278,7 @@ def test_no_contract_violations(harness: Harness) -> None:
 
 def test_server_still_serving(harness: Harness) -> None:
     result = harness.call("profiles_list", {})
-    assert not result.is_error and result.structured_content, text(result)
+    assert not result.is_error and structured(result), text(result)
     listed = harness.portal.call(harness.client.list_tools)
     assert {t.name for t in listed.tools} == set(harness.schemas) and len(harness.schemas) >= 20
     harness.alive = True

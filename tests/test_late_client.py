@@ -224,7 +224,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "profiles_create": {"name": "n"},
     "profiles_update": {"profile_id": "p1", "name": "n"},
     "profiles_delete": {"profile_id": "p1"},
-    "invites_create": {"profile_id": "p1", "platform": "tiktok"},
+    "invites_create": {"profile_id": "p1", "platforms": ["tiktok"]},
     "invites_list": {},
     "invites_revoke": {"invite_id": "i1"},
     "accounts_connect_link": {"profile_id": "p1", "platform": "reddit"},

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from conftest import call, fails, make_settings, ok, text
+from conftest import call, fails, make_settings, ok, structured, text
 from contract import ContractCheckingTransport
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.common import iso
@@ -78,7 +78,7 @@ async def test_accounts_health_for_a_profile_never_lists_another_clients_account
         tg.start_soon(health, SEED_PROFILE_ACME)
         tg.start_soon(health, SEED_PROFILE_NORDIC)
     for profile_id, own in ((SEED_PROFILE_ACME, acme), (SEED_PROFILE_NORDIC, nordic)):
-        data = results[profile_id].structured_content
+        data = structured(results[profile_id])
         assert {a["account_id"] for a in data["accounts"]} == own
         assert data["summary"]["total"] == len(own)
         assert text(results[profile_id]).startswith(f"{len(own)} accounts:")
@@ -89,13 +89,13 @@ async def test_accounts_health_for_a_profile_never_lists_another_clients_account
 async def test_accounts_list_and_invites_list_keep_only_the_profiles_rows(
     session: Client, state: SandboxState
 ) -> None:
-    mine = await ok(session, "invites_create", profile_id=SEED_PROFILE_ACME, platform="tiktok")
-    await ok(session, "invites_create", profile_id=SEED_PROFILE_NORDIC, platform="pinterest")
+    mine = await ok(session, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["tiktok"])
+    await ok(session, "invites_create", profile_id=SEED_PROFILE_NORDIC, platforms=["pinterest"])
     ignoring_filters(state)
     accounts = await ok(session, "accounts_list", profile_id=SEED_PROFILE_NORDIC)
     assert accounts["accounts"] and {a["profile_id"] for a in accounts["accounts"]} == {SEED_PROFILE_NORDIC}
     invites = await ok(session, "invites_list", profile_id=SEED_PROFILE_ACME)
-    assert [i["id"] for i in invites["invites"]] == [mine["invite"]["id"]]
+    assert [i["id"] for i in invites["invites"]] == [mine["invites"][0]["id"]]
 
 
 async def test_posts_list_for_a_profile_drops_other_clients_posts_and_their_counts(
@@ -116,7 +116,7 @@ async def test_posts_list_for_a_profile_drops_other_clients_posts_and_their_coun
         )
     ignoring_filters(state)
     result = await call(session, "posts_list", profile_id=SEED_PROFILE_ACME)
-    data = result.structured_content
+    data = structured(result)
     assert [t["account_id"] for p in data["posts"] for t in p["targets"]] == [SEED_ACCOUNT_ACME_TWITTER]
     assert "pagination" not in data  # Late's total counted the other client's post
     assert "Late's page count and total left out: they counted posts outside this profile" in text(result)
@@ -133,7 +133,9 @@ async def new_client_with_invites(session: Client, state: SandboxState) -> tuple
     ids = set()
     for platform in (*PLATFORMS, "threads"):
         ids.add(
-            (await ok(session, "invites_create", profile_id=profile_id, platform=platform))["invite"]["id"]
+            (await ok(session, "invites_create", profile_id=profile_id, platforms=[platform]))["invites"][0][
+                "id"
+            ]
         )
     used = next(i for i in state.invites.values() if i["_id"] in ids and i["platform"] == "threads")
     used["isUsed"] = True  # the client connected threads (then disconnected): not open
@@ -153,12 +155,12 @@ async def test_profiles_delete_preview_lists_open_invites_and_confirming_revokes
 ) -> None:
     profile_id, open_ids = await new_client_with_invites(session, state)
     preview = await call(session, "profiles_delete", profile_id=profile_id)
-    shown = preview.structured_content["preview"]
+    shown = structured(preview)["preview"]
     assert {i["id"] for i in shown["open_invites"]} == open_ids
     assert "its 6 open invites are revoked (" in shown["effect"]
     assert "and revoke its 6 open invites" in text(preview)
-    token = preview.structured_content["confirm_token"]
-    later = await ok(session, "invites_create", profile_id=profile_id, platform="twitter")
+    token = structured(preview)["confirm_token"]
+    later = await ok(session, "invites_create", profile_id=profile_id, platforms=["twitter"])
 
     answers: list[Any] = []
 
@@ -169,8 +171,8 @@ async def test_profiles_delete_preview_lists_open_invites_and_confirming_revokes
         tg.start_soon(confirm)
         tg.start_soon(confirm)
     assert all(not a.is_error for a in answers), [text(a) for a in answers]
-    done = answers[0].structured_content
-    assert set(done["revoked_invites"]) == open_ids | {later["invite"]["id"]}  # sent since: revoked too
+    done = structured(answers[0])
+    assert set(done["revoked_invites"]) == open_ids | {later["invites"][0]["id"]}  # sent since: revoked too
     assert sorted(revokes(recording)) == sorted(done["revoked_invites"])  # each once
     assert "and revoked its 7 open invites" in text(answers[0])
     journal = await ok(session, "journal_recent")
@@ -222,7 +224,7 @@ async def test_posts_list_from_to_are_days_in_the_profiles_queue_zone(
         result = await call(
             session, "posts_list", profile_id=SEED_PROFILE_ACME, **{"from": first, "to": last}
         )
-        data = result.structured_content
+        data = structured(result)
         assert {p["id"] for p in data["posts"]} == inside, ignored
         assert data["dates"]["zone"] == "Europe/Amsterdam"
         assert "(the profile's queue zone)" in text(result)
@@ -239,13 +241,13 @@ async def test_posts_list_zone_is_the_calls_then_late_timezone_then_utc(
     settings = make_settings(timezone="America/New_York")
     async with Client(build_server(settings, transport=late_transport), mode="legacy") as client:
         given = await call(client, "posts_list", timezone="Asia/Tokyo", **{"from": day.isoformat()})
-        assert given.structured_content["dates"]["zone_source"] == "timezone argument"
+        assert structured(given)["dates"]["zone_source"] == "timezone argument"
         assert "Asia/Tokyo (timezone argument)" in text(given)
         configured = await call(client, "posts_list", profile_id=SEED_PROFILE_ACME, to=day.isoformat())
         assert "America/New_York (LATE_TIMEZONE)" in text(configured)  # before the profile's queue zone
     async with Client(build_server(make_settings(), transport=late_transport), mode="legacy") as client:
         plain = await call(client, "posts_list", **{"from": f"{day.isoformat()}T09:00"})
-        assert plain.structured_content["dates"] == {
+        assert structured(plain)["dates"] == {
             "start": f"{day.isoformat()}T09:00:00Z",
             "zone": "UTC",
             "zone_source": "default (UTC)",

@@ -9,7 +9,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from conftest import call, fails, make_settings, ok, text
+from conftest import call, fails, make_settings, ok, structured, text
 from contract import ContractCheckingTransport
 from late_mcp.sandbox import SandboxState
 from late_mcp.server.build import build_server
@@ -79,7 +79,7 @@ async def test_several_files_each_get_their_own_result(
     async with Client(server, mode="legacy") as client:
         result = await client.call_tool("media_upload_file", {"path": paths}, progress_callback=on_progress)  # type: ignore[arg-type]
         assert not result.is_error, text(result)
-        data = result.structured_content
+        data = structured(result)
         assert data is not None
         assert (data["uploaded"], data["failed"]) == (2, 3)
         files = data["files"]

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
-from conftest import TEST_KEY, call, fails, make_settings, ok, text
+from conftest import TEST_KEY, call, fails, make_settings, message, ok, structured, text
 from contract import ContractCheckingTransport, OpenAPIContract
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
@@ -81,7 +81,7 @@ async def creates_at_once(client: Client, names: list[str]) -> list[CallToolResu
 def one_created_rest_refused(results: list[CallToolResult], state: SandboxState) -> None:
     """Exactly one profile of the name exists; every other call was refused naming it."""
     [profile_id] = named(state)
-    created = [r.structured_content or {} for r in results if not r.is_error]
+    created = [structured(r) or {} for r in results if not r.is_error]
     assert [c["profile"]["id"] for c in created] == [profile_id]
     name = state.profiles[profile_id]["name"]
     refusal = f'Not created: a profile with this name exists: "{name}" ({profile_id}). Use its profile_id'
@@ -96,8 +96,8 @@ def one_created_rest_refused(results: list[CallToolResult], state: SandboxState)
 async def test_invites_create_takes_a_platform_in_any_case_and_x_for_twitter(
     mcp: Client, state: SandboxState, written: str, platform: str
 ) -> None:
-    created = await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platform=written)
-    assert created["invite"]["platform"] == platform
+    created = await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=[written])
+    assert created["invites"][0]["platform"] == platform
     assert [i["platform"] for i in state.invites.values()] == [platform]  # what Late was sent
 
 
@@ -141,8 +141,8 @@ async def test_account_references_take_x_in_any_case(mcp: Client) -> None:
 
 
 async def test_a_name_that_is_no_platform_is_still_refused_with_the_list(mcp: Client) -> None:
-    refused = await fails(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platform="MySpace")
-    assert "platform: Input should be 'twitter', 'instagram'" in refused and "'googlebusiness'" in refused
+    refused = await fails(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["MySpace"])
+    assert "platforms.0: Input should be 'twitter', 'instagram'" in refused and "'googlebusiness'" in refused
     filtered = await fails(mcp, "accounts_list", platform="myspace")
     assert "platform" in filtered and "'twitter'" in filtered
 
@@ -179,7 +179,7 @@ async def test_a_repeat_with_its_idempotency_key_replays_instead_of_refusing(
     first = await ok(mcp, "profiles_create", name="Bakkerij Jansen", idempotency_key="jansen-key-01")
     again = await call(mcp, "profiles_create", name="Bakkerij Jansen", idempotency_key="jansen-key-01")
     assert not again.is_error and "Replayed" in text(again)
-    assert again.structured_content == first
+    assert structured(again) == first
     assert len(named(state)) == 1
 
 
@@ -241,8 +241,8 @@ async def test_a_name_check_that_fails_says_nothing_was_created(contract: OpenAP
         journaled = await ok(client, "journal_recent")
     assert result.is_error and "may have been applied" not in text(result)
     assert text(result).startswith("Late for GET /v1/profiles could not be reached"), text(result)
-    assert text(result).endswith("Check the network connection and LATE_BASE_URL, then try again.")
-    error = (result.structured_content or {})["error"]
+    assert message(result).endswith("Check the network connection and LATE_BASE_URL, then try again.")
+    error = structured(result)["error"]
     assert error["kind"] == "transport" and error["retryable"] is True and "outcome_unknown" not in error
     assert [e["outcome"] for e in journaled["entries"]] == ["error:transport"]
     assert named(app.state.late) == [] and ("POST", "/api/v1/profiles") not in app.state.late.requests

@@ -19,7 +19,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from conftest import asking, call, make_settings, text
+from conftest import asking, call, make_settings, structured, text
 from contract import ContractCheckingTransport
 from late_mcp.sandbox import SandboxState
 from late_mcp.server.build import build_server
@@ -64,15 +64,17 @@ def one_line_then_json(result: types.CallToolResult) -> tuple[str, dict[str, Any
     assert len(lines) == 2 and shown.count("\n") == 1, shown
     assert not any(ch in line for line in lines for ch in TRICKS), shown
     data = json.loads(lines[1])
-    assert data == result.structured_content
+    assert data == structured(result)
     return lines[0], data
 
 
 def one_line_refusal(result: types.CallToolResult) -> str:
     assert result.is_error
     shown = text(result)
-    assert len(shown.splitlines()) == 1 and not any(ch in shown for ch in TRICKS), shown
-    return shown
+    lines = shown.split("\n")  # the refusal's words, then its kind as JSON
+    assert len(lines) == 2 and not any(ch in line for line in lines for ch in TRICKS), shown
+    assert json.loads(lines[1]) == structured(result) and "error" in structured(result), shown
+    return lines[0]
 
 
 @pytest.fixture

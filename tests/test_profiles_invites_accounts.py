@@ -43,22 +43,22 @@ async def test_profile_failures(mcp: Client) -> None:
 
 
 async def test_invite_lifecycle(mcp: Client, state: SandboxState) -> None:
-    created = await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platform="tiktok")
-    invite = created["invite"]
-    assert invite["invite_url"].startswith("http") and invite["status"] == "open"
-    expires = datetime.fromisoformat(invite["expires_at"].replace("Z", "+00:00"))
+    created = await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["tiktok"])
+    [invite] = created["invites"]
+    assert invite["invite_url"].startswith("http") and created["profile_id"] == SEED_PROFILE_ACME
+    expires = datetime.fromisoformat(created["expires_at"].replace("Z", "+00:00"))
     assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
-    assert invite["profile_name"] == "Acme Bakery"
     listed = await ok(mcp, "invites_list", profile_id=SEED_PROFILE_ACME)
     assert [i["id"] for i in listed["invites"]] == [invite["id"]]
+    assert listed["invites"][0]["status"] == "open" and listed["invites"][0]["profile_name"] == "Acme Bakery"
     await ok(mcp, "invites_revoke", invite_id=invite["id"])
     assert "404" in await fails(mcp, "invites_revoke", invite_id=invite["id"])
     assert await ok(mcp, "invites_list", profile_id=SEED_PROFILE_ACME) == {"invites": []}
 
 
 async def test_invite_failures(mcp: Client) -> None:
-    assert "platform" in await fails(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platform="myspace")
-    assert "404" in await fails(mcp, "invites_create", profile_id=UNKNOWN, platform="twitter")
+    assert "platform" in await fails(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["myspace"])
+    assert "404" in await fails(mcp, "invites_create", profile_id=UNKNOWN, platforms=["twitter"])
 
 
 async def test_connect_link(mcp: Client) -> None:

@@ -6,7 +6,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from conftest import confirmed, fails, ok
+from conftest import confirmed, fails, ok, structured
 from late_mcp.sandbox.state import SEED_PROFILE_ACME, SandboxState
 
 pytestmark = pytest.mark.anyio
@@ -109,7 +109,7 @@ async def test_concurrent_confirmed_replacements_send_once(mcp: Client, state: S
         result = await mcp.call_tool(
             "queue_slots_set", {**args, "confirm": token, "idempotency_key": "queue-k-1"}
         )
-        results.append(result.structured_content or {})
+        results.append(structured(result))
 
     async with anyio.create_task_group() as tg:
         for _ in range(4):

@@ -18,7 +18,7 @@ import pytest
 import redis
 from mcp import Client
 
-from conftest import TEST_KEY, make_settings, ok, text
+from conftest import TEST_KEY, make_settings, ok, structured, text
 from contract import in_ci
 from late_mcp.late.ratelimit import RateLimiter
 from late_mcp.late.redis_budget import RedisRateBudget
@@ -251,9 +251,7 @@ async def test_a_redis_that_is_down_refuses_writes_and_keeps_reads() -> None:
     server = build_server(make_settings(redis_url=down), transport=httpx2.ASGITransport(app=app))
     async with Client(server, mode="legacy") as client:
         refused = await client.call_tool("profiles_create", {"name": "Nope"})
-        assert (
-            refused.is_error and (refused.structured_content or {})["error"]["kind"] == "journal_unavailable"
-        )
+        assert refused.is_error and structured(refused)["error"]["kind"] == "journal_unavailable"
         assert "LATE_MCP_REDIS_URL" in text(refused)
         await ok(client, "profiles_list")
     assert not any(p["name"] == "Nope" for p in app.state.late.profiles.values())

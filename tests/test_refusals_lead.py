@@ -154,13 +154,15 @@ async def test_no_instagram_account_names_the_open_invite(mcp: Client, state: Sa
     assert "still open" not in first
 
     other = (await ok(mcp, "profiles_create", name="Elsewhere"))["profile"]["id"]
-    await ok(mcp, "invites_create", profile_id=other, platform="instagram")  # another client's
-    await ok(mcp, "invites_create", profile_id=bakery, platform="tiktok")  # another platform
-    revoked = (await ok(mcp, "invites_create", profile_id=bakery, platform="instagram"))["invite"]["id"]
+    await ok(mcp, "invites_create", profile_id=other, platforms=["instagram"])  # another client's
+    await ok(mcp, "invites_create", profile_id=bakery, platforms=["tiktok"])  # another platform
+    revoked = (await ok(mcp, "invites_create", profile_id=bakery, platforms=["instagram"]))["invites"][0][
+        "id"
+    ]
     await ok(mcp, "invites_revoke", invite_id=revoked)
     assert "still open" not in await fails(mcp, "posts_validate", **post)
 
-    invite = (await ok(mcp, "invites_create", profile_id=bakery, platform="instagram"))["invite"]
+    invite = (await ok(mcp, "invites_create", profile_id=bakery, platforms=["instagram"]))["invites"][0]
     sent_on = f"{state.clock():%d %b %Y}"
     lookups = _invite_lookups(state)
     refused = await fails(mcp, "posts_create", **post)

@@ -17,7 +17,7 @@ import pytest
 import tzlocal
 from mcp import Client
 
-from conftest import call, confirmed, fails, make_settings, ok, text
+from conftest import call, confirmed, fails, make_settings, ok, structured, text
 from late_mcp.safety import confirm as confirm_module
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
@@ -168,8 +168,8 @@ async def test_results_echo_the_local_time_with_weekday_and_distance(mcp: Client
     assert f"Scheduled for {shown} (timezone argument), in " in line
     assert 'twitter @acmebakery ("Acme Bakery")' in line
     assert re.search(r", in (1 day|2 days)( \d+ h)?", line), line
-    assert result.structured_content is not None
-    assert result.structured_content["when"]["utc"] == when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert structured(result) is not None
+    assert structured(result)["when"]["utc"] == when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def test_time_now_tells_the_model_the_date(mcp: Client) -> None:
@@ -212,7 +212,7 @@ async def test_a_token_for_other_arguments_is_refused_with_a_new_preview(
         mcp, "posts_create", **{**PUBLISH, "content": "Something else"}, confirm=preview["confirm_token"]
     )
     assert result.is_error and "other arguments" in text(result) and not state.posts
-    refused = result.structured_content or {}
+    refused = structured(result) or {}
     assert (
         refused["error"]["kind"] == "confirmation"
         and refused["preview"]["targets"][0]["text"] == "Something else"
@@ -329,7 +329,7 @@ async def test_one_token_confirmed_ten_times_at_once_publishes_once(mcp: Client,
     assert len(state.posts) == 1 and creates(state) == 1
     assert all(not r.is_error for r in results), [text(r) for r in results if r.is_error]
     assert sum("Replayed" in text(r) for r in results) == 9  # a confirmed call runs once
-    assert len({str(r.structured_content) for r in results}) == 1
+    assert len({str(structured(r)) for r in results}) == 1
 
 
 async def test_ten_confirmed_deletes_at_once_delete_once(mcp: Client, state: SandboxState) -> None:

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from twitter_text import parse_tweet
 
-from conftest import asking, call, fails, make_settings, ok, text
+from conftest import asking, call, fails, make_settings, ok, structured, text
 from contract import ContractCheckingTransport
 from late_mcp.rules.weigh import Weighed, x_weighed
 from late_mcp.sandbox import SandboxState
@@ -96,7 +96,7 @@ async def test_publish_now_preview_shows_every_thread_part_text_and_comment(
 ) -> None:
     result = await call(mcp, "posts_create", profile_id=lab, **EVERYTHING)
     assert not result.is_error, text(result)
-    answer = result.structured_content or {}
+    answer = structured(result) or {}
     preview = answer["preview"]
     x, threads, linkedin = preview["targets"]
     assert x["account"]["username"] == "lab_twitter"

@@ -20,7 +20,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
-from conftest import make_settings
+from conftest import make_settings, structured
 from contract import ContractCheckingTransport
 from httpserve import connect, running
 from late_mcp.auth.principal import Principal, principal_var
@@ -63,8 +63,8 @@ async def data(client: Client, tool: str, **arguments: Any) -> tuple[str, dict[s
     """The summary line and the structured result of a call that must succeed."""
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, f"{tool}: {body(result)}"
-    assert isinstance(result.structured_content, dict)
-    return body(result).split("\n", 1)[0], result.structured_content
+    assert isinstance(structured(result), dict)
+    return body(result).split("\n", 1)[0], structured(result)
 
 
 async def refusal(client: Client, tool: str, **arguments: Any) -> str:
@@ -316,7 +316,7 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
         "profiles_get": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
         "profiles_update": ({"profile_id": NORDIC, "name": "Mine"}, f"Profile {NORDIC} {NOT_OURS}"),
         "profiles_delete": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
-        "invites_create": ({"profile_id": NORDIC, "platform": "twitter"}, f"Profile {NORDIC} {NOT_OURS}"),
+        "invites_create": ({"profile_id": NORDIC, "platforms": ["twitter"]}, f"Profile {NORDIC} {NOT_OURS}"),
         "invites_list": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
         "invites_revoke": ({"invite_id": invite}, f"Invite {invite} {NOT_OURS}"),
         "accounts_connect_link": (

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import TEST_KEY
+from conftest import TEST_KEY, structured_raw
 from late_mcp.config.settings import DEFAULT_TOOLSETS
 from late_mcp.sandbox import create_sandbox_app
 from late_mcp.tools import ALL_TOOLS
@@ -176,7 +176,7 @@ def test_a_lone_surrogate_from_late_is_answered_over_stdio(half_emoji_base: str,
         2, "tools/call", {"name": "posts_get", "arguments": {"post_id": "65a000000000000000000001"}}
     )["result"]
     assert not result.get("isError"), result
-    assert result["structuredContent"]["post"]["content"] == "Sale \ufffd ends today"
+    assert structured_raw(result)["post"]["content"] == "Sale \ufffd ends today"
     assert session.request(3, "tools/list", {})["result"]["tools"]  # still serving
     stderr = session.close()
     assert "Traceback" not in stderr
@@ -198,7 +198,7 @@ def test_an_unusable_journal_is_one_stderr_line_and_refuses_writes(http_sandbox:
     listed = session.request(3, "tools/call", {"name": "profiles_list", "arguments": {}})
     stderr = session.close()
     assert refused["result"]["isError"] is True
-    assert refused["result"]["structuredContent"]["error"]["kind"] == "journal_unavailable"
+    assert structured_raw(refused["result"])["error"]["kind"] == "journal_unavailable"
     assert "writes are refused until it works" in refused["result"]["content"][0]["text"]
     assert not listed["result"].get("isError") and "Acme Bakery" in listed["result"]["content"][0]["text"]
     lines = [line for line in stderr.splitlines() if "journal" in line]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conftest import structured_raw
 from late_mcp.transports import stdio
 from late_mcp.transports.rpcline import MAX_DEPTH, check_line
 
@@ -174,7 +175,7 @@ def test_the_servers_requests_and_the_clients_answers_pass_through(tmp_path: Pat
     session.send(json.dumps(answer).encode())
     result = session.receive()
     assert result["id"] == 2 and not result["result"].get("isError"), result
-    assert result["result"]["structuredContent"]["size_bytes"] == 508
+    assert structured_raw(result["result"])["size_bytes"] == 508
     assert "Traceback" not in session.close()
 
 

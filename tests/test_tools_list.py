@@ -42,14 +42,23 @@ async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
             if tool["name"] != "posts_validate":  # takes posts_create's arguments, described there
                 assert prop.get("description") or name in self_explanatory, (tool["name"], name)
         annotations = tool["annotations"]
-        for hint in ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"):
+        # Every tool says whether it only reads and whether it reaches Late; a write also says
+        # whether it destroys and whether a repeat is harmless (meaningless for reads, per the spec).
+        hints = ["readOnlyHint", "openWorldHint"]
+        if not annotations["readOnlyHint"]:
+            hints += ["destructiveHint", "idempotentHint"]
+        else:
+            assert "destructiveHint" not in annotations and "idempotentHint" not in annotations
+        for hint in hints:
             assert isinstance(annotations.get(hint), bool), (tool["name"], hint)
         assert tool["description"] and "\n" not in tool["description"]
 
 
 async def test_platform_arguments_are_closed_enums(mcp: Client) -> None:
     tools = {t["name"]: t for t in await listed(mcp)}
-    platform = tools["invites_create"]["inputSchema"]["properties"]["platform"]
+    platform = tools["accounts_connect_link"]["inputSchema"]["properties"]["platform"]
+    assert len(platform["enum"]) == 13 and "googlebusiness" in platform["enum"]
+    platform = tools["invites_create"]["inputSchema"]["properties"]["platforms"]["items"]
     assert len(platform["enum"]) == 13 and "googlebusiness" in platform["enum"]
 
 

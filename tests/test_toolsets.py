@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from conftest import make_settings
+from conftest import make_settings, structured
 from late_mcp.cli.call import select_tools
 from late_mcp.config.settings import DEFAULT_TOOLSETS, TOOLSETS, ConfigError, Settings, read_toolsets
 from late_mcp.server.build import build_server
@@ -129,7 +129,7 @@ async def test_a_tool_of_a_toolset_left_out_names_the_toolset_and_how_to_turn_it
     refused = "\n".join(getattr(block, "text", "") for block in analytics.content)
     assert analytics.is_error and refused.startswith("analytics_report is in the analytics toolset"), refused
     assert "LATE_TOOLSETS=default,analytics" in refused and "--toolsets default,analytics" in refused
-    assert analytics.structured_content == {"error": {"kind": "toolset_off", "retryable": False}}
+    assert structured(analytics) == {"error": {"kind": "toolset_off", "retryable": False}}
     assert unknown.is_error and "Unknown tool: analytics_nonsense" in str(unknown.content)
     assert instructions.endswith(
         "Off here: the analytics, comments, journal toolsets (LATE_TOOLSETS turns them on)."

@@ -30,12 +30,12 @@ async def test_agency_workflow(mcp: Client, state: SandboxState, tmp_path: Path)
     )["profile"]
     profile_id = profile["id"]
 
-    # 2. An invite link per platform, to send to the client.
-    invites = {}
-    for platform in CLIENT_PLATFORMS:
-        invite = (await ok(mcp, "invites_create", profile_id=profile_id, platform=platform))["invite"]
-        assert invite["invite_url"] and invite["status"] == "open"
-        invites[platform] = invite
+    # 2. An invite link per platform, to send to the client: one call for all six.
+    made = await ok(mcp, "invites_create", profile_id=profile_id, platforms=list(CLIENT_PLATFORMS))
+    assert made["profile_id"] == profile_id and "failed" not in made
+    invites = {i["platform"]: i for i in made["invites"]}
+    assert list(invites) == list(CLIENT_PLATFORMS)
+    assert made["expires_at"] and all(i["invite_url"] for i in invites.values())
     assert len({i["invite_url"] for i in invites.values()}) == 6
 
     # 3. The client opens two of the links and connects their own accounts.

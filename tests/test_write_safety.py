@@ -11,7 +11,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from conftest import TEST_KEY, call, confirmed, fails, make_settings, ok, text
+from conftest import TEST_KEY, call, confirmed, fails, make_settings, ok, structured, text
 from late_mcp.sandbox import SandboxState, create_sandbox_app
 from late_mcp.sandbox.faults import FaultInjectingTransport, FaultPlan
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
@@ -69,7 +69,7 @@ async def test_idempotency_key_replays_and_refuses_other_arguments(mcp: Client, 
     first = await ok(mcp, "profiles_create", name="Client A", idempotency_key="create-client-a-1")
     replay = await call(mcp, "profiles_create", name="Client A", idempotency_key="create-client-a-1")
     assert not replay.is_error and "Replayed" in text(replay)
-    assert replay.structured_content == first
+    assert structured(replay) == first
     assert sum(1 for p in state.profiles.values() if p["name"] == "Client A") == 1
     message = await fails(mcp, "profiles_create", name="Client B", idempotency_key="create-client-a-1")
     assert "other arguments" in message
@@ -110,19 +110,19 @@ async def test_unknown_outcome_that_cannot_be_checked_is_reported_not_repeated()
     async with session(faults, retry_attempts=2) as client:
         result = await call(client, "profiles_create", name="Lost")
     assert result.is_error and "may have been applied" in text(result)
-    assert result.structured_content == {
+    assert structured(result) == {
         "error": {
             "kind": "transport",
             "retryable": False,
             "outcome_unknown": True,
-            "request_id": result.structured_content["error"]["request_id"],
+            "request_id": structured(result)["error"]["request_id"],
         }
     }
     assert sum(1 for p in app.state.late.profiles.values() if p["name"] == "Lost") == 1
 
 
 async def test_journal_lists_writes_with_outcomes(mcp: Client) -> None:
-    await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platform="threads")
+    await ok(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["threads"])
     await fails(mcp, "posts_delete", post_id="64e0000000000000000000ff")
     listed = await ok(mcp, "journal_recent", hours=1)
     assert [(e["tool"], e["outcome"]) for e in listed["entries"]] == [

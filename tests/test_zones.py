@@ -15,7 +15,7 @@ import pytest
 import tzlocal
 from mcp import Client
 
-from conftest import call, fails, make_settings, ok, text
+from conftest import call, fails, make_settings, ok, structured, text
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
     SEED_ACCOUNT_ACME_TWITTER,
@@ -70,7 +70,7 @@ async def test_a_local_time_takes_the_clients_queue_zone_before_late_timezone_an
     async with session(late_transport, timezone=OSLO) as client:  # LATE_TIMEZONE=Europe/Oslo
         result = await call(client, "posts_create", **POST, scheduled_for=local)
         assert not result.is_error, text(result)
-        data = result.structured_content
+        data = structured(result)
         assert data is not None
         assert instant(data) == datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(NEW_YORK))
         assert data["when"]["zone"] == NEW_YORK and data["when"]["zone_source"] == "the client's queue zone"
@@ -123,8 +123,8 @@ async def test_validate_warns_when_the_zone_came_from_this_computer(
         f"09:00 was read in this computer's zone ({TOKYO}), which may not be the client's: pass timezone"
     )
     assert f"Warning: {warning}" in summary
-    assert result.structured_content is not None
-    assert result.structured_content["zone_warning"].startswith(warning)
+    assert structured(result) is not None
+    assert structured(result)["zone_warning"].startswith(warning)
 
 
 async def test_over_http_the_clients_queue_zone_reads_a_local_time(
@@ -157,7 +157,7 @@ async def test_validate_warns_when_the_zone_differs_from_the_clients(
             "Europe/Amsterdam: check which the person means."
         )
         assert f"Warning: {expected}" in text(other)
-        assert other.structured_content is not None and other.structured_content["zone_warning"] == expected
+        assert structured(other) is not None and structured(other)["zone_warning"] == expected
         shifted = await call(client, "posts_validate", **POST, scheduled_for=f"{tomorrow()}+05:30")
         assert "09:00 UTC+05:30 (the offset in scheduled_for) is " in text(shifted)
         assert "in the client's queue zone Europe/Amsterdam" in text(shifted)
@@ -167,7 +167,7 @@ async def test_validate_warns_when_the_zone_differs_from_the_clients(
         )
     for quiet in (same, paris):
         assert not quiet.is_error and "Warning" not in text(quiet), text(quiet)
-        assert quiet.structured_content is not None and "zone_warning" not in quiet.structured_content
+        assert structured(quiet) is not None and "zone_warning" not in structured(quiet)
 
 
 async def test_results_show_times_in_the_zone_asked_in_else_the_clients(
@@ -193,7 +193,7 @@ async def test_posts_update_names_only_what_decided_the_zone(
         created = await ok(client, "posts_create", **POST, scheduled_for=tomorrow(), timezone=NEW_YORK)
         post_id = created["post"]["id"]
         text_only = await call(client, "posts_update", post_id=post_id, content="New text")
-        data = text_only.structured_content
+        data = structured(text_only)
         assert data is not None and data["when"]["zone"] == NEW_YORK
         assert data["when"]["zone_source"] == "the post's zone"
         assert f"09:00 {NEW_YORK} (the post's zone)" in text(text_only)

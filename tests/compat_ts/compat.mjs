@@ -44,7 +44,9 @@ try {
 
   const write = await client.callTool({ name: "profiles_create", arguments: { name: "TS compat" } });
   check(!write.isError, `profiles_create failed: ${text(write)}`);
-  const profileId = write.structuredContent?.profile?.id;
+  // The data is sent once, as the text's last line (no structuredContent beside it).
+  check(write.structuredContent === undefined, "profiles_create sent its data twice");
+  const profileId = JSON.parse(text(write).split("\n").at(-1))?.profile?.id;
   check(typeof profileId === "string", "profiles_create returned no profile id");
 
   const refused = await client.callTool({

@@ -20,6 +20,7 @@ from mcp_types import CallToolResult, TextContent
 from late_mcp.cli.tables import aligned, list_table
 from late_mcp.config.settings import Settings
 from late_mcp.core.toolsets import Domain, UnknownToolset
+from late_mcp.server.result_form import structured_of
 from late_mcp.server.schema import one_line
 from late_mcp.tools import ALL_TOOLS
 from late_mcp.tools.declaration import ToolDef, offered
@@ -133,12 +134,12 @@ def run_call(
         return EXIT_TOOL_ERROR
     text = result_text(result)
     if as_json:
-        print(json.dumps(result.structured_content or {"text": text}, indent=2, ensure_ascii=False))
+        print(json.dumps(structured_of(result) or {"text": text}, indent=2, ensure_ascii=False))
     if result.is_error:
         print(text, file=sys.stderr)
         return EXIT_TOOL_ERROR
     if not as_json:
         print(text.split("\n", 1)[0])
-        for line in list_table(name, result.structured_content):
+        for line in list_table(name, structured_of(result)):
             print(line)
     return 0

@@ -169,4 +169,9 @@ def _with_note(
             hints.append(f"{where} ({again})")
         note += " late-mcp does not keep links, tokens or text, so this replay leaves out: "
         note += "; ".join(hints) + "."
-    return CallToolResult(content=[TextContent(type="text", text=note), *content], structured_content=data)
+    first = content[0] if content else None
+    if isinstance(first, TextContent):  # one text: the note begins the summary line
+        content = [TextContent(type="text", text=f"{note} {first.text}"), *content[1:]]
+    else:
+        content = [TextContent(type="text", text=note), *content]
+    return CallToolResult(content=content, structured_content=data)

@@ -27,6 +27,7 @@ from late_mcp.safety.signing import server_secret
 from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.server.access import AccessMiddleware
 from late_mcp.server.clientlog import ClientLogMiddleware
+from late_mcp.server.result_form import OneForm
 from late_mcp.server.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
 from late_mcp.tools._common import error_result
@@ -35,8 +36,8 @@ from late_mcp.tools.declaration import offered
 log = logging.getLogger("late_mcp")
 
 INSTRUCTIONS = (
-    "Late social media tools. Agency flow: profiles_create (one per client) -> invites_create per "
-    "platform (send the link to the client) -> accounts_list to see connected accounts -> "
+    "Late social media tools. Agency flow: profiles_create (one per client) -> invites_create for "
+    "its platforms (send the links to the client) -> accounts_list to see connected accounts -> "
     "queue_slots_set for the client's posting times -> media_upload_file for local images/videos -> "
     "posts_create. Posts go to real public accounts: confirm text, accounts and time with the user "
     "before publishing. Write tools take idempotency_key: the same key with the same arguments "
@@ -273,8 +274,10 @@ def build_server(
         left_out=toolset_refusals(tools, selected, read_only=read_only),
         lifespan=lifespan,
         log_level="WARNING",
-        # Scoped tokens first (access.py), then MCP log notifications at the client's level (clientlog.py).
+        # The one answer form (result_form.py) outermost; scoped tokens (access.py) before the tools,
+        # then MCP log notifications at the client's level (clientlog.py).
         middleware=[
+            OneForm([spec.name for spec in tools]),
             *([SandboxMark()] if settings.sandbox else []),
             AccessMiddleware(tools),
             ClientLogMiddleware(settings.log_level),

@@ -19,6 +19,7 @@ from late_mcp.tools._common import (
     ID_PATTERN,
     OptionalProfileId,
     PlatformFilter,
+    PlatformName,
     ProfileId,
     ToolInputError,
     app,
@@ -29,7 +30,6 @@ from late_mcp.tools._common import (
 from late_mcp.tools._targets import AccountView, load_account_names
 from late_mcp.tools._views import View
 from late_mcp.tools.analytics import ADDON, NEEDS
-from late_mcp.tools.invites import PlatformArg
 
 
 class AccountList(View):
@@ -141,7 +141,7 @@ class ConnectLinkResult(View):
 @tool(Domain.INVITES, "create", touches={"profile": "profile_id"})
 async def accounts_connect_link(
     profile_id: ProfileId,
-    platform: PlatformArg,
+    platform: Annotated[PlatformName, Field(description="The account's platform.")],
     ctx: Context,
     redirect_url: Annotated[
         str | None,

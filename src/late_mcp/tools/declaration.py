@@ -47,13 +47,11 @@ class Reach(StrEnum):
 
 
 # Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
+# Read tools leave out destructiveHint and idempotentHint: the spec gives them meaning only when
+# readOnlyHint is false (49 bytes of tools/list each, on every request). Writes state all four.
 ANNOTATIONS: Mapping[ToolKind, ToolAnnotations] = {
-    "local": ToolAnnotations(  # answers from the server itself, without asking Late
-        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-    ),
-    "read": ToolAnnotations(
-        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-    ),
+    "local": ToolAnnotations(read_only_hint=True, open_world_hint=False),  # the server itself answers
+    "read": ToolAnnotations(read_only_hint=True, open_world_hint=True),
     "create": ToolAnnotations(
         read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
     ),

@@ -61,7 +61,7 @@ async def profiles_create(
     allow_duplicate: Annotated[bool, Field(description="Allow a taken name.")] = False,
     idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
-    """A profile for a new client. Next: invites_create per platform, queue_slots_set."""
+    """A profile for a new client. Next: invites_create, queue_slots_set."""
     context = app(ctx)
     body: dict[str, Any] = {"name": name.strip()}
     if description is not None:
