@@ -174,9 +174,8 @@ async def test_reject_returns_the_post_to_draft_and_a_second_decision_is_refused
     mcp: Client, state: SandboxState
 ) -> None:
     post_id = await pending_post(mcp, "Not like this")
-    rejected = await confirmed(mcp, "posts_review", post_id=post_id, decision="reject", note="Wrong photo")
+    rejected = await confirmed(mcp, "posts_review", post_id=post_id, decision="reject")
     assert rejected["post"]["status"] == "draft" and state.posts[post_id]["status"] == "draft"
-    assert rejected["note"] == "Wrong photo"
     again = await fails(mcp, "posts_review", post_id=post_id, decision="approve")
     assert f"Post {post_id} is draft, not {PENDING}" in again
     assert "only a post awaiting approval can be reviewed" in again and "posts_list(status=" in again

@@ -7,7 +7,7 @@ and settings, the media, and its time in the post's zone) with a confirm_token, 
 confirmation: `approve` schedules it (publishing within minutes when its time has passed),
 `reject` returns it to draft. It is a write like any other: journaled, run once per confirm token
 (concurrent confirmations act once), limited to the caller's profiles, and refused for a post that
-is not awaiting approval. Late's review takes only the decision; `note` stays in the answer.
+is not awaiting approval. Late's review takes only the decision (no note: one would go nowhere).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from late_mcp.core.outside import quoted, word
+from late_mcp.core.outside import word
 from late_mcp.core.toolsets import Domain
 from late_mcp.late.errors import ConflictError
 from late_mcp.late.models import Post, PostTarget, parse_timestamp
@@ -55,7 +55,6 @@ class Reviewed(View):
     decision: Decision
     post: PostView
     when: WhenView | None = None
-    note: str | None = None
 
 
 def _account(target: PostTarget, directory: Directory) -> AccountView:
@@ -115,13 +114,12 @@ def _effect(decision: Decision, when: WhenView | None, due: bool) -> str:
 @tool(Domain.POSTS, "update", touches={"post": "post_id"})
 async def posts_review(
     post_id: PostId,
-    decision: Annotated[Decision, Field(description="approve schedules it; reject makes it a draft.")],
+    decision: Annotated[Decision, Field(description="reject: back to draft.")],
     ctx: Context,
-    note: Annotated[str | None, Field(description="Why (kept in the answer).", max_length=500)] = None,
     confirm: Confirm = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
-    """Decide a post awaiting approval. Previews it, returns confirm_token."""
+    """Decide a post awaiting approval. Previews, returns confirm_token."""
     context = app(ctx)
     client = context.client
     post = await client.get_post(post_id)
@@ -163,6 +161,4 @@ async def posts_review(
     summary = f"{done} post {word(decided.id)}: now {word(decided.status)}, to {accounts_text(result)}"
     if decision == "approve" and when is not None and decided.status != "published":
         summary += f"; publishes at {when_text(when)}"
-    if note:
-        summary += f". Note: {quoted(note, 200)}"
-    return ok(ctx, summary + ".", Reviewed(decision=decision, post=result, when=when, note=note))
+    return ok(ctx, summary + ".", Reviewed(decision=decision, post=result, when=when))
