@@ -10,6 +10,7 @@ and the two replicas run the real HTTP app on sockets.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
+import contract
 from conftest import asking, call, confirmed, fails, make_settings, ok, text
 from contract import ContractCheckingTransport
 from httpserve import connect, running
@@ -104,6 +106,32 @@ async def test_a_post_for_now_awaiting_approval_asks_no_publish_confirmation_and
     state.clock = lambda: datetime.now(UTC) + timedelta(minutes=10)
     done = await confirmed(mcp, "posts_review", post_id=post["_id"], decision="approve")
     assert done["post"]["status"] == "published" and state.posts[post["_id"]]["status"] == "published"
+
+
+async def test_the_same_post_for_now_awaiting_approval_sent_twice_at_once_is_made_once(
+    mcp: Client, state: SandboxState
+) -> None:
+    """Its scheduledFor is a moment after each call, yet it is the same post: the duplicate guard
+    keeps one, whether the calls race or come one after the other."""
+    arguments = {
+        "content": "Doors open now",
+        "accounts": [SEED_ACCOUNT_ACME_TWITTER],
+        "publish_now": True,
+        "requires_approval": True,
+    }
+    results: list[CallToolResult] = []
+
+    async def create() -> None:
+        results.append(await call(mcp, "posts_create", **arguments))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(create)
+    await anyio.sleep(1.1)  # the next call's moment is another second (scheduledFor has seconds)
+    results.append(await call(mcp, "posts_create", **arguments))
+    assert all(not r.is_error for r in results), [text(r) for r in results if r.is_error]
+    assert [p["status"] for p in state.posts.values() if p["content"] == arguments["content"]] == [PENDING]
+    assert sum("Not sent again: the same post already exists" in text(r) for r in results) == 3
 
 
 async def test_requires_approval_with_a_draft_or_the_queue_is_refused_unsent(
@@ -235,11 +263,16 @@ async def test_a_token_limited_to_one_client_cannot_review_another_clients_post(
             preview = await limited.call_tool("posts_review", {"post_id": nordic, "decision": "approve"})
             listed = await limited.call_tool("posts_list", {"status": PENDING})
             own = await limited.call_tool("posts_review", {"post_id": acme, "decision": "approve"})
+            token = (own.structured_content or {})["confirm_token"]
+            arguments = {"post_id": acme, "decision": "approve", "confirm": token}
+            approved = await limited.call_tool("posts_review", arguments)
     assert preview.is_error
     assert f"Post {nordic} was not found among the profiles this access token may use" in text(preview)
     assert "Nordic only" not in text(preview)
     assert [p["id"] for p in (listed.structured_content or {})["posts"]] == [acme]
     assert not own.is_error and (own.structured_content or {})["status"] == "preview"
+    assert not approved.is_error, text(approved)
+    assert reviews(state, acme) == 1 and state.posts[acme]["status"] == "scheduled"
     assert reviews(state, nordic) == 0 and state.posts[nordic]["status"] == PENDING
 
 
@@ -318,6 +351,26 @@ async def test_a_confirm_from_one_replica_acts_once_on_the_other(
     assert all(not r.is_error for r in results), [text(r) for r in results if r.is_error]
     assert reviews(state, post_id) == 1 and state.posts[post_id]["status"] == "scheduled"
     assert sum("Replayed" in text(r) for r in results) == 5
+
+
+# -- the contract the seed spec lacks --------------------------------------------------------------
+
+
+def test_the_review_route_and_the_pending_status_are_checked_by_hand() -> None:
+    checker = contract.load_or_skip()
+    review = "/v1/posts/64e000000000000000000001/review"
+    assert checker.check_request("POST", review, [], {"decision": "approve"}) is not None
+    for query, sent, why in (
+        ([], {"decision": "maybe"}, "request body '$.decision'"),
+        ([], {"decision": "approve", "note": "x"}, "Additional properties"),
+        ([], None, "None is not of type 'object'"),
+        ([("force", "1")], {"decision": "reject"}, "takes no query parameters"),
+    ):
+        with pytest.raises(contract.ContractViolation, match=re.escape(why)):
+            checker.check_request("POST", review, query, sent)
+    assert checker.check_request("GET", "/v1/posts", [("status", PENDING)], None) == "/v1/posts"
+    with pytest.raises(contract.ContractViolation, match="query parameter 'status'"):
+        checker.check_request("GET", "/v1/posts", [("status", "awaiting")], None)
 
 
 # -- the stand-in ---------------------------------------------------------------------------------
