@@ -85,6 +85,8 @@ async def test_a_post_made_awaiting_approval_is_pending_and_names_posts_review(
     assert "never publishes until" in summary and "Europe/Amsterdam" in summary
     sent = datetime.fromisoformat(state.posts[post_id]["scheduledFor"])
     assert sent == datetime.fromisoformat(data["when"]["utc"])
+    read = text(await call(mcp, "posts_get", post_id=post_id)).split("\n", 1)[0]
+    assert f"never publishes until posts_review(post_id={post_id}) approves it" in read
     state.clock = lambda: datetime.now(UTC) + timedelta(days=2)  # its time passes unapproved
     assert state.publish_due() == [] and state.posts[post_id]["status"] == PENDING
 

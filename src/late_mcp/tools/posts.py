@@ -257,6 +257,8 @@ async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     summary = f"Post {word(post.id)}: {word(post.status)}, to {accounts_text(shown)}."
     if post.status in {"failed", "partial"}:
         summary += f" posts_logs(post_id={word(post.id)}) shows Late's publishing log (why it failed)."
+    elif post.status == PENDING:
+        summary += f" It never publishes until posts_review(post_id={word(post.id)}) approves it."
     return ok(ctx, summary, PostResult(post=shown))
 
 
