@@ -238,6 +238,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "posts_update": {"post_id": "x1", "content": "c"},
     "posts_delete": {"post_id": "x1"},
     "posts_retry": {"post_id": "x1"},
+    "posts_review": {"post_id": "x1", "decision": "approve"},
     "media_upload_link": {"filename": "a.png"},
     "media_browser_upload_start": {},
     "media_browser_upload_status": {"token": "t1"},

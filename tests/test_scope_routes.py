@@ -360,6 +360,7 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
         "posts_update": ({"post_id": nordic_post, "content": "Mine"}, f"Post {nordic_post} {NOT_OURS}"),
         "posts_delete": ({"post_id": nordic_post}, f"Post {nordic_post} {NOT_OURS}"),
         "posts_retry": ({"post_id": failed}, f"Post {failed} {NOT_OURS}"),
+        "posts_review": ({"post_id": nordic_post, "decision": "approve"}, f"Post {nordic_post} {NOT_OURS}"),
         "queue_slots_get": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
         "queue_slots_set": (
             {"profile_id": NORDIC, "timezone": "UTC", "slots": [{"day_of_week": 1, "time": "09:00"}]},

@@ -376,6 +376,17 @@ class LateClient(AfterPostCalls):
     async def retry_post(self, post_id: str) -> Post:
         return await self._get_model(Post, "POST", f"v1/posts/{path_segment(post_id)}/retry", "post")
 
+    async def review_post(self, post_id: str, decision: str) -> Post:
+        """Approve or reject a post awaiting approval (`POST /v1/posts/{postId}/review`, newer than
+        the seed OpenAPI spec): `approve` schedules it (published within minutes when its time has
+        passed), `reject` returns it to draft; Late answers 409 when it is not pending_approval.
+        Late answers `{message, post}`; without the post it is read back."""
+        path = f"v1/posts/{path_segment(post_id)}"
+        body = await self.request("POST", f"{path}/review", json={"decision": decision})
+        if isinstance(body, dict) and isinstance(body.get("post"), dict):
+            return parse(Post, body, "post", f"POST /{path}/review")
+        return await self.get_post(post_id)
+
     # -- media, queue, usage -----------------------------------------------------------------
 
     async def presign(self, filename: str, content_type: str, size: int | None) -> PresignedUpload:

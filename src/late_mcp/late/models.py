@@ -103,6 +103,8 @@ class PostTarget(LateModel):
     account_id: str | None = Field(None, validation_alias=AliasChoices("accountId", "account_id"))
     account: AccountRef | None = None
     custom_content: str | None = Field(None, validation_alias="customContent")
+    # threadItems, firstComment, title and the platform's settings, as Late keeps them.
+    platform_specific_data: dict[str, Any] | None = Field(None, validation_alias="platformSpecificData")
     status: str | None = None
     platform_post_id: str | None = Field(None, validation_alias="platformPostId")
     platform_post_url: str | None = Field(None, validation_alias="platformPostUrl")

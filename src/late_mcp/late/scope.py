@@ -25,6 +25,7 @@ Then per route:
 | DELETE v1/platform-invites?id=                   | the invite belongs to P                           |
 | POST v1/posts                                    | accounts named (each P's, checked above)          |
 | GET/PUT/DELETE v1/posts/{id}, POST .../retry,    | every account of the post belongs to P            |
+| POST .../review,                                 |                                                   |
 | GET v1/posts/{id}/logs                           |                                                   |
 | GET v1/usage-stats                               | the plan-wide profile count is left out           |
 | POST v1/tools/validate/post, v1/media/presign,   | allowed (no client's data)                        |
@@ -52,7 +53,7 @@ from late_mcp.late.errors import LateAPIError, NotFoundError, RequestValidationE
 Filter = Callable[[Any], Any]
 # The client's request function (`LateClient.request`): the lookups go through it, unscoped.
 Send = Callable[..., Awaitable[Any]]
-_ONE = re.compile(r"^v1/(profiles|accounts|posts)/([^/]+)(/retry|/logs)?$")
+_ONE = re.compile(r"^v1/(profiles|accounts|posts)/([^/]+)(/retry|/review|/logs)?$")
 _COMMENTS = re.compile(r"^v1/inbox/comments/([^/]+)(?:/([^/]+)/(hide))?$")
 OPEN = {
     ("POST", "v1/tools/validate/post"),
@@ -353,7 +354,7 @@ class Scope:
         if kind == "accounts" and method == "DELETE":
             await self.account(ident)
             return
-        allowed = {"": {"GET", "PUT", "DELETE"}, "/retry": {"POST"}, "/logs": {"GET"}}
+        allowed = {"": {"GET", "PUT", "DELETE"}, "/retry": {"POST"}, "/review": {"POST"}, "/logs": {"GET"}}
         if kind == "posts" and method in allowed.get(suffix, set()):
             await self._late_post(ident)
             return

@@ -147,7 +147,11 @@ _ID_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
         ("account_id",),
         "accounts_list shows the accounts",
     ),
-    (re.compile(r"v1/posts/([^/]+)(?:/retry|/logs|/unpublish)?"), ("post_id",), "posts_list shows the posts"),
+    (
+        re.compile(r"v1/posts/([^/]+)(?:/retry|/logs|/unpublish|/review)?"),
+        ("post_id",),
+        "posts_list shows the posts",
+    ),
     (
         re.compile(r"v1/inbox/comments/([^/]+)/([^/]+)/hide"),
         ("post_id", "comment_id"),

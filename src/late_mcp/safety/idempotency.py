@@ -70,6 +70,7 @@ CHECK_WITH = {
     "posts_update": "posts_get",
     "posts_delete": "posts_get",
     "posts_retry": "posts_get",
+    "posts_review": "posts_get",
     "comments_reply": "comments_list",
     "comments_hide": "comments_list",
     "invites_create": "invites_list",

@@ -49,6 +49,12 @@ class StillCreating(TransportError):
     kind = "still_processing"
 
 
+def _timed(body: dict[str, Any], mode: str) -> bool:
+    """Whether the post's scheduledFor tells it apart: not for a post "now" (publish_now, or one
+    awaiting approval for now, whose scheduledFor is a moment after the call)."""
+    return "scheduledFor" in body and mode != "publish_now"
+
+
 def fingerprint(base_url: str, body: dict[str, Any], mode: str) -> str:
     """Same content, accounts, media and timing give the same fingerprint."""
     return digest(
@@ -58,15 +64,15 @@ def fingerprint(base_url: str, body: dict[str, Any], mode: str) -> str:
             "title": body.get("title"),
             "media": body.get("mediaItems"),
             "accounts": sorted(p["accountId"] for p in body["platforms"]),
-            "when": str(parse_timestamp(body["scheduledFor"])) if "scheduledFor" in body else mode,
+            "when": str(parse_timestamp(body["scheduledFor"])) if _timed(body, mode) else mode,
         }
     )
 
 
-def sent_form(base_url: str, body: dict[str, Any]) -> str:
+def sent_form(base_url: str, body: dict[str, Any], mode: str = "") -> str:
     """A digest of everything that is sent: the whole body but the zone's name (the instant in
-    scheduledFor says when) and the order of the accounts."""
-    wire = {k: v for k, v in body.items() if k != "timezone"}
+    scheduledFor says when; for a post "now" it is left out) and the order of the accounts."""
+    wire = {k: v for k, v in body.items() if k != "timezone" and (k != "scheduledFor" or _timed(body, mode))}
     if "scheduledFor" in wire:
         wire["scheduledFor"] = str(parse_timestamp(wire["scheduledFor"]))
     wire["platforms"] = sorted(body["platforms"], key=lambda p: str(p["accountId"]))
@@ -99,7 +105,7 @@ async def create_post_once(
     call died; the post was found) or None. Raises InProgress when an identical call is still
     running at the deadline, AnotherForm when the same post exists in another form."""
     print_ = fingerprint(settings.base_url, body, mode)
-    form = sent_form(settings.base_url, body)
+    form = sent_form(settings.base_url, body, mode)
     outer = held_key.get()  # the call's idempotency_key, taken over from a call that died?
     died = outer.claim if outer is not None and outer.claim.suspect else None
     if allow_duplicate:  # the user wants it again: no waiting, but later repeats see this post

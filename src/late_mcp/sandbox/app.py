@@ -245,7 +245,7 @@ async def list_posts(request: Request, st: SandboxState) -> Response:
         st.list_posts(
             page=q.get("page"),
             limit=q.get("limit"),
-            status=q.get("status"),
+            status=None if st.ignores_status_filter else q.get("status"),
             platform=q.get("platform"),
             profile_id=_profile_filter(request, st),
             date_from=None if st.ignores_date_filter else q.get("dateFrom"),
@@ -277,6 +277,12 @@ async def delete_post(request: Request, st: SandboxState) -> Response:
 async def retry_post(request: Request, st: SandboxState) -> Response:
     post = st.retry_post(request.path_params["postId"])
     return JSONResponse({"message": "Post retried and published", "post": post})
+
+
+async def review_post(request: Request, st: SandboxState) -> Response:
+    post = st.review_post(request.path_params["postId"], await _body(request))
+    message = "Post approved" if post["status"] != "draft" else "Post rejected"
+    return JSONResponse({"message": message, "post": post})
 
 
 async def validate_post(request: Request, st: SandboxState) -> Response:
@@ -345,6 +351,7 @@ def _routes() -> list[Route]:
         ("/api/v1/posts/{postId}", "PUT", update_post),
         ("/api/v1/posts/{postId}", "DELETE", delete_post),
         ("/api/v1/posts/{postId}/retry", "POST", retry_post),
+        ("/api/v1/posts/{postId}/review", "POST", review_post),
         ("/api/v1/tools/validate/post", "POST", validate_post),
         ("/api/v1/media/presign", "POST", presign),
         ("/api/v1/media/upload-token", "POST", create_upload_token),

@@ -33,7 +33,8 @@ PLAN_LIMITS = {"uploads": 1000, "profiles": 50}
 MAX_UPLOAD_BYTES = 5 * 1024**3
 PRESIGN_TTL = timedelta(hours=1)
 INVITE_TTL = timedelta(days=7)
-POST_STATUSES = ("draft", "scheduled", "publishing", "published", "failed", "partial")
+POST_STATUSES = ("draft", "pending_approval", "scheduled", "publishing", "published", "failed", "partial")
+REVIEW_DECISIONS = ("approve", "reject")  # POST /v1/posts/{postId}/review
 EDITABLE_STATUSES = ("draft", "scheduled", "failed", "partial")
 MEDIA_TYPES = ("image", "video", "gif", "document")
 # Content types the presign endpoint accepts, with the `type` it reports (gif counts as image).

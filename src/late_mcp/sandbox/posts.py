@@ -19,6 +19,7 @@ from late_mcp.sandbox.common import (
     PLAN_LIMITS,
     POST_STATUSES,
     POST_URLS,
+    REVIEW_DECISIONS,
     SANDBOX_USER_ID,
     Clock,
     Json,
@@ -218,7 +219,8 @@ class PostsMixin:
         post.update(status="published", publishedAt=iso(now), updatedAt=iso(now))
 
     def create_post(self, body: Mapping[str, Any]) -> Json:
-        """Create a draft, scheduled (explicit time or next queue slot) or immediately published post."""
+        """Create a draft, scheduled (explicit time or next queue slot), immediately published or
+        (`requiresApproval`, with a scheduledFor) pending_approval post."""
         now = self.clock()
         tz_name = body.get("timezone") or "UTC"
         tz = zone(tz_name)
@@ -233,6 +235,13 @@ class PostsMixin:
         tags = body.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise bad("tags must be a list of strings")
+        approval = opt_bool(body, "requiresApproval")
+        if approval:
+            clash = [f for f in ("isDraft", "publishNow", "queuedFromProfile", "queueId") if body.get(f)]
+            if clash:
+                raise bad(f"requiresApproval cannot be combined with {', '.join(clash)}")
+            if when is None:
+                raise bad("requiresApproval needs scheduledFor (the time the post publishes once approved)")
         queue = None
         if queued_from:
             if queued_from not in self.profiles:
@@ -246,7 +255,7 @@ class PostsMixin:
         elif when is not None:
             if when <= now:
                 raise bad(f"scheduledFor must be in the future (got {iso(when)}, now is {iso(now)})")
-            status = "scheduled"
+            status = "pending_approval" if approval else "scheduled"
         elif queued_from:
             queue = self._queue(queued_from, queue_id, 400)
             when, status = self._free_slot(queued_from, queue, 400), "scheduled"
@@ -371,12 +380,32 @@ class PostsMixin:
         post["updatedAt"] = iso(now)
         return _view(post)
 
+    def review_post(self, post_id: str, body: Mapping[str, Any]) -> Json:
+        """POST /v1/posts/{postId}/review: `approve` schedules a pending_approval post for its
+        scheduledFor (published now when that time has passed), `reject` returns it to draft.
+        A post that is not pending_approval (a second decision) is a 409."""
+        decision = body.get("decision")
+        if decision not in REVIEW_DECISIONS:
+            raise bad(f"decision must be one of: {', '.join(REVIEW_DECISIONS)} (got {decision!r})")
+        post = self._post(post_id)
+        if post["status"] != "pending_approval":
+            raise SandboxError(409, f"Post is not pending approval (it is {post['status']})")
+        now = self.clock()
+        if decision == "reject":
+            post.update(status="draft", updatedAt=iso(now))
+            return _view(post)
+        post.update(status="scheduled", updatedAt=iso(now))
+        if datetime.fromisoformat(post["scheduledFor"]) <= now:
+            self._publish(post, now)
+            self._log_attempts(post, "publish")
+        return _view(post)
+
     def delete_post(self, post_id: str) -> None:
         """Delete an unpublished post; drafts and scheduled posts give their upload quota back."""
         post = self._post(post_id)
         if post["status"] == "published":
             raise bad("Published posts cannot be deleted")
-        if post["status"] in ("draft", "scheduled"):
+        if post["status"] in ("draft", "pending_approval", "scheduled"):
             self.uploads_used = max(self.uploads_used - 1, 0)
         del self.posts[post_id]
 

@@ -145,6 +145,7 @@ class SandboxState(
         # True: lists answer for every profile whatever profileId asked (a Late that ignores it).
         self.ignores_profile_filter = False
         self.ignores_date_filter = False  # True: GET /v1/posts ignores dateFrom/dateTo
+        self.ignores_status_filter = False  # True: GET /v1/posts ignores status (an older Late)
         self.connect_sessions: dict[str, Json] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request the app handled
         now = self.clock()

@@ -20,6 +20,7 @@ from late_mcp.tools import (
     publishing,
     queue,
     report,
+    review,
     usage,
 )
 from late_mcp.tools._common import AppContext
@@ -32,6 +33,7 @@ MODULES: tuple[ModuleType, ...] = (
     usage,
     publishing,
     posts,
+    review,
     media,
     queue,
     analytics,

@@ -18,6 +18,7 @@ from late_mcp.late.models import Post, parse_timestamp
 from late_mcp.rules import MediaKind, check_target
 from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
+from late_mcp.tools._approval import PENDING
 from late_mcp.tools._common import (
     ID_PATTERN,
     AppContext,
@@ -82,7 +83,7 @@ Bound = Annotated[str | None, Field(description="Date or time.", max_length=40)]
 async def posts_list(
     ctx: Context,
     status: Annotated[
-        Literal["draft", "scheduled", "published", "failed"] | None,
+        Literal["draft", "pending_approval", "scheduled", "published", "failed"] | None,
         Field(description="Only this status."),
     ] = None,
     profile_id: OptionalProfileId = None,
@@ -115,10 +116,15 @@ async def posts_list(
     result, directory = await both(
         lambda: client.list_posts(query), lambda: load_account_names(client, profile_id)
     )
+    # Awaiting approval is checked here too: a Late that ignores that status must not list other
+    # posts as waiting for the client.
+    pending = status == PENDING
     posts = [
         post
         for post in result.posts
-        if (profile_id is None or _only_of(post, directory.by_id)) and (span is None or span.holds(post))
+        if (profile_id is None or _only_of(post, directory.by_id))
+        and (span is None or span.holds(post))
+        and (not pending or post.status == PENDING)
     ]
     p = result.pagination if len(posts) == len(result.posts) else None
     if p is not None:
@@ -129,7 +135,11 @@ async def posts_list(
             "access token's profiles; profile_id narrows the list to one)"
         )
     else:
-        outside = " or ".join((["the dates"] if span else []) + (["this profile"] if profile_id else []))
+        outside = " or ".join(
+            (["the dates"] if span else [])
+            + (["this profile"] if profile_id else [])
+            + ([f"status {PENDING}"] if pending else [])
+        )
         more = f"; page={page + 1} may hold more" if result.pagination.pages > page else ""
         where = (
             f"on page {page} (Late's page count and total left out: they counted posts outside "
@@ -247,6 +257,8 @@ async def posts_get(post_id: PostId, ctx: Context) -> CallToolResult:
     summary = f"Post {word(post.id)}: {word(post.status)}, to {accounts_text(shown)}."
     if post.status in {"failed", "partial"}:
         summary += f" posts_logs(post_id={word(post.id)}) shows Late's publishing log (why it failed)."
+    elif post.status == PENDING:
+        summary += f" It never publishes until posts_review(post_id={word(post.id)}) approves it."
     return ok(ctx, summary, PostResult(post=shown))
 
 

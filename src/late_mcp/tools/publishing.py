@@ -20,6 +20,7 @@ from late_mcp.rules import describe, rule_count
 from late_mcp.safety.confirm import Confirm, confirm_step
 from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.safety.once import AnotherForm, create_post_once
+from late_mcp.tools._approval import PENDING, await_approval
 from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app, ok, plural, tool
 from late_mcp.tools._plan import PostArgs, PostPlan, ProblemView, TargetPlan, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
@@ -130,6 +131,9 @@ async def posts_create(
     ] = None,
     custom_content: Annotated[_Custom, Field(description="Text per platform.")] = None,
     allow_duplicate: Annotated[bool, Field(description="Allow an identical recent post.")] = False,
+    requires_approval: Annotated[
+        bool, Field(description="Await the client's approval (posts_review).")
+    ] = False,
     confirm: Confirm = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CallToolResult:
@@ -159,8 +163,10 @@ async def posts_create(
             f"Nothing was sent: {plural(len(plan.problems), 'platform rule')} broken. "
             f"{plan.problems_text()} (posts_validate checks a post without sending it.)"
         )
+    if requires_approval:  # nothing publishes before posts_review approves it: no confirmation now
+        await_approval(plan)
     names = ", ".join(plan.directory.label(a) for a in plan.targets)
-    if plan.mode == "publish_now":
+    if plan.mode == "publish_now" and not requires_approval:
         preview = PublishPreview(
             targets=published_to(plan),
             media=[m["url"] for m in plan.body.get("mediaItems", [])] or None,
@@ -202,6 +208,8 @@ async def posts_create(
     at = f" for {when_text(when)}" if when else ""
     post_ref = f"post {word(post.id)}, status {word(post.status)}"
     summary = f"{headline}{at} to {names} ({post_ref})."
+    if requires_approval:
+        summary = _awaiting_summary(post.id, post.status, names, when_text(when) if when else None)
     if note == "duplicate":
         summary = (
             f"Not sent again: the same post already exists ({post_ref}, to "
@@ -213,6 +221,22 @@ async def posts_create(
     if warnings:
         summary += f" Warning: {plural(len(warnings), 'platform rule')} broken; fix before scheduling."
     return ok(ctx, summary, PostResult(post=shown, when=when, warnings=warnings, note=note))
+
+
+def _awaiting_summary(post_id: str, status: str | None, names: str, at: str | None) -> str:
+    """What a post awaiting approval will do, and the call that decides it."""
+    review = f"posts_review(post_id={word(post_id)}, decision='approve' or 'reject')"
+    if status != PENDING:
+        return (
+            f"Created post {word(post_id)} to {names}, but Late gave it status {word(status)}, not "
+            f"{PENDING}: check it with posts_get before anything else."
+        )
+    then = f"then it publishes at {at}" if at else "then it publishes within minutes"
+    then += "" if at else " (nothing was published now)"
+    return (
+        f"Awaiting the client's approval (post {word(post_id)}, status {PENDING}) to {names}: it "
+        f"never publishes until {review} approves it; {then}."
+    )
 
 
 @tool(Domain.POSTS, "read", touches={"accounts": "accounts", "profile": "profile_id"})
