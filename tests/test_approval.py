@@ -21,7 +21,7 @@ from mcp import Client
 from mcp_types import CallToolResult
 
 import contract
-from conftest import asking, call, confirmed, fails, make_settings, ok, text
+from conftest import asking, call, confirmed, fails, make_settings, ok, structured, text
 from contract import ContractCheckingTransport
 from httpserve import connect, running
 from late_mcp.auth.tokens import SQLiteTokenStore
@@ -77,7 +77,7 @@ async def test_a_post_made_awaiting_approval_is_pending_and_names_posts_review(
 ) -> None:
     result = await call(mcp, "posts_create", **awaiting("Our winter menu is here"))
     assert not result.is_error, text(result)
-    data = result.structured_content or {}
+    data = structured(result)
     post_id = data["post"]["id"]
     assert data["post"]["status"] == PENDING and state.posts[post_id]["status"] == PENDING
     summary = text(result).split("\n", 1)[0]
@@ -97,7 +97,7 @@ async def test_a_post_for_now_awaiting_approval_asks_no_publish_confirmation_and
     arguments = {"content": "Flash sale, today only", "accounts": [SEED_ACCOUNT_ACME_TWITTER]}
     result = await call(mcp, "posts_create", **arguments, publish_now=True, requires_approval=True)
     assert not result.is_error, text(result)
-    data = result.structured_content or {}
+    data = structured(result)
     assert "confirm_token" not in data and data["post"]["status"] == PENDING
     summary = text(result).split("\n", 1)[0]
     assert "nothing was published now" in summary and "posts_review" in summary
@@ -265,14 +265,14 @@ async def test_a_token_limited_to_one_client_cannot_review_another_clients_post(
             preview = await limited.call_tool("posts_review", {"post_id": nordic, "decision": "approve"})
             listed = await limited.call_tool("posts_list", {"status": PENDING})
             own = await limited.call_tool("posts_review", {"post_id": acme, "decision": "approve"})
-            token = (own.structured_content or {})["confirm_token"]
+            token = structured(own)["confirm_token"]
             arguments = {"post_id": acme, "decision": "approve", "confirm": token}
             approved = await limited.call_tool("posts_review", arguments)
     assert preview.is_error
     assert f"Post {nordic} was not found among the profiles this access token may use" in text(preview)
     assert "Nordic only" not in text(preview)
-    assert [p["id"] for p in (listed.structured_content or {})["posts"]] == [acme]
-    assert not own.is_error and (own.structured_content or {})["status"] == "preview"
+    assert [p["id"] for p in structured(listed)["posts"]] == [acme]
+    assert not own.is_error and structured(own)["status"] == "preview"
     assert not approved.is_error, text(approved)
     assert reviews(state, acme) == 1 and state.posts[acme]["status"] == "scheduled"
     assert reviews(state, nordic) == 0 and state.posts[nordic]["status"] == PENDING

@@ -42,15 +42,16 @@ async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
             if tool["name"] != "posts_validate":  # takes posts_create's arguments, described there
                 assert prop.get("description") or name in self_explanatory, (tool["name"], name)
         annotations = tool["annotations"]
-        # Every tool says whether it only reads and whether it reaches Late; a write also says
-        # whether it destroys and whether a repeat is harmless (meaningless for reads, per the spec).
-        hints = ["readOnlyHint", "openWorldHint"]
-        if not annotations["readOnlyHint"]:
-            hints += ["destructiveHint", "idempotentHint"]
+        # A write states all four hints. A read says it only reads; it leaves out the two hints
+        # the spec gives meaning only for writes, and says openWorldHint only when it does not
+        # reach Late (the spec's default is true).
+        if annotations["readOnlyHint"]:
+            assert set(annotations) <= {"readOnlyHint", "openWorldHint"}, tool["name"]
+            local = {"time_now", "posts_platform_rules", "journal_recent"}  # answered without Late
+            assert annotations.get("openWorldHint", True) is (tool["name"] not in local), tool["name"]
         else:
-            assert "destructiveHint" not in annotations and "idempotentHint" not in annotations
-        for hint in hints:
-            assert isinstance(annotations.get(hint), bool), (tool["name"], hint)
+            for hint in ("openWorldHint", "destructiveHint", "idempotentHint"):
+                assert isinstance(annotations.get(hint), bool), (tool["name"], hint)
         assert tool["description"] and "\n" not in tool["description"]
 
 

@@ -47,11 +47,12 @@ class Reach(StrEnum):
 
 
 # Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
-# Read tools leave out destructiveHint and idempotentHint: the spec gives them meaning only when
-# readOnlyHint is false (49 bytes of tools/list each, on every request). Writes state all four.
+# Read tools leave out destructiveHint and idempotentHint (the spec gives them meaning only when
+# readOnlyHint is false) and an openWorldHint of true (the spec's default): 70 bytes of tools/list
+# each, on every request. Writes state all four, whatever the defaults.
 ANNOTATIONS: Mapping[ToolKind, ToolAnnotations] = {
     "local": ToolAnnotations(read_only_hint=True, open_world_hint=False),  # the server itself answers
-    "read": ToolAnnotations(read_only_hint=True, open_world_hint=True),
+    "read": ToolAnnotations(read_only_hint=True),  # reaches Late: open world, the default
     "create": ToolAnnotations(
         read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
     ),
