@@ -57,7 +57,8 @@ async def test_invite_lifecycle(mcp: Client, state: SandboxState) -> None:
 
 
 async def test_invite_failures(mcp: Client) -> None:
-    assert "platform" in await fails(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["myspace"])
+    refused = await fails(mcp, "invites_create", profile_id=SEED_PROFILE_ACME, platforms=["myspace"])
+    assert "platforms.0" in refused
     assert "404" in await fails(mcp, "invites_create", profile_id=UNKNOWN, platforms=["twitter"])
 
 
