@@ -181,3 +181,20 @@ async def test_an_edit_is_held_to_the_rules_of_every_target(mcp: Client, state: 
     assert (await ok(mcp, "posts_update", post_id=post_id, content="Still short"))["post"][
         "content"
     ] == "Still short"
+
+
+async def test_the_sandboxs_late_check_weighs_x_text_as_x_does(mcp: Client) -> None:
+    """150 emoji are 150 characters but weigh 300 on X: the stand-in's check, like Late's, says so
+    (and late-mcp's own check agrees)."""
+    data = await ok(
+        mcp,
+        "posts_validate",
+        content="\U0001f35e" * 150,
+        accounts=["twitter"],
+        profile_id=SEED_PROFILE_ACME,
+        is_draft=True,
+        late_check=True,
+    )
+    assert data["valid"] is False and "X allows 280" in data["problems"][0]["message"]
+    late_said = {"platform": "twitter", "error": "Content exceeds 280 characters (300)"}
+    assert data["late"]["errors"] == [late_said]
