@@ -39,9 +39,9 @@ def test_quick_run_writes_the_whole_table(tmp_path: Path) -> None:
         "RSS after start",
         "MiB upload (`media_upload_file`; curl -T:",
         "peak RSS growth during the upload",
-        "agency workflow: bytes a model reads",
-        "invites_create (linkedin)",
-        "posts_create",
+        "calls, bytes a model reads (requests + results)",
+        "invites_create (6 platforms)",
+        "posts_create (2 accounts, 09:00 Europe/Amsterdam)",
     ):
         assert row in table, f"missing row {row!r}"
     assert "Targets met:" in table
