@@ -42,15 +42,17 @@ async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
             if tool["name"] != "posts_validate":  # takes posts_create's arguments, described there
                 assert prop.get("description") or name in self_explanatory, (tool["name"], name)
         annotations = tool["annotations"]
-        # A write states all four hints. A read says it only reads; it leaves out the two hints
-        # the spec gives meaning only for writes, and says openWorldHint only when it does not
-        # reach Late (the spec's default is true).
-        if annotations["readOnlyHint"]:
+        # A read says it only reads; it leaves out the two hints the spec gives meaning only for
+        # writes, and openWorldHint unless it does not reach Late (the spec's default is true).
+        # A write states destructiveHint and openWorldHint; readOnlyHint and idempotentHint appear
+        # only when true (false is both the spec's default and what a missing field reads as).
+        if annotations.get("readOnlyHint"):
             assert set(annotations) <= {"readOnlyHint", "openWorldHint"}, tool["name"]
             local = {"time_now", "posts_platform_rules", "journal_recent"}  # answered without Late
             assert annotations.get("openWorldHint", True) is (tool["name"] not in local), tool["name"]
         else:
-            for hint in ("openWorldHint", "destructiveHint", "idempotentHint"):
+            assert "readOnlyHint" not in annotations and annotations.get("idempotentHint") in (None, True)
+            for hint in ("openWorldHint", "destructiveHint"):
                 assert isinstance(annotations.get(hint), bool), (tool["name"], hint)
         assert tool["description"] and "\n" not in tool["description"]
 

@@ -47,21 +47,17 @@ class Reach(StrEnum):
 
 
 # Annotation sets per kind of tool. Read-only mode and toolsets derive from these, nothing else.
-# Read tools leave out destructiveHint and idempotentHint (the spec gives them meaning only when
-# readOnlyHint is false) and an openWorldHint of true (the spec's default): 70 bytes of tools/list
-# each, on every request. Writes state all four, whatever the defaults.
+# A hint is left out only where leaving it out cannot be misread: a false readOnlyHint or
+# idempotentHint (the spec's default, and what a client reading a missing field as false gets),
+# and for reads the two hints the spec gives meaning only for writes, and an openWorldHint of true
+# (the default). destructiveHint (default true) and a write's openWorldHint are always stated.
+# About 500 bytes of tools/list, on every request.
 ANNOTATIONS: Mapping[ToolKind, ToolAnnotations] = {
     "local": ToolAnnotations(read_only_hint=True, open_world_hint=False),  # the server itself answers
     "read": ToolAnnotations(read_only_hint=True),  # reaches Late: open world, the default
-    "create": ToolAnnotations(
-        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-    ),
-    "update": ToolAnnotations(
-        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-    ),
-    "delete": ToolAnnotations(
-        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-    ),
+    "create": ToolAnnotations(destructive_hint=False, open_world_hint=True),
+    "update": ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=True),
+    "delete": ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=True),
 }
 
 
