@@ -118,6 +118,21 @@ async def test_publish_now_preview_shows_every_thread_part_text_and_comment(
     assert [item["content"] for item in items] == THREAD
 
 
+async def test_validation_shows_each_account_what_it_would_be_sent(
+    mcp: Client, lab: str, state: SandboxState
+) -> None:
+    """posts_validate shows what the publish preview shows: every thread part, each account's own
+    text, its first comment and settings, not only the first text."""
+    checked = await ok(mcp, "posts_validate", profile_id=lab, **EVERYTHING)
+    assert checked["valid"] is True, checked
+    x, threads, linkedin = checked["targets"]
+    assert [x["text"], *x["thread"]] == THREAD and [threads["text"], *threads["thread"]] == THREAD[:2]
+    assert linkedin["text"] == "We are opening our second bakery on Monday."
+    assert linkedin["first_comment"] == "Directions: https://example.com/map"
+    assert linkedin["settings"] == {"disable_link_preview": True}
+    assert not state.posts
+
+
 async def test_publish_now_dialog_has_a_line_per_thread_post(
     late_transport: ContractCheckingTransport, lab: str, state: SandboxState
 ) -> None:

@@ -19,7 +19,7 @@ from late_mcp.rules import (
     platform_specific_data,
 )
 from late_mcp.tools._common import AppContext, ToolInputError
-from late_mcp.tools._targets import AccountView, Directory, load_directory, resolve_targets
+from late_mcp.tools._targets import Directory, load_directory, resolve_targets
 from late_mcp.tools._views import View
 from late_mcp.tools._when import (
     OFFSET,
@@ -68,13 +68,6 @@ class ProblemView(View):
     fix: str
 
 
-class TargetPlan(View):
-    """What one account will receive."""
-
-    account: AccountView
-    text: str
-
-
 @dataclass
 class PostPlan:
     mode: Mode
@@ -92,9 +85,6 @@ class PostPlan:
 
     def when_view(self) -> WhenView | None:
         return when_view(self.when, self.zone) if self.when is not None else None
-
-    def target_plans(self) -> list[TargetPlan]:
-        return [TargetPlan(account=self.directory.view(a), text=self.texts[a.id]) for a in self.targets]
 
     def problems_text(self) -> str:
         return " ".join(

@@ -22,7 +22,7 @@ from late_mcp.safety.idempotency import IdempotencyKey
 from late_mcp.safety.once import AnotherForm, create_post_once
 from late_mcp.tools._approval import PENDING, await_approval
 from late_mcp.tools._common import ID_PATTERN, PlatformName, ToolInputError, app, ok, plural, tool
-from late_mcp.tools._plan import PostArgs, PostPlan, ProblemView, TargetPlan, plan_post
+from late_mcp.tools._plan import PostArgs, PostPlan, ProblemView, plan_post
 from late_mcp.tools._post_views import PostView, accounts_text, view
 from late_mcp.tools._targets import AccountView
 from late_mcp.tools._views import View
@@ -100,7 +100,7 @@ def published_to(plan: PostPlan) -> list[PublishedTo]:
 class Validation(View):
     valid: bool
     problems: list[ProblemView]
-    targets: list[TargetPlan]
+    targets: list[PublishedTo]  # what the post would send each account, as the publish preview shows
     when: WhenView | None = None
     zone_warning: str | None = None
     late: dict[str, Any] | None = None
@@ -284,7 +284,7 @@ async def posts_validate(
     result = Validation(
         valid=valid,
         problems=plan.problems,
-        targets=plan.target_plans(),
+        targets=published_to(plan),
         when=when,
         zone_warning=zone_warning,
         late=late,
