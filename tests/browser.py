@@ -9,27 +9,20 @@ because the README's test command installs both.
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from contract import in_ci
+from contract import not_run
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 def unavailable(reason: str) -> None:
     """Skip (or, in CI, fail) a browser test with the reason."""
-    message = f"browser test not run: {reason}"
-    print(message, file=sys.stderr)
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    not_run("browser test", reason)
 
 
 def chromium_paths() -> tuple[str, str]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
@@ -220,6 +221,16 @@ class SpecMissingInCI(AssertionError):
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in TRUE_WORDS
+
+
+def not_run(what: str, reason: str) -> None:
+    """Skip a test that needs something this machine lacks, saying why; in CI, fail instead (the
+    README's test command installs what the tests need)."""
+    message = f"{what} not run: {reason}"
+    print(message, file=sys.stderr)
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def missing_in_ci_reason(path: Path | None = None) -> str:

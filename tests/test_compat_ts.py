@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from contract import in_ci
+from contract import not_run
 from late_mcp.config.settings import DEFAULT_TOOLSETS, SANDBOX_MARK
 from late_mcp.tools import ALL_TOOLS
 from test_http_transports import serve
@@ -28,11 +28,7 @@ HERE = Path(__file__).parent / "compat_ts"
 
 
 def unavailable(reason: str) -> None:
-    message = f"TypeScript SDK compatibility check not run: {reason}"
-    print(message, file=sys.stderr)
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    not_run("TypeScript SDK compatibility check", reason)
 
 
 @pytest.fixture(scope="module")
