@@ -11,6 +11,7 @@ from late_mcp.core.toolsets import Domain
 from late_mcp.tools import (
     accounts,
     analytics,
+    calendar,
     comments,
     invites,
     journal,
@@ -32,6 +33,7 @@ MODULES: tuple[ModuleType, ...] = (
     usage,
     publishing,
     posts,
+    calendar,
     media,
     queue,
     analytics,

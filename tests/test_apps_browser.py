@@ -1,0 +1,278 @@
+"""The MCP Apps in a real headless chromium, in a host of the tests' own.
+
+tests/apps_host/host.html (served on loopback) loads an app, as `resources/read` of a real MCP
+session serves it, into a sandboxed iframe and speaks the extension's postMessage protocol to it
+with the host side of the `@modelcontextprotocol/ext-apps` npm package (AppBridge, bundled for the
+browser with esbuild; `npm install` puts both in tests/apps_host/node_modules, git-ignored). The
+tool input and result it hands the app are the real server's answers; the app's own tools/call
+requests (reschedule, approve) are relayed by the test to the same MCP session, so they reach the
+sandbox over the same path a host's would. Assertions are on the app's DOM; each app leaves a
+screenshot in tests/artifacts/ and docs/screenshots/.
+
+Without node, npm or the registry the tests skip and say why; in CI (CI=true) they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import anyio
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult, TextResourceContents
+
+from browser import Browser, unavailable
+from conftest import call, make_settings, ok
+from contract import ContractCheckingTransport
+from late_mcp.apps import AppName, app_uri
+from late_mcp.sandbox import SandboxState
+from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_LINKEDIN, SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
+from late_mcp.server.build import build_server
+from test_apps_mcp import APPS_CLIENT
+
+pytestmark = pytest.mark.anyio
+HOST = Path(__file__).parent / "apps_host"
+BUNDLE = HOST / "node_modules" / ".bundle" / "app-bridge.js"
+SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+AUCKLAND = "Pacific/Auckland"
+RELAY_ROUNDS = 200  # polls of the page for the app's requests, 0.05 s apart: 10 s at most
+
+
+@pytest.fixture(scope="module")
+def app_bridge() -> Path:
+    """The ext-apps host side bundled for the browser (npm install, then esbuild)."""
+    npm = shutil.which("npm")
+    if shutil.which("node") is None or npm is None:
+        unavailable("node and npm are needed to install @modelcontextprotocol/ext-apps")
+    assert npm is not None
+    steps = (
+        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        [str(HOST / "node_modules" / ".bin" / "esbuild"), "bridge-entry.js", "--bundle", "--format=esm",
+         "--platform=browser", f"--outfile={BUNDLE}", "--log-level=warning"],
+    )  # fmt: skip
+    for step in steps:
+        try:
+            done = subprocess.run(
+                step, cwd=HOST, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
+            )
+        except (subprocess.TimeoutExpired, FileNotFoundError) as exc:
+            unavailable(f"`{' '.join(step[:2])}` in tests/apps_host did not run: {exc}")
+        if done.returncode != 0:
+            unavailable(f"`{' '.join(step[:2])}` in tests/apps_host failed: {done.stderr.strip()[-600:]}")
+    return BUNDLE
+
+
+class _Files(BaseHTTPRequestHandler):
+    """The host page and the bundled bridge, nothing else."""
+
+    routes: ClassVar[dict[str, tuple[Path, str]]] = {}
+
+    def do_GET(self) -> None:
+        found = self.routes.get(self.path)
+        if found is None:
+            self.send_error(404)
+            return
+        body = found[0].read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", found[1])
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def host_page(app_bridge: Path) -> Iterator[str]:
+    """The test host served on a loopback port; yields its URL."""
+    handler = type("Files", (_Files,), {"routes": {
+        "/": (HOST / "host.html", "text/html; charset=utf-8"),
+        "/app-bridge.js": (app_bridge, "text/javascript; charset=utf-8"),
+    }})  # fmt: skip
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+async def session(late_transport: ContractCheckingTransport, tmp_path: Path) -> AsyncIterator[Client]:
+    """The real server with every toolset, as a client that renders MCP Apps sees it."""
+    server = build_server(make_settings(media_dirs=(tmp_path,)), transport=late_transport)
+    async with Client(server, extensions=[APPS_CLIENT]) as client:
+        yield client
+
+
+def wire(result: CallToolResult) -> dict[str, Any]:
+    """A tool result as it travels in JSON-RPC (camelCase)."""
+    dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+class HostedApp:
+    """One app mounted in the test host; relays its tools/call requests to the MCP session."""
+
+    def __init__(self, browser: Browser, client: Client) -> None:
+        self.browser = browser
+        self.client = client
+        self.relayed: list[dict[str, Any]] = []
+
+    async def run(self, fn: Callable[[], Any]) -> Any:
+        return await anyio.to_thread.run_sync(fn)
+
+    async def js(self, script: str, *args: Any) -> Any:
+        driver = self.browser.driver
+        return await self.run(partial(driver.execute_script, script, *args))
+
+    async def mount(
+        self, page: str, app: AppName, tool: str, arguments: dict[str, Any], *, theme: str = "light"
+    ) -> CallToolResult:
+        """Open the host, call the tool, and hand the app the server's document, input and result."""
+        contents = (await self.client.read_resource(app_uri(app))).contents[0]
+        assert isinstance(contents, TextResourceContents)
+        result = await call(self.client, tool, **arguments)
+        await self.run(partial(self.browser.open, page))
+        await self.run(partial(self.browser.wait_for, "header"))
+        for _ in range(RELAY_ROUNDS):
+            if await self.js("return window.hostReady === true"):
+                break
+            await anyio.sleep(0.05)
+        await self.js(
+            "window.mount(arguments[0], arguments[1], arguments[2], arguments[3])",
+            contents.text,
+            arguments,
+            wire(result),
+            theme,
+        )
+        return result
+
+    async def relay(self, until: Callable[[], bool] | None = None) -> None:
+        """Answer the app's tools/call requests through the MCP session until `until()` holds (or,
+        without one, until a poll finds nothing more to answer)."""
+        for _ in range(RELAY_ROUNDS):
+            calls = await self.js("return window.takeCalls ? window.takeCalls() : []")
+            for request in calls:
+                self.relayed.append(request)
+                result = await call(self.client, request["name"], **request["arguments"])
+                await self.js("window.answer(arguments[0], arguments[1])", request["id"], wire(result))
+            if until is not None and until():
+                return
+            if until is None and not calls and self.relayed:
+                return
+            await anyio.sleep(0.05)
+        raise AssertionError(f"the app did not get there; it asked for {self.relayed}")
+
+    async def inside(self, fn: Callable[[Browser], Any]) -> Any:
+        """Run `fn` with the driver inside the app's iframe."""
+        driver = self.browser.driver
+
+        def within() -> Any:
+            driver.switch_to.frame(self.browser.wait_for("iframe#app"))
+            try:
+                return fn(self.browser)
+            finally:
+                driver.switch_to.default_content()
+
+        return await self.run(within)
+
+    async def wait_inside(self, css: str) -> None:
+        await self.inside(lambda b: b.wait_for(css))
+
+    async def screenshot(self, name: str) -> None:
+        await self.js("document.getElementById('app').scrollIntoView()")
+        path = await self.run(partial(self.browser.screenshot, name))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+
+
+def _texts(browser: Browser, css: str) -> list[str]:
+    return [e.text for e in browser.all(css)]
+
+
+async def test_calendar_shows_the_clients_posts_on_their_days_in_auckland_and_reschedules(
+    browser: Browser, host_page: str, session: Client, state: SandboxState
+) -> None:
+    state.set_queue(SEED_PROFILE_ACME, AUCKLAND, [{"dayOfWeek": d, "time": "10:00"} for d in range(7)])
+    zone = ZoneInfo(AUCKLAND)
+    today = datetime.now(UTC).astimezone(zone).date()
+    late_evening = datetime(today.year, today.month, today.day, 23, 30, tzinfo=zone) + timedelta(days=2)
+    after_midnight = late_evening + timedelta(hours=1)
+    ids = []
+    for moment, words, account in (
+        (late_evening, "Last bake of the day", SEED_ACCOUNT_ACME_TWITTER),
+        (after_midnight, "Midnight loaf", SEED_ACCOUNT_ACME_LINKEDIN),
+    ):
+        utc = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        made = await ok(session, "posts_create", content=words, accounts=[account], scheduled_for=utc)
+        ids.append(made["post"]["id"])
+    hosted = HostedApp(browser, session)
+    await hosted.mount(host_page, "calendar", "posts_calendar", {"profile_id": SEED_PROFILE_ACME})
+    first, second = late_evening.date().isoformat(), after_midnight.date().isoformat()
+    await hosted.wait_inside(f'.day[data-date="{first}"] .post')
+
+    def days(b: Browser) -> dict[str, list[str]]:
+        return {e.get_attribute("data-date"): [p.text for p in e.find_elements("css selector", ".post")]
+                for e in b.all(".day")}  # fmt: skip
+
+    shown = await hosted.inside(days)
+    assert len(shown) == 7 and next(iter(shown)) == today.isoformat()
+    assert len(shown[first]) == 1 and shown[first][0].startswith("23:30")
+    assert "Last bake of the day" in shown[first][0] and "twitter @acmebakery" in shown[first][0]
+    assert (
+        len(shown[second]) == 1
+        and shown[second][0].startswith("00:30")
+        and "Midnight loaf" in shown[second][0]
+    )
+    assert sum(len(p) for p in shown.values()) == 2
+    zone_line = await hosted.inside(lambda b: b.wait_for("#zone").text)
+    assert AUCKLAND in zone_line
+    free = await hosted.inside(lambda b: _texts(b, f'.day[data-date="{second}"] .free'))
+    assert free == ["10:00 free slot"]
+    await hosted.screenshot("calendar")
+
+    # Selecting a post shows its detail; moving it goes through the host as posts_update.
+    target_day = (late_evening + timedelta(days=1)).date()
+
+    def open_and_move(b: Browser) -> list[str]:
+        b.wait_for(f'.post[data-post-id="{ids[0]}"]').click()
+        b.wait_for("#detail #targets li")
+        field = b.wait_for("#when")
+        b.driver.execute_script("arguments[0].value = arguments[1]", field, f"{target_day}T08:15")
+        detail = _texts(b, "#detail #targets li")
+        b.wait_for("#reschedule").click()
+        return detail
+
+    detail = await hosted.inside(open_and_move)
+    assert detail == ["twitter @acmebakery (Acme Bakery) — pending"]
+    await hosted.relay(until=lambda: sum(r["name"] == "posts_calendar" for r in hosted.relayed) >= 1)
+    assert [r["name"] for r in hosted.relayed] == ["posts_update", "posts_calendar"]
+    assert hosted.relayed[0]["arguments"] == {
+        "post_id": ids[0], "scheduled_for": f"{target_day}T08:15", "timezone": AUCKLAND,
+    }  # fmt: skip
+    moved = datetime(target_day.year, target_day.month, target_day.day, 8, 15, tzinfo=zone)
+    stored = state.posts[ids[0]]["scheduledFor"]
+    assert datetime.fromisoformat(stored.replace("Z", "+00:00")) == moved
+    await hosted.wait_inside(f'.day[data-date="{target_day}"] .post[data-post-id="{ids[0]}"]')
+    note = await hosted.inside(lambda b: b.wait_for("#note").text)
+    assert "Updated post" in note
+
+
+def test_the_host_page_loads_nothing_from_outside() -> None:
+    page = (HOST / "host.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page
+    assert json.loads((HOST / "package.json").read_text())["dependencies"]["@modelcontextprotocol/ext-apps"]
