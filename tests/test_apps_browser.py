@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
 import threading
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -93,12 +95,30 @@ class _Files(BaseHTTPRequestHandler):
         return
 
 
+def tiny_png(path: Path, rgb: tuple[int, int, int]) -> Path:
+    """A 48x48 PNG of one colour (a post's image, served on loopback like everything here)."""
+    row = b"\x00" + bytes(rgb) * 48
+    raw = zlib.compress(row * 48)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 48, 48, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+    )
+    return path
+
+
 @pytest.fixture(scope="module")
-def host_page(app_bridge: Path) -> Iterator[str]:
-    """The test host served on a loopback port; yields its URL."""
+def host_page(app_bridge: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The test host served on a loopback port (with two images for posts); yields its URL."""
+    images = tmp_path_factory.mktemp("images")
     handler = type("Files", (_Files,), {"routes": {
         "/": (HOST / "host.html", "text/html; charset=utf-8"),
         "/app-bridge.js": (app_bridge, "text/javascript; charset=utf-8"),
+        "/shop.png": (tiny_png(images / "shop.png", (230, 160, 60)), "image/png"),
+        "/oven.png": (tiny_png(images / "oven.png", (90, 140, 220)), "image/png"),
     }})  # fmt: skip
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -270,6 +290,116 @@ async def test_calendar_shows_the_clients_posts_on_their_days_in_auckland_and_re
     await hosted.wait_inside(f'.day[data-date="{target_day}"] .post[data-post-id="{ids[0]}"]')
     note = await hosted.inside(lambda b: b.wait_for("#note").text)
     assert "Updated post" in note
+
+
+THREAD = ["We open Monday at 7.", "Fresh sourdough all day.", "See you at Bakery Street 4!"]
+LONG_LINKEDIN = (
+    "Acme Bakery opens its second shop on Monday. After two years of baking for the neighbourhood "
+    "from one small oven, we now have room for a proper café: twelve seats, the same sourdough, and "
+    "a window where you can watch the bakers at work. Come by for a free croissant on opening day."
+)
+
+
+async def test_preview_shows_every_thread_part_and_each_platforms_text_and_approve_sends_once(
+    browser: Browser, host_page: str, session: Client, state: SandboxState
+) -> None:
+    arguments = {
+        "content": THREAD[0],
+        "accounts": ["twitter", "linkedin", "facebook"],
+        "profile_id": SEED_PROFILE_ACME,
+        "publish_now": True,
+        "media_urls": [host_page + "shop.png", host_page + "oven.png"],
+        "custom_content": {"linkedin": LONG_LINKEDIN},
+        "options": {
+            "twitter": {"thread": THREAD[1:]},
+            "linkedin": {"first_comment": "Map: Bakery Street 4"},
+        },
+    }
+    hosted = HostedApp(browser, session)
+    preview = await hosted.mount(host_page, "preview", "posts_create", arguments)
+    assert preview.structured_content and preview.structured_content["status"] == "preview"
+    assert not state.posts  # a preview sends nothing
+    await hosted.wait_inside('.target[data-platform="linkedin"]')
+
+    def read(b: Browser) -> dict[str, Any]:
+        cards = {}
+        for card in b.all(".target"):
+            platform = card.get_attribute("data-platform")
+            cards[platform] = {
+                "who": card.find_element("css selector", ".who").text,
+                "client": card.find_element("css selector", ".client").text,
+                "parts": [p.text for p in card.find_elements("css selector", ".part:not(.comment) .text")],
+                "comment": [c.text for c in card.find_elements("css selector", ".comment .text")],
+                "media": len(card.find_elements("css selector", ".tile img")),
+            }
+        cards["title"] = b.wait_for("#title").text
+        cards["when"] = b.wait_for("#when").text
+        return cards
+
+    cards = await hosted.inside(read)
+    assert cards["title"] == "Publish now to 3 account(s)"
+    assert cards["when"].startswith("Goes out now: ") and cards["when"].endswith(" Europe/Amsterdam")
+    assert cards["twitter"]["parts"] == THREAD  # the thread as three posts
+    assert cards["twitter"]["who"] == "twitter @acmebakery" and cards["twitter"]["client"] == "· Acme Bakery"
+    assert cards["facebook"]["parts"] == [THREAD[0]]  # the text every other account gets
+    # LinkedIn's own text, cut where its feed cuts it (210 characters), the rest behind "more".
+    (linkedin,) = cards["linkedin"]["parts"]
+    assert linkedin.startswith(LONG_LINKEDIN[:210]) and LONG_LINKEDIN[210:] not in linkedin
+    assert "… more" in linkedin and "(cut at 210 characters)" in linkedin
+    assert cards["linkedin"]["comment"] == ["Map: Bakery Street 4"]
+    assert all(cards[p]["media"] == 2 for p in ("twitter", "linkedin", "facebook"))
+    await hosted.screenshot("preview")
+
+    # Approve, pressed twice in a row, sends one confirmed call; one post reaches the stand-in.
+    await hosted.inside(lambda b: b.driver.execute_script(
+        "const a = document.getElementById('approve'); a.click(); a.click();"))  # fmt: skip
+    await hosted.relay()
+    assert [r["name"] for r in hosted.relayed] == ["posts_create"]
+    sent = hosted.relayed[0]["arguments"]
+    assert sent == {**arguments, "confirm": preview.structured_content["confirm_token"]}
+    assert len(state.posts) == 1
+    (post,) = state.posts.values()
+    assert post["content"] == THREAD[0] and post["status"] == "published"
+    outcome = await hosted.inside(lambda b: b.wait_for("#outcome").text)
+    assert "Published" in outcome
+    assert await hosted.inside(lambda b: b.wait_for("#actions").is_displayed()) is False
+
+
+async def test_cancel_in_the_preview_sends_nothing_and_tells_the_model(
+    browser: Browser, host_page: str, session: Client, state: SandboxState
+) -> None:
+    hosted = HostedApp(browser, session)
+    arguments = {"content": "Closed today", "accounts": [SEED_ACCOUNT_ACME_TWITTER], "publish_now": True}
+    await hosted.mount(host_page, "preview", "posts_create", arguments, theme="dark")
+    await hosted.wait_inside('.target[data-platform="twitter"]')
+    await hosted.inside(lambda b: b.wait_for("#cancel").click())
+    outcome = await hosted.inside(lambda b: b.wait_for("#outcome").text)
+    assert outcome == "Cancelled: nothing was sent."
+    for _ in range(RELAY_ROUNDS):
+        told = await hosted.js("return window.context")
+        if told:
+            break
+        await anyio.sleep(0.05)
+    assert "was not confirmed, nothing was sent" in told[0]["content"][0]["text"]
+    assert await hosted.js("return window.takeCalls()") == [] and not state.posts
+    assert await hosted.inside(lambda b: b.wait_for("#approve").is_enabled()) is False
+
+
+async def test_the_delete_preview_shows_the_post_and_approve_deletes_it(
+    browser: Browser, host_page: str, session: Client, state: SandboxState
+) -> None:
+    when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    made = await ok(session, "posts_create", content="Sale on Friday", accounts=[SEED_ACCOUNT_ACME_TWITTER],
+                    scheduled_for=when.isoformat())  # fmt: skip
+    post_id = made["post"]["id"]
+    hosted = HostedApp(browser, session)
+    await hosted.mount(host_page, "preview", "posts_delete", {"post_id": post_id})
+    await hosted.wait_inside(f'.target[data-post-id="{post_id}"]')
+    shown = await hosted.inside(lambda b: [b.wait_for("#title").text, *_texts(b, ".target li")])
+    assert shown == ["Delete this post", "twitter @acmebakery (Acme Bakery) — pending"]
+    await hosted.inside(lambda b: b.wait_for("#approve").click())
+    await hosted.relay()
+    assert [r["name"] for r in hosted.relayed] == ["posts_delete"] and post_id not in state.posts
 
 
 def test_the_host_page_loads_nothing_from_outside() -> None:

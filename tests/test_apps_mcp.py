@@ -51,7 +51,7 @@ async def test_the_apps_extension_is_negotiated(apps_host: Client) -> None:
 
 
 async def test_ui_tools_carry_their_app_and_the_rest_carry_none(apps_host: Client) -> None:
-    assert {"posts_calendar"} <= set(UI_TOOLS)
+    assert {"posts_calendar", "posts_create", "posts_delete"} <= set(UI_TOOLS)
     for tool in (await apps_host.list_tools()).tools:
         ui = (tool.meta or {}).get("ui")
         if tool.name in UI_TOOLS:
@@ -153,3 +153,14 @@ def _soon(*, days: int, hour: int) -> datetime:
     """A whole hour `days` from now, UTC."""
     now = datetime.now(UTC)
     return datetime(now.year, now.month, now.day, hour, tzinfo=UTC) + timedelta(days=days)
+
+
+async def test_a_publish_preview_names_its_tool_and_where_each_feed_cuts_the_text(apps_host: Client) -> None:
+    long_text = "Fresh bread " * 20  # 240 characters: past LinkedIn's fold, within every limit
+    preview = await ok(apps_host, "posts_create", content=long_text, accounts=["linkedin", "twitter"],
+                       profile_id=SEED_PROFILE_ACME, publish_now=True,
+                       custom_content={"twitter": "Fresh bread"})  # fmt: skip
+    assert preview["status"] == "preview" and preview["tool"] == "posts_create"
+    by_platform = {t["account"]["platform"]: t for t in preview["preview"]["targets"]}
+    assert by_platform["linkedin"]["fold"] == 210 and "fold" not in by_platform["twitter"]
+    assert {t["zone"] for t in by_platform.values()} == {"Europe/Amsterdam"}  # the client's queue zone

@@ -13,11 +13,12 @@ from functools import cache
 from importlib.resources import files
 from typing import Literal, get_args
 
-AppName = Literal["calendar"]
+AppName = Literal["calendar", "preview"]
 APP_NAMES: tuple[AppName, ...] = get_args(AppName)
 MAX_APP_BYTES = 60_000
 TITLES: dict[AppName, str] = {
     "calendar": "Client calendar",
+    "preview": "Post preview",
 }
 
 

@@ -6,7 +6,8 @@ same caller with `confirm=<token>` carries it out, on any replica and in any `la
 process that shares the journal (the key comes from `late_mcp.safety.signing`). Without a readable
 signing secret, confirmations are refused, never made with a secret of this process alone. Where
 the client supports elicitation the person is asked directly instead. LATE_CONFIRM=off turns this
-off for unattended use.
+off for unattended use. A preview names its `tool`, so the preview app (apps/preview.html) can make
+the same call with the token when the person presses Approve.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ async def confirm_step(
                 f"Not done: the confirm token was refused because {problem}. Nothing was changed. Here is "
                 f"a new preview ({what}); show it to the person and call again with confirm={fresh} if they "
                 "agree.",
-                {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+                {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": fresh},
                 error=True,
             )
         if _supports_elicitation(ctx):
@@ -164,7 +165,7 @@ async def confirm_step(
     return _result(
         f"Preview only, nothing was changed: {what}. Show this to the person; if they agree, call {tool} "
         f"again with the same arguments plus confirm={fresh} (valid 10 minutes).",
-        {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+        {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": fresh},
     )
 
 
