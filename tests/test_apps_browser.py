@@ -34,7 +34,7 @@ from mcp import Client
 from mcp_types import CallToolResult, TextResourceContents
 
 from browser import Browser, unavailable
-from conftest import call, make_settings, ok
+from conftest import call, confirmed, make_settings, ok
 from contract import ContractCheckingTransport
 from late_mcp.apps import AppName, app_uri
 from late_mcp.sandbox import SandboxState
@@ -400,6 +400,81 @@ async def test_the_delete_preview_shows_the_post_and_approve_deletes_it(
     await hosted.inside(lambda b: b.wait_for("#approve").click())
     await hosted.relay()
     assert [r["name"] for r in hosted.relayed] == ["posts_delete"] and post_id not in state.posts
+
+
+def lab_client(state: SandboxState) -> dict[str, str]:
+    """A client with an X and a LinkedIn account and no history; returns platform -> account id."""
+    profile = state.create_profile({"name": "Report Lab"})
+    accounts = {}
+    for platform in ("twitter", "linkedin"):
+        accounts[platform] = state._add_account(profile["_id"], platform, f"lab_{platform}", "Lab")["_id"]
+    accounts["profile"] = profile["_id"]
+    return accounts
+
+
+async def test_report_charts_each_platform_against_the_period_before_with_top_post_thumbnails(
+    browser: Browser, host_page: str, session: Client, state: SandboxState
+) -> None:
+    lab = lab_client(state)
+    today = datetime.now(UTC).date()
+    # The period before: one LinkedIn post with known figures (as Late's history would hold it).
+    state.history["65e" + "f" * 21] = {
+        "_id": "65e" + "f" * 21, "profileId": lab["profile"], "accountId": lab["linkedin"],
+        "platform": "linkedin", "username": "lab_linkedin", "content": "Last month's loaf",
+        "publishedAt": f"{today - timedelta(days=10)}T09:00:00.000Z",
+        "platformPostUrl": "https://www.linkedin.com/feed/update/1",
+        "analytics": {"impressions": 1000, "reach": 800, "likes": 40, "comments": 6, "shares": 4, "saves": 0,
+                      "clicks": 9, "views": 0, "engagementRate": 5.0},
+    }  # fmt: skip
+    # This period: a post with an image to each account, published now.
+    for platform, image in (("twitter", "shop.png"), ("linkedin", "oven.png")):
+        post = {"content": f"New oven on {platform}", "accounts": [lab[platform]], "publish_now": True}
+        await confirmed(session, "posts_create", **post, media_urls=[host_page + image])
+    arguments = {
+        "profile_id": lab["profile"],
+        "from_date": str(today - timedelta(days=6)),
+        "to_date": str(today),
+    }
+    hosted = HostedApp(browser, session)
+    result = await hosted.mount(host_page, "report", "analytics_report", arguments)
+    report = result.structured_content
+    assert report is not None
+    await hosted.wait_inside('#table tr[data-platform="linkedin"]')
+
+    def read(b: Browser) -> dict[str, Any]:
+        rows = {r.get_attribute("data-platform"): [c.text for c in r.find_elements("css selector", "td")]
+                for r in b.all("#table tbody tr")}  # fmt: skip
+        bars = {
+            (r.get_attribute("data-platform"), r.get_attribute("data-period")): float(
+                r.get_attribute("width")
+            )
+            for r in b.all("#chart rect")
+        }
+        thumbs = [i.get_attribute("src") for i in b.all("#top img.thumb")]
+        loaded = b.driver.execute_script(
+            "return [...document.querySelectorAll('#top img.thumb')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        )
+        return {"rows": rows, "bars": bars, "thumbs": thumbs, "loaded": loaded}
+
+    seen = await hosted.inside(read)
+    now = {r["platform"]: r for r in report["platforms"]}
+    before = {r["platform"]: r for r in report["previous_platforms"]}
+    assert set(now) == {"twitter", "linkedin"} and set(before) == {"linkedin"}
+
+    def engaged(row: dict[str, Any]) -> int:
+        return int(row["likes"] + row["comments"] + row["shares"])
+
+    assert engaged(before["linkedin"]) == 50  # the history post's 40 + 6 + 4
+    for platform in ("twitter", "linkedin"):
+        shown_now, shown_before = seen["rows"][platform][1:3]
+        assert shown_now == f"{engaged(now[platform]):,}"
+        assert shown_before == (f"{engaged(before[platform]):,}" if platform in before else "0")
+        assert seen["bars"][(platform, "now")] > 0
+    assert seen["bars"][("twitter", "before")] == 0 and seen["bars"][("linkedin", "before")] > 0
+    assert sorted(seen["thumbs"]) == sorted([host_page + "shop.png", host_page + "oven.png"])
+    assert seen["loaded"] is True
+    await hosted.screenshot("report")
 
 
 def test_the_host_page_loads_nothing_from_outside() -> None:

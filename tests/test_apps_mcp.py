@@ -51,7 +51,7 @@ async def test_the_apps_extension_is_negotiated(apps_host: Client) -> None:
 
 
 async def test_ui_tools_carry_their_app_and_the_rest_carry_none(apps_host: Client) -> None:
-    assert {"posts_calendar", "posts_create", "posts_delete"} <= set(UI_TOOLS)
+    assert {"posts_calendar", "posts_create", "posts_delete", "analytics_report"} <= set(UI_TOOLS)
     for tool in (await apps_host.list_tools()).tools:
         ui = (tool.meta or {}).get("ui")
         if tool.name in UI_TOOLS:
@@ -164,3 +164,14 @@ async def test_a_publish_preview_names_its_tool_and_where_each_feed_cuts_the_tex
     by_platform = {t["account"]["platform"]: t for t in preview["preview"]["targets"]}
     assert by_platform["linkedin"]["fold"] == 210 and "fold" not in by_platform["twitter"]
     assert {t["zone"] for t in by_platform.values()} == {"Europe/Amsterdam"}  # the client's queue zone
+
+
+async def test_the_report_carries_the_period_before_per_platform(mcp: Client) -> None:
+    today = datetime.now(UTC).date()
+    period = {"from_date": str(today - timedelta(days=29)), "to_date": str(today)}
+    report = await ok(mcp, "analytics_report", profile_id=SEED_PROFILE_ACME, **period)
+    before = {"from_date": str(today - timedelta(days=59)), "to_date": str(today - timedelta(days=30))}
+    earlier = await ok(mcp, "analytics_report", profile_id=SEED_PROFILE_ACME, **before)
+    assert report["previous"] == earlier["period"]
+    assert report["previous_totals"] == earlier["totals"]
+    assert report["previous_platforms"] == earlier["platforms"] and len(report["previous_platforms"]) == 4
