@@ -14,6 +14,8 @@ Without node, npm or the registry the tests skip and say why; in CI (CI=true) th
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import shutil
 import struct
@@ -29,17 +31,20 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import anyio
+import httpx2
 import pytest
+import uvicorn
 from mcp import Client
 from mcp_types import CallToolResult, TextResourceContents
 
 from browser import Browser, unavailable
 from conftest import call, confirmed, make_settings, ok
-from contract import ContractCheckingTransport
+from contract import ContractCheckingTransport, OpenAPIContract
 from late_mcp.apps import AppName, app_uri
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_LINKEDIN, SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
 from late_mcp.server.build import build_server
+from late_mcp.transports.serving import bind_socket
 from test_apps_mcp import APPS_CLIENT
 
 pytestmark = pytest.mark.anyio
@@ -475,6 +480,81 @@ async def test_report_charts_each_platform_against_the_period_before_with_top_po
     assert sorted(seen["thumbs"]) == sorted([host_page + "shop.png", host_page + "oven.png"])
     assert seen["loaded"] is True
     await hosted.screenshot("report")
+
+
+@pytest.fixture
+async def sandbox_over_http(sandbox: Any) -> AsyncIterator[str]:
+    """The Late stand-in on a real loopback socket (the browser PUTs to its presigned links)."""
+    sock = bind_socket("127.0.0.1", 0)
+    config = uvicorn.Config(sandbox, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
+    web = uvicorn.Server(config)
+    async with anyio.create_task_group() as group:
+        group.start_soon(web.serve, [sock])
+        while not web.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+            await anyio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            web.should_exit = True
+    sock.close()
+
+
+async def test_upload_picker_uploads_each_file_with_a_presigned_link_and_hands_back_public_urls(
+    browser: Browser,
+    host_page: str,
+    sandbox_over_http: str,
+    state: SandboxState,
+    contract: OpenAPIContract | None,
+    tmp_path: Path,
+) -> None:
+    late = ContractCheckingTransport(httpx2.AsyncHTTPTransport(), contract)  # real HTTP to the stand-in
+    settings = dataclasses.replace(make_settings(), base_url=sandbox_over_http + "/api")
+    server = build_server(settings, transport=late)
+    files = [tiny_png(tmp_path / "croissant.png", (200, 120, 40)), tmp_path / "menu.pdf"]
+    files[1].write_bytes(b"%PDF-1.4\n" + b"0" * 40_000 + b"\n%%EOF\n")
+    async with Client(server, extensions=[APPS_CLIENT]) as session:
+        hosted = HostedApp(browser, session)
+        await hosted.mount(host_page, "upload", "media_upload_picker", {})
+        await hosted.wait_inside("#pick[accept]")
+
+        def choose(b: Browser) -> None:
+            b.wait_for("#pick").send_keys("\n".join(str(f) for f in files))
+            b.wait_for('.file[data-name="menu.pdf"]')
+            b.wait_for("#upload").click()
+
+        await hosted.inside(choose)
+        await hosted.relay(until=lambda: len(hosted.relayed) == 2)
+        await hosted.wait_inside("#done:not([hidden])")
+
+        def read(b: Browser) -> dict[str, Any]:
+            return {
+                "urls": b.wait_for("#urls").get_attribute("value").split("\n"),
+                "rows": _texts(b, ".file"),
+                "bars": [p.get_attribute("value") for p in b.all(".file progress")],
+                "page": b.driver.page_source,
+            }
+
+        seen = await hosted.inside(read)
+    assert late.violations == []
+    assert [r["name"] for r in hosted.relayed] == ["media_upload_link", "media_upload_link"]
+    asked = [r["arguments"] for r in hosted.relayed]
+    assert asked == [
+        {"filename": "croissant.png", "content_type": "image/png", "size_bytes": files[0].stat().st_size},
+        {"filename": "menu.pdf", "content_type": "application/pdf", "size_bytes": files[1].stat().st_size},
+    ]
+    # Both files reached the stand-in's storage, whole.
+    stored = sorted((u["size"], u["sha256"]) for u in state.uploads.values())
+    expected = sorted((f.stat().st_size, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)
+    assert stored == expected
+    assert len(seen["urls"]) == 2 and all(
+        u.startswith(sandbox_over_http + "/sandbox-media/uploads/") for u in seen["urls"]
+    )
+    assert seen["bars"] == ["100", "100"] and all("uploaded" in row for row in seen["rows"])
+    # The model is told the public URLs, never the presigned links (their query is a credential).
+    told = (await hosted.js("return window.context"))[0]["content"][0]["text"]
+    assert all(u in told for u in seen["urls"]) and "X-Expires" not in told
+    assert "X-Expires" not in seen["page"] and "sandbox-uploads" not in seen["page"]
+    await hosted.screenshot("upload")
 
 
 def test_the_host_page_loads_nothing_from_outside() -> None:

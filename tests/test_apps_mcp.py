@@ -51,7 +51,9 @@ async def test_the_apps_extension_is_negotiated(apps_host: Client) -> None:
 
 
 async def test_ui_tools_carry_their_app_and_the_rest_carry_none(apps_host: Client) -> None:
-    assert {"posts_calendar", "posts_create", "posts_delete", "analytics_report"} <= set(UI_TOOLS)
+    assert set(UI_TOOLS) == {
+        "posts_calendar", "posts_create", "posts_delete", "analytics_report", "media_upload_picker",
+    }  # fmt: skip
     for tool in (await apps_host.list_tools()).tools:
         ui = (tool.meta or {}).get("ui")
         if tool.name in UI_TOOLS:
@@ -175,3 +177,13 @@ async def test_the_report_carries_the_period_before_per_platform(mcp: Client) ->
     assert report["previous"] == earlier["period"]
     assert report["previous_totals"] == earlier["totals"]
     assert report["previous_platforms"] == earlier["platforms"] and len(report["previous_platforms"]) == 4
+
+
+async def test_the_upload_picker_points_a_client_without_apps_to_the_link_tools(
+    mcp: Client, apps_host: Client
+) -> None:
+    without = text(await call(mcp, "media_upload_picker"))
+    assert "This client shows no MCP Apps, so there is no picker here: use media_upload_link" in without
+    shown = await ok(apps_host, "media_upload_picker")
+    assert shown["accepted"]["image/png"] == "image" and shown["max_files"] == 20
+    assert "The upload picker is open" in text(await call(apps_host, "media_upload_picker"))

@@ -13,13 +13,14 @@ from functools import cache
 from importlib.resources import files
 from typing import Literal, get_args
 
-AppName = Literal["calendar", "preview", "report"]
+AppName = Literal["calendar", "preview", "report", "upload"]
 APP_NAMES: tuple[AppName, ...] = get_args(AppName)
 MAX_APP_BYTES = 60_000
 TITLES: dict[AppName, str] = {
     "calendar": "Client calendar",
     "preview": "Post preview",
     "report": "Results report",
+    "upload": "Upload picker",
 }
 
 
