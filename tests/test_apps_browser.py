@@ -165,7 +165,14 @@ class HostedApp:
         return await self.run(partial(driver.execute_script, script, *args))
 
     async def mount(
-        self, page: str, app: AppName, tool: str, arguments: dict[str, Any], *, theme: str = "light"
+        self,
+        page: str,
+        app: AppName,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        theme: str = "light",
+        width: int | None = None,
     ) -> CallToolResult:
         """Open the host, call the tool, and hand the app the server's document, input and result."""
         contents = (await self.client.read_resource(app_uri(app))).contents[0]
@@ -178,11 +185,12 @@ class HostedApp:
                 break
             await anyio.sleep(0.05)
         await self.js(
-            "window.mount(arguments[0], arguments[1], arguments[2], arguments[3])",
+            "window.mount(arguments[0], arguments[1], arguments[2], arguments[3], arguments[4])",
             contents.text,
             arguments,
             wire(result),
             theme,
+            width,
         )
         return result
 
@@ -313,6 +321,7 @@ async def test_preview_shows_every_thread_part_and_each_platforms_text_and_appro
         "accounts": ["twitter", "linkedin", "facebook"],
         "profile_id": SEED_PROFILE_ACME,
         "publish_now": True,
+        "title": "Second shop",
         "media_urls": [host_page + "shop.png", host_page + "oven.png"],
         "custom_content": {"linkedin": LONG_LINKEDIN},
         "options": {
@@ -339,11 +348,13 @@ async def test_preview_shows_every_thread_part_and_each_platforms_text_and_appro
             }
         cards["title"] = b.wait_for("#title").text
         cards["when"] = b.wait_for("#when").text
+        cards["post-title"] = b.wait_for("#post-title").text
         return cards
 
     cards = await hosted.inside(read)
     assert cards["title"] == "Publish now to 3 account(s)"
     assert cards["when"].startswith("Goes out now: ") and cards["when"].endswith(" Europe/Amsterdam")
+    assert cards["post-title"] == "Title: Second shop"
     assert cards["twitter"]["parts"] == THREAD  # the thread as three posts
     assert cards["twitter"]["who"] == "twitter @acmebakery" and cards["twitter"]["client"] == "· Acme Bakery"
     assert cards["facebook"]["parts"] == [THREAD[0]]  # the text every other account gets
@@ -555,6 +566,84 @@ async def test_upload_picker_uploads_each_file_with_a_presigned_link_and_hands_b
     assert all(u in told for u in seen["urls"]) and "X-Expires" not in told
     assert "X-Expires" not in seen["page"] and "sandbox-uploads" not in seen["page"]
     await hosted.screenshot("upload")
+
+
+NARROW = 360  # px: a phone, or a host's side panel
+
+
+async def test_every_app_fits_a_narrow_frame_in_dark_mode(
+    browser: Browser, host_page: str, session: Client
+) -> None:
+    today = datetime.now(UTC).date()
+    month = {"from_date": str(today - timedelta(days=29)), "to_date": str(today)}
+    await ok(session, "posts_create", content="Dark mode check " * 12, accounts=[SEED_ACCOUNT_ACME_TWITTER],
+             scheduled_for=(datetime.now(UTC) + timedelta(days=1)).isoformat())  # fmt: skip
+    cases: list[tuple[AppName, str, dict[str, Any], str]] = [
+        ("calendar", "posts_calendar", {"profile_id": SEED_PROFILE_ACME}, ".day .post"),
+        ("preview", "posts_create", {"content": LONG_LINKEDIN, "accounts": ["linkedin", "facebook"],
+                                     "profile_id": SEED_PROFILE_ACME, "publish_now": True}, ".target"),
+        ("report", "analytics_report", {"profile_id": SEED_PROFILE_ACME, **month}, "#chart rect"),
+        ("upload", "media_upload_picker", {}, "#pick[accept]"),
+    ]  # fmt: skip
+    for app, tool, arguments, ready in cases:
+        hosted = HostedApp(browser, session)
+        await hosted.mount(host_page, app, tool, arguments, theme="dark", width=NARROW)
+        await hosted.wait_inside(ready)
+
+        def measure(b: Browser) -> dict[str, Any]:
+            found: dict[str, Any] = b.driver.execute_script(
+                "const d = document.documentElement;"
+                "const bg = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);"
+                "return {scroll: d.scrollWidth, client: d.clientWidth, bg, theme: d.dataset.theme};"
+            )
+            return found
+
+        seen = await hosted.inside(measure)
+        assert seen["client"] <= NARROW and seen["scroll"] <= seen["client"], (
+            app,
+            seen,
+        )  # no sideways scroll
+        assert seen["theme"] == "dark" and sum(seen["bg"][:3]) < 150, (app, seen)
+        await hosted.run(partial(browser.screenshot, f"{app}-narrow-dark"))
+
+
+async def test_the_preview_and_the_calendar_work_from_the_keyboard(
+    browser: Browser, host_page: str, session: Client, state: SandboxState
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    def press_until(b: Browser, key: str, element_id: str) -> str:
+        b.driver.execute_script("window.focus(); document.body.focus();")
+        for _ in range(20):
+            ActionChains(b.driver).send_keys(key).perform()
+            focused = b.driver.execute_script(
+                "return document.activeElement.id || document.activeElement.className"
+            )
+            if focused == element_id:
+                ActionChains(b.driver).send_keys(Keys.ENTER).perform()
+                return str(focused)
+        raise AssertionError(f"Tab never reached #{element_id}")
+
+    hosted = HostedApp(browser, session)
+    arguments = {
+        "content": "Typed, not clicked",
+        "accounts": [SEED_ACCOUNT_ACME_TWITTER],
+        "publish_now": True,
+    }
+    await hosted.mount(host_page, "preview", "posts_create", arguments)
+    await hosted.wait_inside('.target[data-platform="twitter"]')
+    await hosted.inside(lambda b: press_until(b, Keys.TAB, "approve"))
+    await hosted.relay()
+    assert [r["name"] for r in hosted.relayed] == ["posts_create"] and len(state.posts) == 1
+
+    calendar = HostedApp(browser, session)
+    await calendar.mount(host_page, "calendar", "posts_calendar", {"profile_id": SEED_PROFILE_ACME})
+    await calendar.wait_inside(".day .post")
+    await calendar.inside(lambda b: press_until(b, Keys.TAB, "post status-published"))
+    await calendar.wait_inside("#detail:not([hidden]) #targets li")
+    await calendar.inside(lambda b: ActionChains(b.driver).send_keys(Keys.ESCAPE).perform())
+    await calendar.wait_inside("#detail[hidden]")
 
 
 def test_the_host_page_loads_nothing_from_outside() -> None:
