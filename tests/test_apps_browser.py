@@ -607,6 +607,22 @@ async def test_every_app_fits_a_narrow_frame_in_dark_mode(
         await hosted.run(partial(browser.screenshot, f"{app}-narrow-dark"))
 
 
+async def test_without_a_host_theme_the_apps_follow_the_systems_dark_mode(
+    browser: Browser, host_page: str, session: Client
+) -> None:
+    dark = {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    await anyio.to_thread.run_sync(
+        partial(browser.driver.execute_cdp_cmd, "Emulation.setEmulatedMedia", dark)
+    )
+    hosted = HostedApp(browser, session)
+    await hosted.mount(host_page, "calendar", "posts_calendar", {"profile_id": SEED_PROFILE_ACME}, theme="")
+    await hosted.wait_inside(".day")
+    seen = await hosted.inside(lambda b: b.driver.execute_script(
+        "return [document.documentElement.dataset.theme || null,"
+        " getComputedStyle(document.body).backgroundColor]"))  # fmt: skip
+    assert seen == [None, "rgb(21, 24, 28)"]  # no theme from the host: the system's dark one
+
+
 async def test_the_preview_and_the_calendar_work_from_the_keyboard(
     browser: Browser, host_page: str, session: Client, state: SandboxState
 ) -> None:
