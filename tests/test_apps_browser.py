@@ -7,7 +7,7 @@ browser with esbuild; `npm install` puts both in tests/apps_host/node_modules, g
 tool input and result it hands the app are the real server's answers; the app's own tools/call
 requests (reschedule, approve) are relayed by the test to the same MCP session, so they reach the
 sandbox over the same path a host's would. Assertions are on the app's DOM; each app leaves a
-screenshot in tests/artifacts/ and docs/screenshots/.
+screenshot in tests/artifacts/ (UPDATE_SCREENSHOTS=1 refreshes the README's in docs/screenshots/).
 
 Without node, npm or the registry the tests skip and say why; in CI (CI=true) they fail instead.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -227,10 +228,13 @@ class HostedApp:
         await self.inside(lambda b: b.wait_for(css))
 
     async def screenshot(self, name: str) -> None:
+        """Keep a PNG in tests/artifacts/; with UPDATE_SCREENSHOTS=1 also the README's copy in
+        docs/screenshots/ (like UPDATE_SNAPSHOTS: a tracked file changes only when asked)."""
         await self.js("document.getElementById('app').scrollIntoView()")
         path = await self.run(partial(self.browser.screenshot, name))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
 
 
 def _texts(browser: Browser, css: str) -> list[str]:
