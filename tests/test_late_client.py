@@ -234,6 +234,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "posts_create": {"content": "c", "accounts": ["a1"], "is_draft": True},
     "posts_validate": {"content": "c", "accounts": ["a1"], "is_draft": True},
     "posts_list": {},
+    "posts_calendar": {"profile_id": "p1"},
     "posts_get": {"post_id": "x1"},
     "posts_update": {"post_id": "x1", "content": "c"},
     "posts_delete": {"post_id": "x1"},
@@ -272,7 +273,7 @@ async def test_every_tool_turns_a_refused_key_into_an_actionable_error(
         transport=httpx2.ASGITransport(app=sandbox),
     )
     async with Client(server, mode="legacy") as client:
-        local = {"journal_recent", "time_now", "posts_platform_rules"}  # answer without Late
+        local = {"journal_recent", "time_now", "posts_platform_rules", "media_upload_picker"}  # no Late
         tools = {t.name for t in (await client.list_tools()).tools} - local
         assert tools == set(arguments)
         for name in sorted(tools):

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ def test_uvx_rebuilds_when_the_shipped_sources_change() -> None:
     keys = PYPROJECT["tool"]["uv"]["cache-keys"]
     assert {"file": "pyproject.toml"} in keys and {"file": "src/**/*.py"} in keys
     shipped = [p for p in (ROOT / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    assert all(p.suffix == ".py" for p in shipped), "a shipped non-Python file needs its own cache key"
+    globs = [key["file"] for key in keys if "file" in key]
+    uncached = [p for p in shipped if not any(fnmatch(str(p.relative_to(ROOT)), g) for g in globs)]
+    assert not uncached, f"a shipped non-Python file needs its own cache key: {uncached}"
 
 
 def test_every_third_party_import_of_the_package_is_declared() -> None:

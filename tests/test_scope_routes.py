@@ -355,6 +355,7 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
             f"Profile {NORDIC} {NOT_OURS}",
         ),
         "posts_list": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
+        "posts_calendar": ({"profile_id": NORDIC}, f"Profile {NORDIC} {NOT_OURS}"),
         "posts_get": ({"post_id": nordic_post}, f"Post {nordic_post} {NOT_OURS}"),
         "posts_logs": ({"post_id": nordic_post}, f"Post {nordic_post} {NOT_OURS}"),
         "posts_update": ({"post_id": nordic_post, "content": "Mine"}, f"Post {nordic_post} {NOT_OURS}"),

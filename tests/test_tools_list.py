@@ -13,6 +13,7 @@ from mcp import Client
 
 from conftest import make_settings
 from late_mcp.server.build import build_server
+from late_mcp.tools import ALL_TOOLS
 
 # One file per tool (tests/snapshots/tools/<name>.json), so a change to one tool is a diff in one file.
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "tools"
@@ -38,7 +39,7 @@ async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
         assert required <= set(schema["properties"]), tool["name"]
         assert all("default" not in schema["properties"][name] for name in required), tool["name"]
         for name, prop in schema["properties"].items():
-            self_explanatory = {"page", "limit", "idempotency_key"}
+            self_explanatory = {"page", "limit", "idempotency_key", "confirm"}
             if tool["name"] != "posts_validate":  # takes posts_create's arguments, described there
                 assert prop.get("description") or name in self_explanatory, (tool["name"], name)
         annotations = tool["annotations"]
@@ -48,7 +49,7 @@ async def test_lists_every_tool_with_valid_flat_schemas(mcp: Client) -> None:
         # only when true (false is both the spec's default and what a missing field reads as).
         if annotations.get("readOnlyHint"):
             assert set(annotations) <= {"readOnlyHint", "openWorldHint"}, tool["name"]
-            local = {"time_now", "posts_platform_rules", "journal_recent"}  # answered without Late
+            local = {spec.name for spec in ALL_TOOLS if spec.kind == "local"}  # answered without Late
             assert annotations.get("openWorldHint", True) is (tool["name"] not in local), tool["name"]
         else:
             assert "readOnlyHint" not in annotations and annotations.get("idempotentHint") in (None, True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, model_validator
 
-from late_mcp.late.models import LateModel, Pagination
+from late_mcp.late.models import LateModel, MediaItem, Pagination
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -44,6 +44,16 @@ class AnalyticsPost(LateModel):
     )
     analytics: Metrics = Field(default_factory=Metrics)
     platforms: list[PlatformMetrics] = Field(default_factory=list)
+    thumbnail_url: str | None = Field(None, validation_alias=_alias("thumbnailUrl", "thumbnail_url"))
+    media_items: list[MediaItem] = Field(
+        default_factory=list, validation_alias=_alias("mediaItems", "media_items")
+    )
+
+    @property
+    def thumbnail(self) -> str | None:
+        """Late's thumbnail, else the post's first image."""
+        images = (m.url for m in self.media_items if m.type in {None, "image"})
+        return self.thumbnail_url or next(images, None)
 
 
 class AnalyticsPage(LateModel):

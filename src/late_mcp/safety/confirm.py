@@ -6,7 +6,8 @@ same caller with `confirm=<token>` carries it out, on any replica and in any `la
 process that shares the journal (the key comes from `late_mcp.safety.signing`). Without a readable
 signing secret, confirmations are refused, never made with a secret of this process alone. Where
 the client supports elicitation the person is asked directly instead. LATE_CONFIRM=off turns this
-off for unattended use.
+off for unattended use. A preview names its `tool`, so the preview app (apps/preview.html) can make
+the same call with the token when the person presses Approve.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ log = logging.getLogger("late_mcp.confirm")
 CONFIRM_TTL_S = 600
 PREVIEW = "preview"
 DECLINED = "declined"
-Confirm = Annotated[
-    str | None,
-    Field(description="The preview's confirm_token, once agreed.", max_length=80),
-]
+# Not described per tool (about 60 bytes of tools/list each): every tool taking it says "Previews,
+# returns confirm_token", and the preview itself says to pass it once the person agrees.
+Confirm = Annotated[str | None, Field(max_length=80)]
 # The arguments of the running tool call, as the idempotency digest sees them (set by `tool`).
 call_arguments_var: ContextVar[dict[str, Any] | None] = ContextVar("late_call_arguments", default=None)
 
@@ -137,7 +137,7 @@ async def confirm_step(
                 f"Not done: the confirm token was refused because {problem}. Nothing was changed. Here is "
                 f"a new preview ({what}); show it to the person and call again with confirm={fresh} if they "
                 "agree.",
-                {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+                {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": fresh},
                 error=True,
             )
         if _supports_elicitation(ctx):
@@ -164,7 +164,7 @@ async def confirm_step(
     return _result(
         f"Preview only, nothing was changed: {what}. Show this to the person; if they agree, call {tool} "
         f"again with the same arguments plus confirm={fresh} (valid 10 minutes).",
-        {"status": PREVIEW, "preview": shown, "confirm_token": fresh},
+        {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": fresh},
     )
 
 

@@ -59,6 +59,21 @@ def rate(data: Json) -> float:
     return round(100 * engaged / data["impressions"], 2) if data["impressions"] else 0.0
 
 
+def _media(post: Json) -> Json:
+    """A post's media as the analytics list carries it: the items, and the first image (or a
+    video's own thumbnail) as thumbnailUrl."""
+    items = [{"type": m.get("type"), "url": m["url"]} for m in post.get("mediaItems") or [] if m.get("url")]
+    if not items:
+        return {}
+    first = items[0]
+    thumbnail = first["url"] if first["type"] in {"image", "gif"} else None
+    return {
+        "mediaItems": items,
+        "mediaType": first["type"],
+        **({"thumbnailUrl": thumbnail} if thumbnail else {}),
+    }
+
+
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
@@ -138,6 +153,7 @@ class AnalyticsMixin:
                     "platform": entries[0]["platform"],
                     "platformPostUrl": done[0].get("platformPostUrl"),
                     "isExternal": False,
+                    **_media(post),
                     "__profiles": post["__profiles"],
                 }
             )

@@ -323,7 +323,25 @@ async def upload(request: Request, st: SandboxState) -> Response:
     if received != int(length):
         raise SandboxError(400, f"Content-Length says {length} bytes but {received} bytes were received")
     st.record_upload(key, size=received, sha256=digest.hexdigest())
-    return Response(status_code=200)
+    return Response(status_code=200, headers=_STORAGE_CORS)
+
+
+# Like a storage bucket that lets browsers upload (the upload picker app PUTs from its frame):
+# any origin may PUT with a Content-Type; nothing else, and no credentials.
+_STORAGE_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+async def upload_preflight(request: Request, st: SandboxState) -> Response:
+    """The browser's CORS preflight of a presigned PUT."""
+    return Response(
+        status_code=204,
+        headers={
+            **_STORAGE_CORS,
+            "Access-Control-Allow-Methods": "PUT",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+        },
+    )
 
 
 async def media(request: Request, st: SandboxState) -> Response:
@@ -361,6 +379,7 @@ def _routes() -> list[Route]:
         *ROUTES,
         ("/sandbox/oauth/{platform}", "GET", oauth_page),
         ("/sandbox-uploads/{key:path}", "PUT", upload),
+        ("/sandbox-uploads/{key:path}", "OPTIONS", upload_preflight),
         ("/sandbox/upload/{token}", "GET", upload_page),
         ("/sandbox/upload/{token}", "POST", upload_through_page),
         ("/sandbox-media/{key:path}", "GET", media),

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
+from mcp.server.apps import Apps, ResourceCsp
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,6 +17,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from late_mcp import __version__
+from late_mcp.apps import TITLES, app_html, app_uri
 from late_mcp.config.settings import SANDBOX_BASE_URL, SANDBOX_MARK, Settings
 from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain
 from late_mcp.late.client import LateClient
@@ -177,9 +179,47 @@ def published_tool(spec: ToolDef) -> Tool:
         description=one_line(spec.fn.__doc__),
         annotations=spec.annotations,
         structured_output=False,
+        meta=spec.meta,
     )
     registered.parameters = compact_schema(registered.parameters)
     return registered
+
+
+# Late's media storage: where presigned PUT links point (the upload picker sends files there) and
+# where uploaded media is served from (the preview's media grid, the report's thumbnails).
+LATE_STORAGE = (
+    "https://*.r2.cloudflarestorage.com",
+    "https://media.getlate.dev",
+    "https://storage.getlate.dev",
+)
+SENDS_FILES: frozenset[str] = frozenset({"upload"})  # PUTs to the presigned links
+SHOWS_MEDIA: frozenset[str] = frozenset({"preview", "report"})  # images from Late's storage
+
+
+def apps_extension(selected: Sequence[ToolDef], settings: Settings) -> Apps | None:
+    """The MCP Apps extension with the documents of the apps the offered tools name (None when no
+    offered tool has one). The CSP each declares: nothing outside the document, except Late's
+    storage (and the configured Late server's own origin: the sandbox's media) for images, and
+    for the upload picker's PUTs."""
+    names = sorted({spec.app for spec in selected if spec.app})
+    if not names:
+        return None
+    base = httpx2.URL(settings.base_url)
+    storage = [*LATE_STORAGE, f"{base.scheme}://{base.netloc.decode()}"]
+    apps = Apps()
+    for name in names:
+        apps.add_html_resource(
+            app_uri(name),
+            app_html(name),
+            name=name,
+            title=TITLES[name],
+            csp=ResourceCsp(
+                connect_domains=storage if name in SENDS_FILES else [],
+                resource_domains=storage if name in SHOWS_MEDIA else [],
+            ),
+            prefers_border=True,
+        )
+    return apps
 
 
 def make_journal(settings: Settings) -> JournalStore:
@@ -264,6 +304,7 @@ def build_server(
             yield context
 
     before = list(logging.getLogger().handlers)
+    apps = apps_extension(selected, settings)
     server = LateMCPServer(
         tools=[published_tool(spec) for spec in selected],
         open_context=open_context,
@@ -274,6 +315,7 @@ def build_server(
         left_out=toolset_refusals(tools, selected, read_only=read_only),
         lifespan=lifespan,
         log_level="WARNING",
+        extensions=[apps] if apps else None,
         # The one answer form (result_form.py) outermost; scoped tokens (access.py) before the tools,
         # then MCP log notifications at the client's level (clientlog.py).
         middleware=[

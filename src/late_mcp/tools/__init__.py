@@ -11,6 +11,7 @@ from late_mcp.core.toolsets import Domain
 from late_mcp.tools import (
     accounts,
     analytics,
+    calendar,
     comments,
     invites,
     journal,
@@ -34,6 +35,7 @@ MODULES: tuple[ModuleType, ...] = (
     publishing,
     posts,
     review,
+    calendar,
     media,
     queue,
     analytics,

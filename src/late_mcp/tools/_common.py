@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
+from late_mcp.apps import AppName
 from late_mcp.config.settings import Settings
 from late_mcp.core.outside import compact_json, one_line
 from late_mcp.core.platforms import Platform, normalize_platform
@@ -87,15 +88,19 @@ def tool(
     *,
     touches: Mapping[Thing, str] | None = None,
     reach: Reach = Reach.PROFILES,
+    app: AppName | None = None,
 ) -> Callable[[ToolFn], ToolDef]:
     """Declare a tool, once (tools/declaration.py says what each fact drives). Errors become
     `isError` results with text a model can act on; a write declares `idempotency_key:
     IdempotencyKey = None` (consumed here) and gets a journal entry; every call runs under one
-    retry deadline."""
+    retry deadline. `app` names the MCP App (late_mcp.apps) hosts that render apps show its
+    answers in."""
 
     def wrap(fn: ToolFn) -> ToolDef:
         name = fn.__name__
-        spec = ToolDef(fn=fn, name=name, domain=domain, kind=kind, touches=dict(touches or {}), reach=reach)
+        spec = ToolDef(
+            fn=fn, name=name, domain=domain, kind=kind, touches=dict(touches or {}), reach=reach, app=app
+        )
         spec.check(parameters_of(fn))
         writes = not spec.read_only
         python_names = published_names(fn)
@@ -138,7 +143,7 @@ def tool(
                 # A confirmed call runs once: repeats of it (a retry, a double submit) wait for the
                 # first and get its result, exactly as with an idempotency key.
                 key = confirm_key(kwargs["confirm"])
-            context = app(next(v for v in kwargs.values() if isinstance(v, Context)))
+            context = app_context(next(v for v in kwargs.values() if isinstance(v, Context)))
             call_arguments_var.set(call_arguments(kwargs))
             with call_deadline(context.settings.call_deadline):
                 if not writes:
@@ -159,10 +164,14 @@ def tool(
     return wrap
 
 
-def app(ctx: Context) -> AppContext:
+def app_context(ctx: Context) -> AppContext:
+    """The server's AppContext (`app`: the name tools use; `tool` takes an `app=` of its own)."""
     lifespan_context = ctx.request_context.lifespan_context
     assert isinstance(lifespan_context, AppContext)
     return lifespan_context
+
+
+app = app_context
 
 
 def ok(ctx: Context, summary: str, data: BaseModel) -> CallToolResult:

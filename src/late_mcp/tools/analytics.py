@@ -40,6 +40,7 @@ class PostFigures(Figures):
     published_at: str | None = None
     text: str | None = None
     url: str | None = None
+    thumbnail: str | None = None
 
 
 def figures(m: Metrics) -> Figures:
@@ -55,6 +56,7 @@ def post_row(post: AnalyticsPost) -> PostFigures:
         published_at=post.published_at,
         text=text,
         url=post.platform_post_url,
+        thumbnail=post.thumbnail,
         **figures(post.analytics).model_dump(),
     )
 

@@ -2,7 +2,8 @@
 
 A `ToolDef` holds the whole declaration: its domain (the toolset it belongs to), its kind (local,
 read, create, update, delete), which of its arguments name a client's profile, account(s), post,
-invite or comment (`touches`), and its `reach`. Everything else is derived from it and written
+invite or comment (`touches`), its `reach`, and the MCP App that shows its answers (`app`, one of
+late_mcp.apps: the tool's `_meta.ui.resourceUri`). Everything else is derived from it and written
 nowhere else: the MCP annotations, read-only mode, toolsets (`offered`), which tools a
 profile-limited token gets (server/access.py), `late-mcp tools`, and the README's tables (checked
 by tests/test_inventory.py).
@@ -14,11 +15,12 @@ import inspect
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, get_args, get_type_hints
+from typing import Any, Literal, get_args, get_type_hints
 
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic.fields import FieldInfo
 
+from late_mcp.apps import AppName, app_uri
 from late_mcp.core.toolsets import DEFAULT_DOMAINS, Domain, choose_domains
 
 ToolFn = Callable[..., Awaitable[CallToolResult]]
@@ -75,6 +77,12 @@ class ToolDef:
     kind: ToolKind
     touches: Mapping[Thing, str] = field(default_factory=dict)
     reach: Reach = Reach.PROFILES
+    app: AppName | None = None  # the MCP App a host that renders apps shows its answers in
+
+    @property
+    def meta(self) -> dict[str, Any] | None:
+        """The tool's `_meta` in tools/list: the app's `ui://` address, when it has one."""
+        return {"ui": {"resourceUri": app_uri(self.app)}} if self.app else None
 
     @property
     def annotations(self) -> ToolAnnotations:

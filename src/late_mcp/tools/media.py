@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
@@ -201,3 +202,32 @@ async def media_browser_upload_status(
         summary,
         BrowserUploadStatus(token=token, status=found.status, files=files, expires_at=found.expires_at),
     )
+
+
+class UploadPicker(View):
+    accepted: dict[str, str]  # content type -> media type
+    extensions: str
+    max_bytes: int
+    max_files: int
+
+
+@tool(Domain.MEDIA, "local", app="upload")
+async def media_upload_picker(ctx: Context) -> CallToolResult:
+    """Let the person pick files to upload (hosts showing MCP Apps); returns public URLs."""
+    shown = UploadPicker(
+        accepted=dict(CONTENT_TYPES),
+        extensions=supported_extensions(),
+        max_bytes=MAX_UPLOAD_BYTES,
+        max_files=MAX_FILES,
+    )
+    if client_supports_apps(ctx):
+        summary = (
+            "The upload picker is open: the person chooses files there; each is uploaded with "
+            "media_upload_link and its public_url handed back for posts_create(media_urls)."
+        )
+    else:
+        summary = (
+            "This client shows no MCP Apps, so there is no picker here: use media_upload_link per file "
+            "(the person PUTs the file to its upload_url), or media_browser_upload_start for a page."
+        )
+    return ok(ctx, summary, shown)

@@ -334,7 +334,7 @@ async def posts_update(
     )
 
 
-@tool(Domain.POSTS, "delete", touches={"post": "post_id"})
+@tool(Domain.POSTS, "delete", touches={"post": "post_id"}, app="preview")
 async def posts_delete(
     post_id: PostId, ctx: Context, confirm: Confirm = None, idempotency_key: IdempotencyKey = None
 ) -> CallToolResult:

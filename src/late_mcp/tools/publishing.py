@@ -4,6 +4,7 @@ posts_platform_rules (one platform's rules and options) and time_now."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -14,7 +15,8 @@ from pydantic import Field
 from late_mcp.core.outside import word
 from late_mcp.core.platforms import MediaType
 from late_mcp.core.toolsets import Domain
-from late_mcp.late.errors import LateAPIError
+from late_mcp.late.client import LateClient
+from late_mcp.late.errors import LateAPIError, LateError
 from late_mcp.late.models import parse_timestamp
 from late_mcp.rules import describe, rule_count
 from late_mcp.safety.confirm import Confirm, confirm_step
@@ -55,6 +57,8 @@ class PublishedTo(View):
 
     account: AccountView
     text: str
+    fold: int | None = None  # the feed shows this many characters before "more" (when text is longer)
+    zone: str | None = None  # the client's zone: where the preview app shows the time
     thread: list[str] | None = None  # thread posts 2, 3, ... in order
     first_comment: str | None = None
     title: str | None = None
@@ -68,6 +72,9 @@ class PublishPreview(View):
     effect: str
 
 
+# Where a feed cuts a long text behind "more" (characters shown first), as the platforms' own
+# apps do it at the time of writing; the preview app shows the cut there.
+FEED_FOLD = {"instagram": 125, "linkedin": 210, "facebook": 477}
 # Keys of a target's platformSpecificData the preview shows in their own fields.
 _SHOWN_APART = {"threadItems", "firstComment", "title"}
 
@@ -76,18 +83,23 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
-def published_to(plan: PostPlan) -> list[PublishedTo]:
-    """Per account, exactly what Late's request carries for it (plan.body is what is sent)."""
+def published_to(plan: PostPlan, zones: Mapping[str, str] | None = None) -> list[PublishedTo]:
+    """Per account, exactly what Late's request carries for it (plan.body is what is sent);
+    `zones`: each client's (profile id's) own zone, for the time the preview shows."""
     shown: list[PublishedTo] = []
     for account, target in zip(plan.targets, plan.body["platforms"], strict=True):
         data: dict[str, Any] = dict(target.get("platformSpecificData") or {})
         thread = [str(item["content"]) for item in data.get("threadItems", [])]
         settings = {_snake(k): v for k, v in data.items() if k not in _SHOWN_APART and k != "tiktokSettings"}
         settings.update(data.get("tiktokSettings") or {})
+        text = thread[0] if thread else str(target.get("customContent", plan.body["content"]))
+        fold = FEED_FOLD.get(account.platform)
         shown.append(
             PublishedTo(
                 account=plan.directory.view(account),
-                text=thread[0] if thread else str(target.get("customContent", plan.body["content"])),
+                text=text,
+                fold=fold if fold is not None and len(text) > fold else None,
+                zone=(zones or {}).get(account.profile_id or "", plan.zone.name),
                 thread=thread[1:] or None,
                 first_comment=data.get("firstComment"),
                 title=data.get("title"),
@@ -95,6 +107,20 @@ def published_to(plan: PostPlan) -> list[PublishedTo]:
             )
         )
     return shown
+
+
+async def _client_zones(client: LateClient, plan: PostPlan) -> dict[str, str]:
+    """Each target client's own zone (its queue's), for the publish preview's time; a client
+    without one, or whose queue cannot be read now, is shown in the post's zone."""
+    zones: dict[str, str] = {}
+    for profile_id in sorted({a.profile_id for a in plan.targets if a.profile_id}):
+        try:
+            schedule = (await client.queue_slots(profile_id)).schedule
+        except LateError:
+            continue
+        if schedule is not None and schedule.timezone:
+            zones[profile_id] = schedule.timezone
+    return zones
 
 
 class Validation(View):
@@ -106,7 +132,7 @@ class Validation(View):
     late: dict[str, Any] | None = None
 
 
-@tool(Domain.POSTS, "create", touches={"accounts": "accounts", "profile": "profile_id"})
+@tool(Domain.POSTS, "create", touches={"accounts": "accounts", "profile": "profile_id"}, app="preview")
 async def posts_create(
     content: Annotated[_Content, Field(description="Post text.")],
     accounts: Annotated[
@@ -167,8 +193,9 @@ async def posts_create(
         await_approval(plan)
     names = ", ".join(plan.directory.label(a) for a in plan.targets)
     if plan.mode == "publish_now" and not requires_approval:
+        zones = await _client_zones(context.client, plan) if confirm is None else None
         preview = PublishPreview(
-            targets=published_to(plan),
+            targets=published_to(plan, zones),
             media=[m["url"] for m in plan.body.get("mediaItems", [])] or None,
             title=title,
             effect="Publishes immediately and publicly; Late cannot take it back.",

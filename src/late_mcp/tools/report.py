@@ -47,6 +47,8 @@ class Report(View):
     change_pct: dict[str, float | None]
     platforms: list[PlatformRow]
     top_posts: list[PostFigures]
+    previous_totals: Totals  # the period just before, summed the same way
+    previous_platforms: list[PlatformRow]
 
 
 def _engaged(m: Metrics) -> int:
@@ -77,7 +79,7 @@ def _change(now: float, before: float) -> float | None:
     return round(100 * (now - before) / before, 1) if before else None
 
 
-@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"})
+@tool(Domain.ANALYTICS, "read", touches={"profile": "profile_id"}, app="report")
 async def analytics_report(
     profile_id: ProfileId,
     from_date: Annotated[date, Field(description="First day, YYYY-MM-DD.")],
@@ -102,7 +104,7 @@ async def analytics_report(
     posts = await fetch_posts(client, query(from_date, to_date), MAX_PAGES)
     earlier = await fetch_posts(client, query(prev_from, prev_to), MAX_PAGES)
     totals, platforms = summarise(posts)
-    before, _ = summarise(earlier)
+    before, before_platforms = summarise(earlier)
     change = {name: _change(getattr(totals, name), getattr(before, name)) for name in ("posts", *SUMMED)}
     change["engagement_rate"] = _change(totals.engagement_rate, before.engagement_rate)
     top = sorted(posts, key=lambda p: _engaged(p.analytics), reverse=True)[:3]
@@ -114,6 +116,8 @@ async def analytics_report(
         change_pct=change,
         platforms=platforms,
         top_posts=[post_row(p) for p in top],
+        previous_totals=before,
+        previous_platforms=before_platforms,
     )
     moved = change["impressions"]
     trend = f", impressions {moved:+.1f}% vs previous period" if moved is not None else ""

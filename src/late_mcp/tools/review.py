@@ -111,7 +111,7 @@ def _effect(decision: Decision, when: WhenView | None, due: bool) -> str:
     return f"Schedules the post: it publishes publicly at {when_text(when)}."
 
 
-@tool(Domain.POSTS, "update", touches={"post": "post_id"})
+@tool(Domain.POSTS, "update", touches={"post": "post_id"}, app="preview")
 async def posts_review(
     post_id: PostId,
     decision: Annotated[Decision, Field(description="reject: back to draft.")],
