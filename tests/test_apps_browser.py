@@ -39,7 +39,7 @@ from mcp import Client
 from mcp_types import CallToolResult, TextResourceContents
 
 from browser import Browser, unavailable
-from conftest import call, confirmed, make_settings, ok
+from conftest import call, confirmed, make_settings, ok, structured
 from contract import ContractCheckingTransport, OpenAPIContract
 from late_mcp.apps import AppName, app_uri
 from late_mcp.sandbox import SandboxState
@@ -335,7 +335,7 @@ async def test_preview_shows_every_thread_part_and_each_platforms_text_and_appro
     }
     hosted = HostedApp(browser, session)
     preview = await hosted.mount(host_page, "preview", "posts_create", arguments)
-    assert preview.structured_content and preview.structured_content["status"] == "preview"
+    assert structured(preview)["status"] == "preview"
     assert not state.posts  # a preview sends nothing
     await hosted.wait_inside('.target[data-platform="linkedin"]')
 
@@ -376,7 +376,7 @@ async def test_preview_shows_every_thread_part_and_each_platforms_text_and_appro
     await hosted.relay()
     assert [r["name"] for r in hosted.relayed] == ["posts_create"]
     sent = hosted.relayed[0]["arguments"]
-    assert sent == {**arguments, "confirm": preview.structured_content["confirm_token"]}
+    assert sent == {**arguments, "confirm": structured(preview)["confirm_token"]}
     assert len(state.posts) == 1
     (post,) = state.posts.values()
     assert post["content"] == THREAD[0] and post["status"] == "published"
@@ -457,7 +457,7 @@ async def test_report_charts_each_platform_against_the_period_before_with_top_po
     }
     hosted = HostedApp(browser, session)
     result = await hosted.mount(host_page, "report", "analytics_report", arguments)
-    report = result.structured_content
+    report = structured(result)
     assert report is not None
     await hosted.wait_inside('#table tr[data-platform="linkedin"]')
 
