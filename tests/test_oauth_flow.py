@@ -28,7 +28,7 @@ from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings
 from late_mcp.sandbox.state import SEED_ACCOUNT_NORDIC_TWITTER, SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
 from oauthflow import PASSWORD, MemoryStorage, Person, authorize_url, code_of, oauth_client, pkce, register
-from test_http_edges import server_process
+from test_http_edges import server_process, token_command
 from test_http_transports import clean_env
 
 pytestmark = pytest.mark.anyio
@@ -101,13 +101,7 @@ async def test_the_sdk_oauth_client_signs_in_to_a_real_server_lists_tools_and_ca
         offered = {value for name, value, _ in form.checkboxes if name == "profile"}
         assert {ACME, NORDIC} <= offered
         assert not any(checked for *_, checked in form.checkboxes)
-        tokens = subprocess.run(
-            [sys.executable, "-m", "late_mcp", "token", "list"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        tokens = token_command(env, "list")
         assert tokens.returncode == 0, tokens.stderr
         (line,) = [row for row in tokens.stdout.splitlines() if row.startswith("oauth:")]
         assert f"\t{ACME}\tread-only\t" in line and '"Test assistant"' in line and "user alice" in line
