@@ -14,26 +14,40 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from mcp_types import TextContent
+from mcp import Client
+from mcp_types import CallToolResult, TextContent
 
 from contract import ContractCheckingTransport
-from httpserve import running
+from httpserve import connect, running
 from late_mcp.auth.oauth_kv import SQLiteKeyValue
 from late_mcp.auth.oauth_store import OAuthStore
 from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings
+from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_ACCOUNT_NORDIC_TWITTER, SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
-from oauthflow import PASSWORD, MemoryStorage, Person, authorize_url, code_of, oauth_client, pkce, register
+from oauthflow import (
+    PASSWORD,
+    MemoryStorage,
+    Person,
+    authorize_url,
+    code_of,
+    grant_token,
+    oauth_client,
+    pkce,
+    register,
+)
 from test_http_edges import server_process, token_command
 from test_http_transports import clean_env
 
 pytestmark = pytest.mark.anyio
 ACME, NORDIC = SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
 NOT_OURS = "was not found among the profiles this access token may use"
+SHARED = "shared-secret-for-the-whole-agency-0123456789"
 
 
 def body(result: object) -> str:
@@ -165,3 +179,50 @@ async def test_a_wrong_password_on_the_consent_page_is_refused_and_grants_nothin
         approved = await Person(profiles=(ACME,)).answer(web, url)
         assert code_of(approved).state == "s1"
         assert [g.profiles for g in store.grants()] == [(ACME,)]
+
+
+async def test_two_grants_sending_one_key_each_get_their_own_call_and_their_own_journal(
+    late_transport: ContractCheckingTransport, state: SandboxState, tmp_path: Path
+) -> None:
+    """Caller-bound handles (idempotency keys and stored answers, journal entries) belong to one
+    grant: its caller id is oauth:<grant id>, as a scoped token's is token:<name>."""
+    store = oauth_store(tmp_path)
+    tokens = SQLiteTokenStore(tmp_path / "tokens.sqlite3")
+    http = HttpSettings(transport="http", token=SHARED)
+    arguments = {"name": "Same name", "allow_duplicate": True, "idempotency_key": "same-key-0001"}
+    results: dict[str, list[CallToolResult]] = {"alice": [], "bob": []}
+    journals: dict[str, Any] = {}
+    async with running(
+        late_transport, http, tokens, oauth_store=store, journal_path=tmp_path / "j.sqlite3"
+    ) as base:
+        grants = {user: grant_token(store, base, None, False) for user in results}
+
+        async def caller(user: str) -> None:
+            async with connect(base, grants[user]) as client, anyio.create_task_group() as calls:
+                for _ in range(3):
+                    calls.start_soon(lambda: _collect(client, results[user], arguments))
+
+        async with anyio.create_task_group() as group:
+            for user in results:
+                group.start_soon(caller, user)
+        for user in results:
+            async with connect(base, grants[user]) as client:
+                journals[user] = (await client.call_tool("journal_recent", {})).structured_content
+        async with connect(base, SHARED) as client:
+            journals["admin"] = (await client.call_tool("journal_recent", {})).structured_content
+    made = [p for p in state.profiles.values() if p["name"] == "Same name"]
+    assert len(made) == 2
+    ids = {}
+    for user, answers in results.items():
+        assert all(not r.is_error for r in answers), [body(r) for r in answers]
+        assert sum("Replayed" in body(r) for r in answers) == 2
+        ids[user] = {(r.structured_content or {})["profile"]["id"] for r in answers}
+        assert len(journals[user]["entries"]) == 1
+    assert len(ids["alice"]) == len(ids["bob"]) == 1 and ids["alice"] != ids["bob"]
+    callers = sorted(e["caller"] for e in journals["admin"]["entries"])
+    assert len(callers) == 2 and all(c.startswith("oauth:") for c in callers) and callers[0] != callers[1]
+    assert set(callers) == {g.id for g in store.grants()}
+
+
+async def _collect(client: Client, into: list[CallToolResult], arguments: dict[str, Any]) -> None:
+    into.append(await client.call_tool("profiles_create", arguments))
