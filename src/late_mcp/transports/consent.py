@@ -43,7 +43,8 @@ HEADERS = {
     "cache-control": "no-store",
     "x-frame-options": "DENY",
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "referrer-policy": "no-referrer",
+    # Not no-referrer: with it a browser posts the form with `Origin: null`, which the origin check refuses.
+    "referrer-policy": "same-origin",
 }
 STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}"

@@ -47,9 +47,9 @@ from mcp.server.auth.routes import (
     create_auth_routes,
     create_protected_resource_routes,
 )
-from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from pydantic import AnyHttpUrl, AnyUrl, ValidationError
+from pydantic import AnyUrl, ValidationError
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
@@ -322,7 +322,9 @@ def build_oauth(
     """The authorization server and protected-resource endpoints for this server's public URL."""
     base = base_url(http)
     resource = f"{base}/mcp"
-    issuer = AnyHttpUrl(base)
+    # The SDK's settings keep a path-less issuer as given (no trailing slash, RFC 8414 compares exactly).
+    settings = AuthSettings(issuer_url=base, resource_server_url=resource, validate_token_resource=True)
+    issuer = settings.issuer_url
     provider = LateOAuthProvider(store, base, resource, loopback_documents=_loopback_url(base))
     registration = ClientRegistrationOptions(enabled=True)
     revocation = RevocationOptions(enabled=True)
@@ -341,9 +343,12 @@ def build_oauth(
             methods=["GET", "OPTIONS"],
         )
     )
-    routes += create_protected_resource_routes(AnyHttpUrl(resource), [issuer], resource_name="late-mcp")
+    assert settings.resource_server_url is not None
+    routes += create_protected_resource_routes(
+        settings.resource_server_url, [issuer], resource_name="late-mcp"
+    )
     consent = ConsentPage(server, http, store, failures, issuer=str(metadata.issuer))
     routes += consent.routes()
     paths = frozenset(route.path for route in routes if isinstance(route, Route))
-    metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource)))
+    metadata_url = str(build_resource_metadata_url(settings.resource_server_url))
     return OAuthFront(store, resource, Starlette(routes=routes), paths, metadata_url)
