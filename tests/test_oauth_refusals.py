@@ -389,3 +389,67 @@ async def test_an_applications_name_on_the_consent_page_is_shown_as_text_never_a
         assert f'<span id="application">{shown}</span>' in page.text
         assert page.headers["content-security-policy"].startswith("default-src 'none'")
         assert page.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_client_secret_is_kept_as_a_hash_and_a_wrong_one_is_refused(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        registered = (
+            await web.post(
+                f"{base}/register", json={"client_name": "Confidential", "redirect_uris": [REDIRECT]}
+            )
+        ).json()
+        secret = registered["client_secret"]
+        kept = store.load_client(registered["client_id"])
+        assert kept is not None and "client_secret" not in kept and secret not in str(kept)
+        verifier, challenge = pkce()
+        code = code_of(
+            await Person(profiles=(ACME,)).answer(
+                web, authorize_url(base, registered["client_id"], challenge)
+            )
+        )
+        form = {
+            "grant_type": "authorization_code",
+            "code": code.code,
+            "redirect_uri": REDIRECT,
+            "client_id": registered["client_id"],
+            "code_verifier": verifier,
+        }
+        wrong = await web.post(f"{base}/token", data={**form, "client_secret": secret[::-1]})
+        assert wrong.status_code == 401 and wrong.json()["error_description"] == "Invalid client_secret"
+        missing = await web.post(f"{base}/token", data=form)
+        assert (
+            missing.status_code == 401 and missing.json()["error_description"] == "Client secret is required"
+        )
+        right = await web.post(f"{base}/token", data={**form, "client_secret": secret})
+        assert right.status_code == 200, right.text
+        revoked = await web.post(
+            f"{base}/revoke",
+            data={
+                "token": right.json()["refresh_token"],
+                "client_id": registered["client_id"],
+                "client_secret": secret,
+            },
+        )
+        assert revoked.status_code == 200, revoked.text
+        refused_because(
+            await initialize(web, base, right.json()["access_token"]),
+            "The grant behind this access token was revoked",
+        )
+        # client_secret_basic: the secret in the Authorization header, checked against the hash too.
+        basic = (
+            await web.post(
+                f"{base}/register",
+                json={"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic"},
+            )
+        ).json()
+        verifier, challenge = pkce()
+        code = code_of(
+            await Person(profiles=(ACME,)).answer(web, authorize_url(base, basic["client_id"], challenge))
+        )
+        form = {**form, "code": code.code, "client_id": basic["client_id"], "code_verifier": verifier}
+        wrong = await web.post(f"{base}/token", data=form, auth=(basic["client_id"], "not-it"))
+        assert wrong.status_code == 401 and wrong.json()["error_description"] == "Invalid client_secret"
+        right = await web.post(f"{base}/token", data=form, auth=(basic["client_id"], basic["client_secret"]))
+        assert right.status_code == 200, right.text

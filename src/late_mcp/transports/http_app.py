@@ -355,16 +355,23 @@ class Guard:
 
     async def _oauth_endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An OAuth endpoint: no token needed; its body read within the same time and size limits."""
+        from late_mcp.transports.oauth import client_secrets, presented_secrets
+
         assert self.oauth is not None
+        presented: dict[str, str] = {}
         if scope["method"] == "POST":
             body = await self._read_body(receive, send)
             if body is None:
                 return
+            presented = client_secrets(body, header(scope, b"authorization"))
             receive = _replay(body, receive)
+        reset = presented_secrets.set(presented)
         try:
             await self.oauth.app(scope, receive, send)
         except TokenStoreUnavailable as exc:
             await self._store_down(exc)(send)
+        finally:
+            presented_secrets.reset(reset)
 
     def _carries_messages(self, path: str) -> bool:
         return path == MCP_PATH if self.sse_path is None else path.startswith("/messages")

@@ -22,12 +22,16 @@ authentication and checks access tokens itself, through the same path as every o
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import logging
+import secrets
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
 from mcp.server.auth.handlers.metadata import MetadataHandler
@@ -55,7 +59,7 @@ from starlette.routing import BaseRoute, Route
 
 from late_mcp.auth.oauth_store import OAuthRefusal, OAuthStore
 from late_mcp.auth.principal import Principal
-from late_mcp.auth.tokens import TokenStoreUnavailable
+from late_mcp.auth.tokens import TokenStoreUnavailable, token_hash
 from late_mcp.config.http import HttpSettings, base_url, is_loopback
 from late_mcp.server.build import LateMCPServer
 from late_mcp.transports.consent import CONSENT_PATH, ConsentPage
@@ -126,17 +130,30 @@ class LateOAuthProvider:
     # -- clients ---------------------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        """A registered client; its secret, kept only as a hash, is the one this request presented
+        when that one matches the hash (so the SDK's own comparison passes), else a random one."""
         if client_id.startswith(("https://", "http://")):
             return await self._document_client(client_id)
         record = await self._run(self.store.load_client, client_id)
-        return None if record is None else LoopbackClient.model_validate(record)
+        if record is None:
+            return None
+        digest = record.pop("client_secret_hash", None)
+        if digest is not None:
+            presented = presented_secrets.get().get(client_id)
+            matches = presented is not None and hmac.compare_digest(token_hash(presented), digest)
+            record["client_secret"] = presented if matches else secrets.token_hex(32)
+        return LoopbackClient.model_validate(record)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         for uri in client_info.redirect_uris or []:
             problem = redirect_problem(str(uri))
             if problem is not None:
                 raise RegistrationError("invalid_redirect_uri", problem)
-        await self._run(self.store.save_client, client_info.client_id, client_info.model_dump(mode="json"))
+        record = client_info.model_dump(mode="json")
+        secret = record.pop("client_secret", None)
+        if secret is not None:
+            record["client_secret_hash"] = token_hash(secret)
+        await self._run(self.store.save_client, client_info.client_id, record)
 
     async def _document_client(self, url: str) -> LoopbackClient | None:
         """The client a Client ID Metadata Document describes, or None (the reason is logged)."""
@@ -289,6 +306,26 @@ class LateOAuthProvider:
         self, client: OAuthClientInformationFull, params: Any
     ) -> OAuthToken:
         raise TokenError("unsupported_grant_type", "this server does not accept identity assertions")
+
+
+# The client secrets a token or revocation request presents (client_id -> secret), for get_client.
+presented_secrets: ContextVar[dict[str, str]] = ContextVar("late_mcp_client_secrets", default={})  # noqa: B039
+
+
+def client_secrets(body: bytes, authorization: bytes | None) -> dict[str, str]:
+    """The client secrets a request presents: client_secret_post (the form) and client_secret_basic."""
+    found: dict[str, str] = {}
+    form = parse_qs(body.decode("utf-8", "replace"))
+    if form.get("client_id") and form.get("client_secret"):
+        found[form["client_id"][0]] = form["client_secret"][0]
+    kind, _, encoded = (authorization or b"").decode("latin-1").partition(" ")
+    if kind.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return found
+        found[unquote(client_id)] = unquote(secret)
+    return found
 
 
 @dataclass

@@ -85,7 +85,8 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     if problem is not None:
         return _refuse(problem)
     store = open_token_store(http)
-    oauth_store = open_oauth_store(http) if oauth_wanted(http) else None
+    oauth_off = oauth_problem(http)
+    oauth_store = open_oauth_store(http) if oauth_off is None else None
     required = authentication_required(http, store) or (oauth_store is not None and oauth_in_use(oauth_store))
     if not is_loopback(http.host) and not required:
         store.close()
@@ -111,6 +112,8 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
         auth += f"; OAuth sign-in at {base_url(http)}"
     mode = f"{SANDBOX_MARK} " if settings.sandbox else ""
     print(f"late-mcp: {mode}{kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+    if oauth_off is not None and oauth_off != "off":
+        print(f"late-mcp: {oauth_off}", file=sys.stderr, flush=True)
     _settle_heap()
     connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
@@ -137,22 +140,20 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     return 0
 
 
-def oauth_wanted(http: HttpSettings) -> bool:
-    """OAuth sign-in is served on streamable HTTP unless LATE_MCP_OAUTH is off; it needs an issuer
-    clients can trust: https (LATE_MCP_PUBLIC_URL), or a loopback address."""
+def oauth_problem(http: HttpSettings) -> str | None:
+    """Why OAuth sign-in cannot be served (None: it is served). It is on for streamable HTTP unless
+    LATE_MCP_OAUTH is off, and needs an issuer clients can trust: https (LATE_MCP_PUBLIC_URL), or
+    loopback while serving on loopback."""
     if http.transport != "http" or http.oauth is False:
-        return False
+        return "off"
     base = base_url(http)
     host = urlsplit(base).hostname or ""
     if base.startswith("https://") or (is_loopback(host) and (http.public_url or is_loopback(http.host))):
-        return True
-    print(
-        f"late-mcp: OAuth sign-in is off: {base} is not https. Set LATE_MCP_PUBLIC_URL to the https "
-        "address clients reach this server at (behind a TLS proxy), or LATE_MCP_OAUTH=off to silence this.",
-        file=sys.stderr,
-        flush=True,
+        return None
+    return (
+        f"OAuth sign-in is off: {base} is not an https address. Set LATE_MCP_PUBLIC_URL to the https "
+        "address clients reach this server at (behind a TLS proxy), or LATE_MCP_OAUTH=off to silence this."
     )
-    return False
 
 
 def oauth_in_use(store: OAuthStore) -> bool:
