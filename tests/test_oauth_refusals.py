@@ -17,6 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx2
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from contract import ContractCheckingTransport
 from httpserve import running
@@ -38,6 +42,7 @@ from oauthflow import (
     register,
     sign_in,
 )
+from standin import served
 from test_http_security import INIT
 from test_http_transports import clean_env
 from test_redis import redis_server, redis_url
@@ -453,3 +458,39 @@ async def test_a_client_secret_is_kept_as_a_hash_and_a_wrong_one_is_refused(
         assert wrong.status_code == 401 and wrong.json()["error_description"] == "Invalid client_secret"
         right = await web.post(f"{base}/token", data=form, auth=(basic["client_id"], basic["client_secret"]))
         assert right.status_code == 200, right.text
+
+
+def metadata_documents(documents: dict[str, dict[str, object]]) -> Starlette:
+    """A loopback web server holding Client ID Metadata Documents at the given paths."""
+
+    async def document(request: Request) -> JSONResponse:
+        return JSONResponse(documents[request.url.path])
+
+    return Starlette(routes=[Route("/{name}", document)])
+
+
+async def test_a_client_id_metadata_document_registers_its_client_and_a_false_one_is_refused(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    """A URL as client_id: the document is fetched (loopback allowed since this server is on
+    loopback), must name itself, and its redirect URIs follow the same rules."""
+    documents: dict[str, dict[str, object]] = {}
+    with served(metadata_documents(documents)) as site:
+        honest, liar, plain = f"{site}/honest.json", f"{site}/liar.json", f"{site}/plain.json"
+        documents["/honest.json"] = {
+            "client_id": honest,
+            "client_name": "Docs client",
+            "redirect_uris": [REDIRECT],
+        }
+        documents["/liar.json"] = {"client_id": honest, "client_name": "Liar", "redirect_uris": [REDIRECT]}
+        documents["/plain.json"] = {"client_id": plain, "redirect_uris": ["http://example.com/cb"]}
+        async with oauth_server(late_transport, tmp_path) as (base, _), httpx2.AsyncClient() as web:
+            verifier, challenge = pkce()
+            answer = await Person(profiles=(ACME,)).answer(web, authorize_url(base, honest, challenge))
+            tokens = await exchange(web, base, honest, code_of(answer).code, verifier)
+            assert tokens.status_code == 200, tokens.text
+            assert (await initialize(web, base, tokens.json()["access_token"])).status_code == 200
+            for refused in (liar, plain, "http://example.com/client.json"):
+                answer = await web.get(authorize_url(base, refused, challenge))
+                assert answer.status_code == 400, answer.text
+                assert answer.json()["error_description"] == f"Client ID '{refused}' not found"

@@ -108,10 +108,11 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
         "SSE" if http.transport == "sse" else "streamable HTTP" + (" (stateless)" if http.stateless else "")
     )
     auth = "token required" if required else "no authentication, local only"
-    if oauth_store is not None:
-        auth += f"; OAuth sign-in at {base_url(http)}"
+    signs_in = f"; OAuth sign-in at {base_url(http)}" if oauth_store is not None else ""
     mode = f"{SANDBOX_MARK} " if settings.sandbox else ""
-    print(f"late-mcp: {mode}{kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+    print(
+        f"late-mcp: {mode}{kind} on {where} ({auth}){signs_in}; Ctrl-C stops it.", file=sys.stderr, flush=True
+    )
     if oauth_off is not None and oauth_off != "off":
         print(f"late-mcp: {oauth_off}", file=sys.stderr, flush=True)
     _settle_heap()
