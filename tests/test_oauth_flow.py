@@ -120,6 +120,14 @@ async def test_the_sdk_oauth_client_signs_in_to_a_real_server_lists_tools_and_ca
         (line,) = [row for row in tokens.stdout.splitlines() if row.startswith("oauth:")]
         assert f"\t{ACME}\tread-only\t" in line and '"Test assistant"' in line and "user alice" in line
         assert "last used -" not in line
+        removed = user_command(env, "remove", "alice")
+        assert (
+            removed.returncode == 0
+            and "user 'alice' removed; 1 grant(s) they approved ended." in removed.stderr
+        )
+        (line,) = [row for row in token_command(env, "list").stdout.splitlines() if row.startswith("oauth:")]
+        assert "\trevoked " in line
+        assert user_command(env, "list").stderr.startswith("No users yet.")
 
 
 async def test_an_oauth_grant_for_acme_cannot_reach_another_clients_things(

@@ -494,3 +494,55 @@ async def test_a_client_id_metadata_document_registers_its_client_and_a_false_on
                 answer = await web.get(authorize_url(base, refused, challenge))
                 assert answer.status_code == 400, answer.text
                 assert answer.json()["error_description"] == f"Client ID '{refused}' not found"
+
+
+async def test_the_admin_token_signs_in_as_admin_and_a_wrong_one_is_refused(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    shared = "shared-secret-for-the-whole-agency-0123456789"
+    http = HttpSettings(transport="http", token=shared)
+    async with (
+        oauth_server(late_transport, tmp_path, http=http) as (base, store),
+        httpx2.AsyncClient() as web,
+    ):
+        client = (await register(web, base))["client_id"]
+        url = authorize_url(base, client, pkce()[1])
+        wrong = await Person(user="admin", password=shared[:-1], profiles=(ACME,)).answer(web, url)
+        assert wrong.status_code == 401 and "The user name or password is wrong." in wrong.text
+        not_admin = await Person(user="alice", password=shared, profiles=(ACME,)).answer(web, url)
+        assert not_admin.status_code == 401  # the admin token is the admin's password only
+        assert code_of(await Person(user="admin", password=shared, every_profile=True).answer(web, url))
+        (grant,) = store.grants()
+        assert (grant.user, grant.profiles, grant.read_only) == ("admin", None, True)
+
+
+async def test_wrong_passwords_from_one_address_are_slowed_down(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        client = (await register(web, base))["client_id"]
+        url = authorize_url(base, client, pkce()[1])
+        statuses = [
+            (await Person(password=f"guess number {n}", profiles=(ACME,)).answer(web, url)).status_code
+            for n in range(11)
+        ]
+        assert statuses == [401] * 10 + [429], statuses
+        blocked = await Person(profiles=(ACME,)).answer(web, url)  # even the right password now waits
+        assert blocked.status_code == 429
+        assert "Too many wrong passwords from this address; try again in" in blocked.text
+        assert store.grants() == []
+
+
+async def test_removing_a_user_ends_the_grants_they_approved(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        store.add_user("bob", PASSWORD)
+        _, alice = await sign_in(web, base, Person(profiles=(ACME,)))
+        _, bob = await sign_in(web, base, Person(user="bob", profiles=(ACME,)))
+        assert store.remove_user("alice") == 1
+        refused_because(
+            await initialize(web, base, alice["access_token"]),
+            "The grant behind this access token was revoked",
+        )
+        assert (await initialize(web, base, bob["access_token"])).status_code == 200

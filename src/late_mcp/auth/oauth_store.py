@@ -94,9 +94,15 @@ class OAuthStore:
         if not self.kv.add("user", name, record):
             raise TokenError(f"A user named {name!r} already exists; `late-mcp user remove {name}` first.")
 
-    def remove_user(self, name: str) -> None:
+    def remove_user(self, name: str) -> int:
+        """Remove a user and end every grant they approved; returns how many grants ended."""
         if not self.kv.delete("user", name):
             raise TokenError(f"No user named {name!r}; `late-mcp user list` shows them.")
+        ended = 0
+        for grant_id, grant in self.kv.items("grant"):
+            if grant["user"] == name and grant["revoked_at"] is None:
+                ended += self.revoke_grant(grant_id, quiet=True)
+        return ended
 
     def list_users(self) -> list[tuple[str, float]]:
         return sorted((name, r["created_at"]) for name, r in self.kv.items("user"))
@@ -154,6 +160,7 @@ class OAuthStore:
         read_only: bool,
     ) -> str:
         """Record the grant a person approved and return the authorization code for it."""
+        self.purge()
         grant_id = secrets.token_hex(8)
         now = self.clock()
         grant = {
@@ -257,6 +264,15 @@ class OAuthStore:
                 "grant is revoked in case it was stolen. Sign in again.",
             )
         return self._issue(record["grant_id"], self._live_grant(record["grant_id"]))
+
+    def purge(self) -> None:
+        """Forget consent requests, codes and tokens past their expiry (a used refresh token is kept
+        until then, so its reuse is still recognised)."""
+        now = self.clock()
+        for kind in ("request", "code", "access", "refresh"):
+            for key, record in self.kv.items(kind):
+                if record["expires_at"] <= now:
+                    self.kv.delete(kind, key)
 
     # -- the resource server's side ------------------------------------------------------------------
 

@@ -131,7 +131,7 @@ def _user_parser(sub: Any) -> None:
     add.add_argument("name")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     actions.add_parser("list", help="list users")
-    remove = actions.add_parser("remove", help="remove a user (grants they made stay until revoked)")
+    remove = actions.add_parser("remove", help="remove a user and end every grant they approved")
     remove.add_argument("name")
 
 

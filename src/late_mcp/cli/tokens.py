@@ -109,8 +109,11 @@ def run_user(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif args.user_command == "remove":
-            oauth.remove_user(args.name)
-            print(f"late-mcp: user {args.name!r} removed.", file=sys.stderr)
+            ended = oauth.remove_user(args.name)
+            print(
+                f"late-mcp: user {args.name!r} removed; {ended} grant(s) they approved ended.",
+                file=sys.stderr,
+            )
         else:
             users = oauth.list_users()
             if not users:
