@@ -546,3 +546,28 @@ async def test_removing_a_user_ends_the_grants_they_approved(
             "The grant behind this access token was revoked",
         )
         assert (await initialize(web, base, bob["access_token"])).status_code == 200
+
+
+async def test_scopes_a_client_asks_for_are_neither_refused_nor_what_decides_access(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    """Some clients ask for scopes; here the consent page decides, so any scope is accepted, kept
+    through refresh, and grants nothing by itself."""
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        client = (await register(web, base))["client_id"]
+        verifier, challenge = pkce()
+        url = authorize_url(base, client, challenge, scope="mcp openid profile:write")
+        code = code_of(await Person(profiles=(ACME,)).answer(web, url))
+        tokens = (await exchange(web, base, client, code.code, verifier)).json()
+        rotated = await web.post(
+            f"{base}/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": client,
+                "scope": "mcp openid",
+            },
+        )
+        assert rotated.status_code == 200, rotated.text
+        (grant,) = store.grants()
+        assert (grant.profiles, grant.read_only) == ((ACME,), True)

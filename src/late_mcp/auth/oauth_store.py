@@ -170,6 +170,7 @@ class OAuthStore:
             "profiles": None if profiles is None else sorted(set(profiles)),
             "read_only": read_only,
             "resource": request["resource"],
+            "scopes": request["scopes"],
             "created_at": now,
             "last_used": None,
             "revoked_at": None,
@@ -240,6 +241,7 @@ class OAuthStore:
                 "client_id": grant["client_id"],
                 "resource": grant["resource"],
                 "expires_at": int(now + REFRESH_SECONDS),
+                "scopes": grant.get("scopes", []),
                 "used_at": None,
             },
         )

@@ -88,7 +88,12 @@ def redirect_problem(uri: str) -> str | None:
 
 
 class LoopbackClient(OAuthClientInformationFull):
-    """A registered client whose loopback redirect URIs match on any port (RFC 8252 §7.3)."""
+    """A registered client whose loopback redirect URIs match on any port (RFC 8252 §7.3), and
+    which may ask for any scope: scopes decide nothing here (the consent page does), so a client
+    that asks for some is not turned away for it."""
+
+    def validate_scope(self, requested_scope: str | None) -> list[str] | None:
+        return None if requested_scope is None else requested_scope.split()
 
     def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
         if redirect_uri is not None and self.redirect_uris and redirect_uri not in self.redirect_uris:
@@ -274,7 +279,7 @@ class LateOAuthProvider:
         return RefreshToken(
             token=refresh_token,
             client_id=record["client_id"],
-            scopes=[],
+            scopes=record.get("scopes", []),
             expires_at=record["expires_at"],
             resource=record["resource"],
         )
