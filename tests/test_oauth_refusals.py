@@ -29,6 +29,7 @@ from late_mcp.auth.oauth_store import OAuthStore
 from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings
 from late_mcp.sandbox.state import SEED_PROFILE_ACME
+from late_mcp.transports.serving import oauth_problem
 from oauthflow import (
     PASSWORD,
     REDIRECT,
@@ -571,3 +572,19 @@ async def test_scopes_a_client_asks_for_are_neither_refused_nor_what_decides_acc
         assert rotated.status_code == 200, rotated.text
         (grant,) = store.grants()
         assert (grant.profiles, grant.read_only) == ((ACME,), True)
+
+
+def test_oauth_is_served_only_where_its_issuer_can_be_trusted() -> None:
+    def problem(**settings: object) -> str | None:
+        return oauth_problem(HttpSettings(**{"transport": "http", **settings}))  # type: ignore[arg-type]
+
+    assert problem() is None  # loopback: http://127.0.0.1:8000
+    assert problem(host="0.0.0.0", public_url="https://mcp.agency.example") is None
+    assert problem(transport="sse") == problem(oauth=False) == "off"
+    every_interface = problem(host="0.0.0.0")
+    assert every_interface is not None and every_interface.startswith(
+        "OAuth sign-in is off: http://localhost:8000 is not an https address. Set LATE_MCP_PUBLIC_URL"
+    )
+    assert str(problem(host="0.0.0.0", public_url="http://mcp.agency.example")).startswith(
+        "OAuth sign-in is off: http://mcp.agency.example is not an https address."
+    )

@@ -6,7 +6,8 @@
 - HTTP (streamable or SSE): the SDK's own app behind late-mcp's guard layer (late_mcp.transports.http_app),
   served by uvicorn on a socket bound here, with connections capped and header reads timed out
   (late_mcp.transports.http_connections); refuses a non-loopback bind without authentication, or with a
-  LATE_MCP_TOKEN shorter than 32 characters.
+  LATE_MCP_TOKEN shorter than 32 characters. Streamable HTTP also signs people in with OAuth
+  (late_mcp.transports.oauth) when its issuer can be trusted (`oauth_problem`).
 """
 
 from __future__ import annotations
