@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx2
@@ -32,6 +33,7 @@ from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_ACCOUNT_NORDIC_TWITTER, SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
 from oauthflow import (
     PASSWORD,
+    REDIRECT,
     MemoryStorage,
     Person,
     authorize_url,
@@ -41,7 +43,8 @@ from oauthflow import (
     pkce,
     register,
 )
-from test_http_edges import server_process, token_command
+from test_http_edges import MCP_HEADERS, server_process, token_command
+from test_http_security import INIT
 from test_http_transports import clean_env
 
 pytestmark = pytest.mark.anyio
@@ -234,3 +237,59 @@ async def test_two_grants_sending_one_key_each_get_their_own_call_and_their_own_
 
 async def _collect(client: Client, into: list[CallToolResult], arguments: dict[str, Any]) -> None:
     into.append(await client.call_tool("profiles_create", arguments))
+
+
+async def test_no_oauth_secret_reaches_the_log_even_at_debug(tmp_path: Path) -> None:
+    """A whole sign-in, refresh and revocation against a real process logging at DEBUG: no password,
+    consent request id, code, client secret, access or refresh token appears on its stderr."""
+    env = {
+        **clean_env(),
+        "LATE_MCP_TOKEN_STORE": str(tmp_path / "tokens.sqlite3"),
+        "LATE_LOG_LEVEL": "DEBUG",
+    }
+    made = user_command(env, "add", "alice", "--password-stdin", given=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    secrets: list[str] = [PASSWORD]
+    with server_process(env) as (port, stderr):
+        base = f"http://127.0.0.1:{port}"
+        async with httpx2.AsyncClient() as web:
+            registered = (
+                await web.post(
+                    f"{base}/register", json={"client_name": "Logged", "redirect_uris": [REDIRECT]}
+                )
+            ).json()
+            client_id, secret = registered["client_id"], registered["client_secret"]
+            verifier, challenge = pkce()
+            authorize = await web.get(authorize_url(base, client_id, challenge))
+            secrets.append(parse_qs(urlsplit(authorize.headers["location"]).query)["request"][0])
+            code = code_of(await Person(profiles=(ACME,)).answer(web, authorize.headers["location"]))
+            tokens = await web.post(
+                f"{base}/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code.code,
+                    "redirect_uri": REDIRECT,
+                    "client_id": client_id,
+                    "client_secret": secret,
+                    "code_verifier": verifier,
+                },
+            )
+            issued = tokens.json()
+            headers = {"Authorization": f"Bearer {issued['access_token']}", **MCP_HEADERS}
+            assert (await web.post(f"{base}/mcp", json=INIT, headers=headers)).status_code == 200
+            rotated = await web.post(
+                f"{base}/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": issued["refresh_token"],
+                    "client_id": client_id,
+                    "client_secret": secret,
+                },
+            )
+            assert rotated.status_code == 200, rotated.text
+            secrets += [secret, code.code, verifier, issued["access_token"], issued["refresh_token"]]
+            secrets += [rotated.json()["access_token"], rotated.json()["refresh_token"]]
+    log = stderr[0].decode()
+    assert "GET /consent" in log and "POST /token" in log  # it does log the requests, at DEBUG
+    leaked = [s[:12] for s in secrets if s in log]
+    assert leaked == [], leaked

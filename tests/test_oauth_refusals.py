@@ -39,6 +39,7 @@ from oauthflow import (
     exchange,
     grant_token,
     pkce,
+    read_form,
     refresh,
     register,
     sign_in,
@@ -588,3 +589,54 @@ def test_oauth_is_served_only_where_its_issuer_can_be_trusted() -> None:
     assert str(problem(host="0.0.0.0", public_url="http://mcp.agency.example")).startswith(
         "OAuth sign-in is off: http://mcp.agency.example is not an https address."
     )
+
+
+async def test_a_refresh_token_raced_by_two_requests_rotates_once_and_ends_the_grant(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        client, tokens = await sign_in(web, base, Person(profiles=(ACME,)))
+        answers: list[httpx2.Response] = []
+
+        async def use() -> None:
+            answers.append(await refresh(web, base, client, tokens["refresh_token"]))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(use)
+        assert len([a for a in answers if a.status_code == 200]) <= 1
+        assert any("refresh token was already used" in a.text for a in answers)
+        for answer in answers:
+            if answer.status_code == 200:
+                refused_because(
+                    await initialize(web, base, answer.json()["access_token"]),
+                    "The grant behind this access token",
+                )
+        assert [g.revoked_at is not None for g in store.grants()] == [True]
+
+
+async def test_one_consent_form_posted_twice_at_once_makes_one_grant(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        client = (await register(web, base))["client_id"]
+        page = await web.get(authorize_url(base, client, pkce()[1]), follow_redirects=True)
+        form = read_form(page.text)
+        fields = {
+            **form.hidden,
+            "username": "alice",
+            "password": PASSWORD,
+            "profile": ACME,
+            "action": "approve",
+        }
+        answers: list[httpx2.Response] = []
+
+        async def post() -> None:
+            answers.append(await web.post(f"{base}/consent", data=fields))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(post)
+        assert sorted(a.status_code for a in answers) == [303, 400, 400], [a.text[:200] for a in answers]
+        assert all("expired or was already used" in a.text for a in answers if a.status_code == 400)
+        assert len(store.grants()) == 1

@@ -333,6 +333,26 @@ def client_secrets(body: bytes, authorization: bytes | None) -> dict[str, str]:
     return found
 
 
+class QueryOfOAuthPaths(logging.Filter):
+    """Drop the query of OAuth paths from uvicorn's access log: the consent page's carries the
+    pending request's id, which must not outlive it in a log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, asked, _ = args[2].partition("?")
+            if asked and path in self.paths:
+                record.args = (*args[:2], f"{path}?[query removed]", *args[3:])
+        return True
+
+
+ACCESS_LOG_FILTER = QueryOfOAuthPaths()
+
+
 @dataclass
 class OAuthFront:
     """The OAuth endpoints (an ASGI app), the paths they answer, and what a 401 names."""
@@ -392,5 +412,9 @@ def build_oauth(
     consent = ConsentPage(server, http, store, failures, issuer=str(metadata.issuer))
     routes += consent.routes()
     paths = frozenset(route.path for route in routes if isinstance(route, Route))
+    ACCESS_LOG_FILTER.paths |= paths
+    access_log = logging.getLogger("uvicorn.access")
+    if ACCESS_LOG_FILTER not in access_log.filters:
+        access_log.addFilter(ACCESS_LOG_FILTER)
     metadata_url = str(build_resource_metadata_url(settings.resource_server_url))
     return OAuthFront(store, resource, Starlette(routes=routes), paths, metadata_url)
