@@ -293,3 +293,38 @@ async def test_no_oauth_secret_reaches_the_log_even_at_debug(tmp_path: Path) -> 
     assert "GET /consent" in log and "POST /token" in log  # it does log the requests, at DEBUG
     leaked = [s[:12] for s in secrets if s in log]
     assert leaked == [], leaked
+
+
+async def test_a_grants_confirm_and_upload_tokens_answer_only_that_grant(
+    late_transport: ContractCheckingTransport, state: SandboxState, tmp_path: Path
+) -> None:
+    store = oauth_store(tmp_path)
+    tokens = SQLiteTokenStore(tmp_path / "tokens.sqlite3")
+    doomed = state.create_post(
+        {
+            "content": "Delete me",
+            "platforms": [{"platform": "twitter", "accountId": SEED_ACCOUNT_NORDIC_TWITTER}],
+        }
+    )["_id"]
+    http = HttpSettings(transport="http")
+    async with running(
+        late_transport, http, tokens, oauth_store=store, journal_path=tmp_path / "j.sqlite3"
+    ) as base:
+        alice, bob = grant_token(store, base, None, False), grant_token(store, base, None, False)
+        async with connect(base, alice) as as_alice, connect(base, bob) as as_bob:
+            preview = (await as_alice.call_tool("posts_delete", {"post_id": doomed})).structured_content
+            assert preview is not None and preview["status"] == "preview"
+            stolen = await as_bob.call_tool(
+                "posts_delete", {"post_id": doomed, "confirm": preview["confirm_token"]}
+            )
+            upload = (await as_alice.call_tool("media_browser_upload_start", {})).structured_content
+            assert upload is not None
+            peeked = await as_bob.call_tool("media_browser_upload_status", {"token": upload["token"]})
+            assert doomed in state.posts
+            done = await as_alice.call_tool(
+                "posts_delete", {"post_id": doomed, "confirm": preview["confirm_token"]}
+            )
+    assert stolen.is_error and "made for other arguments or for another caller" in body(stolen)
+    assert peeked.is_error and "not a browser-upload token this access token started" in body(peeked)
+    assert not done.is_error, body(done)
+    assert doomed not in state.posts
