@@ -640,3 +640,19 @@ async def test_one_consent_form_posted_twice_at_once_makes_one_grant(
         assert sorted(a.status_code for a in answers) == [303, 400, 400], [a.text[:200] for a in answers]
         assert all("expired or was already used" in a.text for a in answers if a.status_code == 400)
         assert len(store.grants()) == 1
+
+
+async def test_deny_sends_the_browser_back_with_access_denied_and_grants_nothing(
+    late_transport: ContractCheckingTransport, tmp_path: Path
+) -> None:
+    async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
+        client = (await register(web, base))["client_id"]
+        page = await web.get(authorize_url(base, client, pkce()[1]), follow_redirects=True)
+        fields = {**read_form(page.text).hidden, "action": "deny"}
+        denied = await web.post(f"{base}/consent", data=fields)
+        assert denied.status_code == 303
+        back = parse_qs(urlsplit(denied.headers["location"]).query)
+        assert (back["error"], back["state"], back["iss"]) == (["access_denied"], ["s1"], [base])
+        again = await web.post(f"{base}/consent", data={**fields, "action": "approve"})
+        assert again.status_code == 400 and "expired or was already used" in again.text
+        assert store.grants() == []
