@@ -15,6 +15,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import make_settings
+from late_mcp.auth.oauth_store import OAuthStore
 from late_mcp.auth.tokens import TokenStore
 from late_mcp.config.http import HttpSettings
 from late_mcp.server.build import build_server
@@ -30,16 +31,18 @@ async def running(
     store: TokenStore | None = None,
     *,
     tools: tuple[ToolDef, ...] = ALL_TOOLS,
+    oauth_store: OAuthStore | None = None,
     **settings: Any,
 ) -> AsyncIterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) of a server bound to `http.host`, offering `tools`."""
+    """Yield the base URL (http://127.0.0.1:PORT) of a server bound to `http.host`, offering `tools`
+    (with OAuth sign-in when given an `oauth_store`)."""
     sock = bind_socket(http.host, 0)
     port = int(sock.getsockname()[1])
     http = dataclasses.replace(http, port=port)
     server = build_server(
         make_settings(transport=http.transport, **settings), transport=transport, tools=tools
     )
-    app = build_http_app(server, http, store)
+    app = build_http_app(server, http, store, oauth_store=oauth_store)
     config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1)
     web = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:

@@ -84,3 +84,37 @@ def test_typescript_sdk_over_streamable_http(node: str, http_server: int) -> Non
     seen = run_compat(node, "http", f"http://127.0.0.1:{http_server}/mcp")
     assert seen["tools"] == DEFAULT_COUNT and isinstance(seen["profileId"], str)
     assert str(seen["error"]).startswith(SANDBOX_MARK + " 'twitter' does not say whose twitter account")
+
+
+def test_typescript_sdk_signs_in_with_oauth_and_calls_a_tool(node: str, tmp_path: Path) -> None:
+    """tests/compat_ts/oauth.mjs: the TS SDK's OAuth client, a consent form answered over HTTP,
+    against a real `late-mcp --sandbox --transport http` with a user from `late-mcp user add`."""
+    from late_mcp.sandbox.state import SEED_PROFILE_ACME
+    from oauthflow import PASSWORD
+    from test_http_edges import server_process
+    from test_http_transports import clean_env
+
+    env = {**clean_env(), "LATE_MCP_TOKEN_STORE": str(tmp_path / "tokens.sqlite3")}
+    made = subprocess.run(
+        [sys.executable, "-m", "late_mcp", "user", "add", "alice", "--password-stdin"],
+        env=env,
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    with server_process(env) as (port, _):
+        proc = subprocess.run(
+            [node, "oauth.mjs", f"http://127.0.0.1:{port}/mcp", "alice", PASSWORD, SEED_PROFILE_ACME],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["profiles"] == [SEED_PROFILE_ACME]  # the one profile ticked on the consent page
+    assert "profiles_list" in seen["tools"] and "posts_create" not in seen["tools"]  # read-only grant
+    assert seen["token"].lower() == "bearer"

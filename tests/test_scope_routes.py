@@ -23,6 +23,8 @@ from mcp_types import CallToolResult, TextContent
 from conftest import make_settings, structured
 from contract import ContractCheckingTransport
 from httpserve import connect, running
+from late_mcp.auth.oauth_kv import SQLiteKeyValue
+from late_mcp.auth.oauth_store import OAuthStore
 from late_mcp.auth.principal import Principal, principal_var
 from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings
@@ -40,6 +42,7 @@ from late_mcp.sandbox.state import (
     SEED_PROFILE_NORDIC,
 )
 from late_mcp.tools import ALL_TOOLS
+from oauthflow import grant_token
 
 pytestmark = pytest.mark.anyio
 ACME, NORDIC = SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
@@ -103,19 +106,43 @@ def store(tmp_path: Path) -> SQLiteTokenStore:
 
 
 @asynccontextmanager
-async def server(transport: ContractCheckingTransport, store: SQLiteTokenStore) -> AsyncIterator[str]:
-    async with running(transport, HttpSettings(transport="http"), store, confirm=False) as base:
+async def server(
+    transport: ContractCheckingTransport, store: SQLiteTokenStore, oauth: OAuthStore | None = None
+) -> AsyncIterator[str]:
+    async with running(
+        transport, HttpSettings(transport="http"), store, oauth_store=oauth, confirm=False
+    ) as base:
         yield base
 
 
+@pytest.fixture(params=["scoped token", "OAuth grant"])
+def kind(request: pytest.FixtureRequest, tmp_path: Path) -> OAuthStore | None:
+    """How the caller got its limit: a scoped token, or an OAuth grant (consented profiles)."""
+    return OAuthStore(SQLiteKeyValue(tmp_path / "oauth.sqlite3")) if request.param == "OAuth grant" else None
+
+
+def limited(
+    store: SQLiteTokenStore, oauth: OAuthStore | None, base: str, profiles: tuple[str, ...], read_only: bool
+) -> str:
+    """A token limited to `profiles`: from the token store, or from an OAuth grant on the server at `base`."""
+    if oauth is None:
+        return store.create("acme", profiles, read_only)
+    return grant_token(oauth, base, profiles, read_only)
+
+
 async def test_comment_routes_refuse_another_clients_post_before_sending(
-    late_transport: ContractCheckingTransport, store: SQLiteTokenStore, state: SandboxState
+    late_transport: ContractCheckingTransport,
+    store: SQLiteTokenStore,
+    state: SandboxState,
+    kind: OAuthStore | None,
 ) -> None:
-    token = store.create("acme", (ACME,), False)
     theirs, their_comment = commented_post(state, SEED_ACCOUNT_NORDIC_TWITTER)
     ours, our_comment = commented_post(state, SEED_ACCOUNT_ACME_INSTAGRAM)
     before = {c["id"]: (c["replyCount"], c["isHidden"]) for c in state.comments[theirs]}
-    async with server(late_transport, store) as base, connect(base, token) as client:
+    async with (
+        server(late_transport, store, kind) as base,
+        connect(base, limited(store, kind, base, (ACME,), False)) as client,
+    ):
         start = len(state.requests)
         refused = {
             "reply as an Acme account": await refusal(
@@ -161,12 +188,17 @@ async def test_comment_routes_refuse_another_clients_post_before_sending(
 
 
 async def test_a_comment_of_another_post_is_refused_on_the_callers_own_post(
-    late_transport: ContractCheckingTransport, store: SQLiteTokenStore, state: SandboxState
+    late_transport: ContractCheckingTransport,
+    store: SQLiteTokenStore,
+    state: SandboxState,
+    kind: OAuthStore | None,
 ) -> None:
-    token = store.create("acme", (ACME,), False)
     ours, _ = commented_post(state, SEED_ACCOUNT_ACME_INSTAGRAM)
     _, their_comment = commented_post(state, SEED_ACCOUNT_NORDIC_YOUTUBE)
-    async with server(late_transport, store) as base, connect(base, token) as client:
+    async with (
+        server(late_transport, store, kind) as base,
+        connect(base, limited(store, kind, base, (ACME,), False)) as client,
+    ):
         start = len(state.requests)
         hide = await refusal(client, "comments_hide", post_id=ours, comment_id=their_comment)
         reply = await refusal(client, "comments_reply", post_id=ours, comment_id=their_comment, text="Hi")
@@ -208,11 +240,14 @@ async def test_accounts_health_counts_exactly_the_accounts_it_lists(
     store: SQLiteTokenStore,
     state: SandboxState,
     profiles: tuple[str, ...],
+    kind: OAuthStore | None,
 ) -> None:
     state.token_expiry[SEED_ACCOUNT_ACME_LINKEDIN] = state.clock() - timedelta(days=1)
     state.token_expiry[SEED_ACCOUNT_NORDIC_TWITTER] = state.clock() - timedelta(days=1)
-    token = store.create("acme", profiles, True)
-    async with server(late_transport, store) as base, connect(base, token) as client:
+    async with (
+        server(late_transport, store, kind) as base,
+        connect(base, limited(store, kind, base, profiles, True)) as client,
+    ):
         summary, health = await data(client, "accounts_health")
         named_summary, named = await data(client, "accounts_health", profile_id=ACME)
     for line, result in ((summary, health), (named_summary, named)):
@@ -228,7 +263,10 @@ async def test_accounts_health_counts_exactly_the_accounts_it_lists(
 
 
 async def test_list_counts_match_what_is_shown_to_a_one_profile_token(
-    late_transport: ContractCheckingTransport, store: SQLiteTokenStore, state: SandboxState
+    late_transport: ContractCheckingTransport,
+    store: SQLiteTokenStore,
+    state: SandboxState,
+    kind: OAuthStore | None,
 ) -> None:
     for n in range(3):
         draft(state, f"Acme {n}", SEED_ACCOUNT_ACME_TWITTER)
@@ -236,8 +274,10 @@ async def test_list_counts_match_what_is_shown_to_a_one_profile_token(
         draft(state, f"Nordic {n}", SEED_ACCOUNT_NORDIC_TWITTER)
     state.create_invite({"profileId": NORDIC, "platform": "twitter"}, "http://late.test")
     state.create_invite({"profileId": ACME, "platform": "tiktok"}, "http://late.test")
-    token = store.create("acme", (ACME,), True)
-    async with server(late_transport, store) as base, connect(base, token) as client:
+    async with (
+        server(late_transport, store, kind) as base,
+        connect(base, limited(store, kind, base, (ACME,), True)) as client,
+    ):
         shown = {
             "posts": await data(client, "posts_list"),
             "posts, 2 a page": await data(client, "posts_list", limit=2),
@@ -275,13 +315,18 @@ async def test_list_counts_match_what_is_shown_to_a_one_profile_token(
 
 
 async def test_list_counts_match_what_is_shown_to_a_two_profile_token(
-    late_transport: ContractCheckingTransport, store: SQLiteTokenStore, state: SandboxState
+    late_transport: ContractCheckingTransport,
+    store: SQLiteTokenStore,
+    state: SandboxState,
+    kind: OAuthStore | None,
 ) -> None:
     for n in range(2):
         draft(state, f"Acme {n}", SEED_ACCOUNT_ACME_TWITTER)
     draft(state, "Nordic", SEED_ACCOUNT_NORDIC_TWITTER)
-    token = store.create("acme", (ACME, ELSEWHERE), True)
-    async with server(late_transport, store) as base, connect(base, token) as client:
+    async with (
+        server(late_transport, store, kind) as base,
+        connect(base, limited(store, kind, base, (ACME, ELSEWHERE), True)) as client,
+    ):
         line, posts = await data(client, "posts_list")
         comments_line, comments = await data(client, "comments_list")
         analytics = await refusal(client, "analytics_posts")
@@ -299,11 +344,14 @@ async def test_list_counts_match_what_is_shown_to_a_two_profile_token(
 
 
 async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_nothing(
-    late_transport: ContractCheckingTransport, store: SQLiteTokenStore, state: SandboxState
+    late_transport: ContractCheckingTransport,
+    store: SQLiteTokenStore,
+    state: SandboxState,
+    kind: OAuthStore | None,
 ) -> None:
     """The inventory: each tool argument that names a profile, account, post, invite or comment,
-    given the other client's, run all at once next to the caller's own writes."""
-    token = store.create("acme", (ACME,), False)
+    given the other client's, run all at once next to the caller's own writes (with a scoped token
+    and with an OAuth grant)."""
     nordic_post = draft(state, "Nordic", SEED_ACCOUNT_NORDIC_TWITTER)
     failed = draft(state, "Nordic fail", SEED_ACCOUNT_NORDIC_TWITTER)
     state.fail_post(failed, "Platform timed out")
@@ -447,7 +495,10 @@ async def test_every_tool_naming_another_clients_thing_is_refused_and_sends_noth
             )
         )
 
-    async with server(late_transport, store) as base, connect(base, token) as client:
+    async with (
+        server(late_transport, store, kind) as base,
+        connect(base, limited(store, kind, base, (ACME,), False)) as client,
+    ):
         start = len(state.requests)
         async with anyio.create_task_group() as tg:
             for name in table:

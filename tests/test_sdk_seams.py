@@ -117,3 +117,26 @@ def test_tools_are_registered_through_the_public_constructor() -> None:
     assert isinstance(server, MCPServer)
     assert list(server.published) == [t.name for t in ALL_TOOLS if t.domain == "posts"]
     assert "$defs" not in str(server.published["posts_create"])
+
+
+def test_the_sdk_auth_routes_still_have_what_the_oauth_front_replaces() -> None:
+    """late_mcp.transports.oauth swaps the SDK's authorization-server metadata route for one that
+    also advertises Client ID Metadata Documents and `iss`; it finds it by path. If the SDK moves
+    it, this fails (and the metadata would silently lose those two fields)."""
+    from mcp.server.auth.routes import create_auth_routes
+    from pydantic import AnyHttpUrl
+    from starlette.routing import Route
+
+    from late_mcp.auth.oauth_kv import SQLiteKeyValue
+    from late_mcp.auth.oauth_store import OAuthStore
+    from late_mcp.transports.oauth import METADATA_PATH, LateOAuthProvider
+
+    provider = LateOAuthProvider(
+        OAuthStore(SQLiteKeyValue(Path("/nonexistent/oauth.sqlite3"))),
+        "http://127.0.0.1:1",
+        "http://127.0.0.1:1/mcp",
+        loopback_documents=False,
+    )
+    routes = create_auth_routes(provider, AnyHttpUrl("http://127.0.0.1:1"))
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    assert METADATA_PATH in paths, f"the SDK's auth routes moved (late_mcp.transports.oauth): {paths}"

@@ -25,7 +25,8 @@ class Principal:
 # None: nobody in particular (stdio, `late-mcp call`, HTTP without authentication): full access.
 principal_var: ContextVar[Principal | None] = ContextVar("late_mcp_principal", default=None)
 
-# The caller ids that are not store tokens. Store tokens are "token:<name>" (names never hold ":").
+# The caller ids that are not store tokens. Store tokens are "token:<name>" (names never hold ":");
+# an OAuth grant's principal is named "oauth:<grant id>" and that name is its caller id.
 LOCAL_CALLER = "local"  # stdio, `late-mcp call`, HTTP on loopback without authentication
 SHARED_CALLER = "shared"  # whoever holds LATE_MCP_TOKEN
 
@@ -37,11 +38,13 @@ def current_profiles() -> frozenset[str] | None:
 
 
 def caller_of(principal: Principal | None) -> str:
-    """A caller's id: "token:<name>" for a store token, one fixed id for the shared LATE_MCP_TOKEN
-    and one for local use (no principal)."""
+    """A caller's id: "token:<name>" for a store token, "oauth:<grant id>" for an OAuth grant, one
+    fixed id for the shared LATE_MCP_TOKEN and one for local use (no principal)."""
     if principal is None:
         return LOCAL_CALLER
-    return SHARED_CALLER if principal.shared else f"token:{principal.name}"
+    if principal.shared:
+        return SHARED_CALLER
+    return principal.name if ":" in principal.name else f"token:{principal.name}"
 
 
 def caller_id() -> str:

@@ -4,7 +4,8 @@
     late-mcp tools [--toolset DOMAIN ...]   list the tools (all, or of the given domains)
     late-mcp call TOOL key=value ...        run one tool in-process
     late-mcp doctor                         check the installation, key and connection
-    late-mcp token create|list|revoke       access tokens for HTTP clients
+    late-mcp token create|list|revoke       access tokens (and OAuth grants) for HTTP clients
+    late-mcp user add|list|remove           users who sign in on the OAuth consent page
 
 stdout belongs to JSON-RPC when serving over stdio, so everything human goes to stderr there.
 Bad settings end with one line on stderr and exit status 2, never a traceback.
@@ -110,9 +111,28 @@ def _token_parser(sub: Any) -> None:
         help="limit the token to this profile (repeatable); without it the token sees every profile",
     )
     create.add_argument("--read-only", action="store_true", help="only tools that change nothing")
-    actions.add_parser("list", help="list tokens: name, profiles, read-only, created, revoked")
-    revoke = actions.add_parser("revoke", help="revoke a token by name")
+    actions.add_parser(
+        "list", help="list tokens and OAuth grants: name, profiles, read-only, created, last used, revoked"
+    )
+    revoke = actions.add_parser("revoke", help="revoke a token by name, or an OAuth grant by its oauth:ID")
     revoke.add_argument("name")
+
+
+def _user_parser(sub: Any) -> None:
+    user = sub.add_parser(
+        "user",
+        help="add, list and remove users who sign in on the OAuth consent page",
+        description="Users sign in on the consent page when an application (claude.ai, ChatGPT, "
+        "Claude Desktop) connects by URL, and choose which client profiles it may touch. Passwords "
+        "are stored as scrypt hashes beside the token store (or in Redis with LATE_MCP_REDIS_URL).",
+    )
+    actions = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a user (asks for the password twice)")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    actions.add_parser("list", help="list users")
+    remove = actions.add_parser("remove", help="remove a user and end every grant they approved")
+    remove.add_argument("name")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _token_parser(sub)
+    _user_parser(sub)
 
     doctor = sub.add_parser("doctor", help="check Python, the key, the connection to Late and the journal")
     _common(doctor, top=False)
@@ -238,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from late_mcp.cli.tokens import run_token
 
         return run_token(args)
+    if args.command == "user":
+        from late_mcp.cli.tokens import run_user
+
+        return run_user(args)
     if args.command == "doctor":
         from late_mcp.cli.doctor import run_doctor
 

@@ -79,6 +79,11 @@ class HttpSettings:
     stateless: bool = False
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # The address clients reach this server at (LATE_MCP_PUBLIC_URL, e.g. https://mcp.example.com):
+    # the OAuth issuer and, with /mcp, the resource every OAuth token is bound to.
+    public_url: str | None = None
+    # Sign-in with OAuth (LATE_MCP_OAUTH): None decides by itself (on for streamable HTTP).
+    oauth: bool | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
@@ -98,6 +103,8 @@ class HttpSettings:
             stateless=read_switch(env, "LATE_MCP_STATELESS", False),
             header_timeout=read_seconds(env, "LATE_MCP_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
             max_connections=read_count(env, "LATE_MCP_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
+            public_url=(_raw(env, "LATE_MCP_PUBLIC_URL") or "").rstrip("/") or None,
+            oauth=read_switch(env, "LATE_MCP_OAUTH", True) if _raw(env, "LATE_MCP_OAUTH") else None,
         )
 
 
@@ -111,6 +118,19 @@ def shared_token_problem(http: HttpSettings) -> str | None:
         'with `python -c "import secrets; print(secrets.token_urlsafe(32))"`, or use scoped tokens '
         "(`late-mcp token create NAME`) and unset LATE_MCP_TOKEN."
     )
+
+
+def base_url(http: HttpSettings) -> str:
+    """Where clients reach this server: LATE_MCP_PUBLIC_URL, else the bind address and port."""
+    if http.public_url:
+        return http.public_url
+    host = "localhost" if http.host in {"0.0.0.0", "::", ""} else http.host
+    return f"http://{f'[{host}]' if ':' in host else host}:{http.port}"
+
+
+def oauth_store_path(http: HttpSettings, env: Mapping[str, str] | None = None) -> Path:
+    """The OAuth store (users, clients, grants, codes, tokens): oauth.sqlite3 beside the token store."""
+    return token_store_path(http, env).parent / "oauth.sqlite3"
 
 
 def token_store_path(http: HttpSettings, env: Mapping[str, str] | None = None) -> Path:

@@ -13,6 +13,10 @@ Per request, in this order, before anything reaches the SDK (and so before anyth
    store that cannot be asked refuses everyone (503, the reason in the log). An address that
    sent too many wrong tokens gets 429 without its token being looked at (late_mcp.transports.http_limits).
    The caller's `Principal` goes into the ASGI scope, where `late_mcp.server.access` picks it up.
+   With OAuth on (late_mcp.transports.oauth), an OAuth access token is looked up the same way and
+   becomes the same kind of `Principal`; a user or grant in the OAuth store switches the latch on
+   too, its endpoints (metadata, authorize, token, register, revoke, the consent page) are
+   answered without a token, and a 401 names the protected-resource metadata (RFC 9728).
 4. The body is read within LATE_MCP_BODY_TIMEOUT (408 otherwise) and at most the SDK's size limit,
    and a POSTed message is checked as one JSON-RPC 2.0 message (late_mcp.transports.rpcline): a bad id
    (null, a fraction, true/false, an object, an array) or any other shape the SDK would take for
@@ -34,6 +38,8 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import anyio
 import mcp_types as types
@@ -44,6 +50,7 @@ from mcp.server.transport_security import (
 )
 from starlette.requests import Request
 
+from late_mcp.auth.oauth_store import ACCESS_PREFIX, OAuthStore
 from late_mcp.auth.principal import Principal, caller_of
 from late_mcp.auth.tokens import TokenStore, TokenStoreUnavailable, same_secret, token_hash
 from late_mcp.config.http import HttpSettings, is_loopback
@@ -65,6 +72,9 @@ from late_mcp.transports.http_sessions import (
 from late_mcp.transports.page import with_browser_page
 from late_mcp.transports.rpcline import check_line, error_response
 
+if TYPE_CHECKING:
+    from late_mcp.transports.oauth import OAuthFront
+
 HEALTH_PATH = "/healthz"
 MCP_PATH = "/mcp"
 FULL_ACCESS = Principal(name="LATE_MCP_TOKEN", shared=True)
@@ -81,6 +91,9 @@ def allowed_hosts(http: HttpSettings) -> list[str]:
     else:
         names.append(f"[{http.host}]" if ":" in http.host else http.host)
     names += list(http.allowed_hosts)
+    public = urlsplit(http.public_url).netloc if http.public_url else ""
+    if public and public not in names:
+        names.append(public)  # LATE_MCP_PUBLIC_URL: clients (and the consent page) reach it by that name
     hosts: list[str] = []
     for name in names:
         has_port = name.rsplit("]", 1)[-1].count(":") == 1
@@ -136,6 +149,23 @@ STORE_DOWN = Answer(
 )
 
 
+def _unauthorized(resource_metadata: str | None, reason: str | None = None) -> Answer:
+    """The 401: with OAuth on, in the form MCP clients start sign-in from (RFC 9728 §5.1)."""
+    if resource_metadata is None:
+        return UNAUTHORIZED
+    message = reason or (
+        "Sign in (OAuth; the WWW-Authenticate header names the metadata), or send Authorization: "
+        "Bearer <token> (LATE_MCP_TOKEN or a token from `late-mcp token create`)."
+    )
+    described = message.replace('"', "'")
+    challenge = (
+        f'Bearer error="invalid_token", error_description="{described}", '
+        f'resource_metadata="{resource_metadata}"'
+    )
+    body = json.dumps({"error": "invalid_token", "message": message}).encode()
+    return Answer(401, body, ((b"www-authenticate", challenge.encode()),))
+
+
 def _too_many_failures(seconds: float) -> Answer:
     wait = retry_after(seconds)
     message = (
@@ -181,6 +211,8 @@ class Guard:
         self.checker = TransportSecurityMiddleware(security)
         self.sse_path = sse_path
         self.required = authentication_required(http, store) if required is None else required
+        self.oauth: OAuthFront | None = None  # set by build_http_app when OAuth is on
+        self.unauthorized = UNAUTHORIZED
         self.failures = AuthFailures()
         stateful = sse_path is None and not http.stateless
         ledger = SessionLedger(http.max_sessions, http.session_idle_timeout)
@@ -195,7 +227,7 @@ class Guard:
         """The caller, None for nobody in particular (no authentication needed), or the refusal."""
         token = _bearer(scope)
         if token is None:
-            return UNAUTHORIZED if self.required else await self._anonymous()
+            return self.unauthorized if self.required else await self._anonymous()
         admitted = self.failures.admit(address_key(scope.get("client")), token_hash(token))
         if isinstance(admitted, float):
             return _too_many_failures(admitted)
@@ -204,9 +236,19 @@ class Guard:
             if self.http.token is not None and same_secret(token, self.http.token):
                 ok = True
                 return FULL_ACCESS
+            if self.oauth is not None and token.startswith(ACCESS_PREFIX):
+                try:
+                    found = await self.oauth.lookup(token)
+                except TokenStoreUnavailable as exc:
+                    return self._store_down(exc)
+                if isinstance(found, Principal):
+                    ok = True
+                    return found
+                ok = False
+                return _unauthorized(self.oauth.resource_metadata, found if isinstance(found, str) else None)
             if self.store is None:
                 ok = False if self.required else None
-                return UNAUTHORIZED if self.required else None
+                return self.unauthorized if self.required else None
             try:  # a file or Redis: asked from a worker thread, so neither blocks other requests
                 principal, any_tokens = await anyio.to_thread.run_sync(self._look_up, token)
             except TokenStoreUnavailable as exc:
@@ -218,14 +260,19 @@ class Guard:
             if not self.required:
                 return None  # no token exists anywhere: the token is ignored, as before
             ok = False
-            return UNAUTHORIZED
+            return self.unauthorized
         finally:
             self.failures.settle(admitted, ok)
 
     def _look_up(self, token: str) -> tuple[Principal | None, bool]:
         assert self.store is not None
         principal = self.store.lookup(token)
-        return principal, principal is not None or self.store.has_tokens()
+        return principal, principal is not None or self._anything_stored()
+
+    def _anything_stored(self) -> bool:
+        """A token exists, or OAuth sign-in was set up (a user or a grant): then tokens are needed."""
+        assert self.store is not None
+        return self.store.has_tokens() or (self.oauth is not None and self.oauth.store.in_use())
 
     async def _anonymous(self) -> Answer | None:
         """A request without a token while none is required yet: let through unless the store now
@@ -233,11 +280,11 @@ class Guard:
         if self.store is None:
             return None
         try:
-            any_tokens = await anyio.to_thread.run_sync(self.store.has_tokens)
+            any_tokens = await anyio.to_thread.run_sync(self._anything_stored)
         except TokenStoreUnavailable as exc:
             return self._store_down(exc)
         self._store_answers(any_tokens)
-        return UNAUTHORIZED if self.required else None
+        return self.unauthorized if self.required else None
 
     def _store_answers(self, any_tokens: bool) -> None:
         if any_tokens and not self.required:
@@ -279,6 +326,9 @@ class Guard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        if self.oauth is not None and scope["path"] in self.oauth.paths:
+            await self._oauth_endpoint(scope, receive, send)
+            return
         who = await self._authenticate(scope)
         if isinstance(who, Answer):
             await who(send)
@@ -302,6 +352,26 @@ class Guard:
             await self.sessions(scope, receive, send, caller_of(who), message, limited=self.required)
         else:
             await self.app(scope, receive, send)
+
+    async def _oauth_endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An OAuth endpoint: no token needed; its body read within the same time and size limits."""
+        from late_mcp.transports.oauth import client_secrets, presented_secrets
+
+        assert self.oauth is not None
+        presented: dict[str, str] = {}
+        if scope["method"] == "POST":
+            body = await self._read_body(receive, send)
+            if body is None:
+                return
+            presented = client_secrets(body, header(scope, b"authorization"))
+            receive = _replay(body, receive)
+        reset = presented_secrets.set(presented)
+        try:
+            await self.oauth.app(scope, receive, send)
+        except TokenStoreUnavailable as exc:
+            await self._store_down(exc)(send)
+        finally:
+            presented_secrets.reset(reset)
 
     def _carries_messages(self, path: str) -> bool:
         return path == MCP_PATH if self.sse_path is None else path.startswith("/messages")
@@ -364,9 +434,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def build_http_app(
-    server: LateMCPServer, http: HttpSettings, store: TokenStore | None, *, required: bool | None = None
+    server: LateMCPServer,
+    http: HttpSettings,
+    store: TokenStore | None,
+    *,
+    required: bool | None = None,
+    oauth_store: OAuthStore | None = None,
 ) -> Guard:
-    """The ASGI app `late-mcp --transport http|sse` serves."""
+    """The ASGI app `late-mcp --transport http|sse` serves; with `oauth_store`, OAuth sign-in too
+    (streamable HTTP only)."""
     security = security_settings(http)
     if http.transport == "sse":
         inner: ASGIApp = server.sse_app(transport_security=security, host=http.host)
@@ -380,4 +456,11 @@ def build_http_app(
     )
     shown = "localhost" if http.host in {"0.0.0.0", "::", ""} else http.host
     page = with_browser_page(app, f"http://{shown}:{http.port}/mcp")
-    return Guard(page, server, http, store, security, required=required)
+    guard = Guard(page, server, http, store, security, required=required)
+    if oauth_store is not None:
+        from late_mcp.transports.oauth import build_oauth
+
+        guard.oauth = build_oauth(server, http, oauth_store, guard.failures)
+        guard.unauthorized = _unauthorized(guard.oauth.resource_metadata)
+        guard.required = guard.required or guard.oauth.in_use()
+    return guard

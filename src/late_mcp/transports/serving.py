@@ -6,7 +6,8 @@
 - HTTP (streamable or SSE): the SDK's own app behind late-mcp's guard layer (late_mcp.transports.http_app),
   served by uvicorn on a socket bound here, with connections capped and header reads timed out
   (late_mcp.transports.http_connections); refuses a non-loopback bind without authentication, or with a
-  LATE_MCP_TOKEN shorter than 32 characters.
+  LATE_MCP_TOKEN shorter than 32 characters. Streamable HTTP also signs people in with OAuth
+  (late_mcp.transports.oauth) when its issuer can be trusted (`oauth_problem`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import signal
 import socket
 import sys
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from late_mcp.auth.stores import open_token_store
-from late_mcp.config.http import HttpSettings, is_loopback, shared_token_problem
+from late_mcp.auth.stores import open_oauth_store, open_token_store
+from late_mcp.config.http import HttpSettings, base_url, is_loopback, shared_token_problem
 from late_mcp.config.settings import SANDBOX_MARK, Settings
 
 EXIT_INTERRUPTED = 130
@@ -32,6 +34,9 @@ TERMINAL_HINT = (
     "`late-mcp call --sandbox profiles_list` runs one, `late-mcp --sandbox --transport http` serves "
     "http://127.0.0.1:8000/mcp. Ctrl-C stops it."
 )
+if TYPE_CHECKING:
+    from late_mcp.auth.oauth_store import OAuthStore
+
 ASGIApp = Any  # Starlette's (scope, receive, send) callable; typed loosely to keep imports lazy
 
 
@@ -81,7 +86,9 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     if problem is not None:
         return _refuse(problem)
     store = open_token_store(http)
-    required = authentication_required(http, store)
+    oauth_off = oauth_problem(http)
+    oauth_store = open_oauth_store(http) if oauth_off is None else None
+    required = authentication_required(http, store) or (oauth_store is not None and oauth_in_use(oauth_store))
     if not is_loopback(http.host) and not required:
         store.close()
         return _refuse(
@@ -96,14 +103,19 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
         store.close()
         return _refuse(str(exc))
     server = build_server(settings, read_only=settings.read_only)
-    app = build_http_app(server, http, store, required=required)
+    app = build_http_app(server, http, store, required=required, oauth_store=oauth_store)
     where = f"http://{_shown(http.host)}:{http.port}" + ("/sse" if http.transport == "sse" else "/mcp")
     kind = (
         "SSE" if http.transport == "sse" else "streamable HTTP" + (" (stateless)" if http.stateless else "")
     )
     auth = "token required" if required else "no authentication, local only"
+    signs_in = f"; OAuth sign-in at {base_url(http)}" if oauth_store is not None else ""
     mode = f"{SANDBOX_MARK} " if settings.sandbox else ""
-    print(f"late-mcp: {mode}{kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+    print(
+        f"late-mcp: {mode}{kind} on {where} ({auth}){signs_in}; Ctrl-C stops it.", file=sys.stderr, flush=True
+    )
+    if oauth_off is not None and oauth_off != "off":
+        print(f"late-mcp: {oauth_off}", file=sys.stderr, flush=True)
     _settle_heap()
     connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
@@ -125,7 +137,35 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     finally:
         sock.close()
         store.close()
+        if oauth_store is not None:
+            oauth_store.close()
     return 0
+
+
+def oauth_problem(http: HttpSettings) -> str | None:
+    """Why OAuth sign-in cannot be served (None: it is served). It is on for streamable HTTP unless
+    LATE_MCP_OAUTH is off, and needs an issuer clients can trust: https (LATE_MCP_PUBLIC_URL), or
+    loopback while serving on loopback."""
+    if http.transport != "http" or http.oauth is False:
+        return "off"
+    base = base_url(http)
+    host = urlsplit(base).hostname or ""
+    if base.startswith("https://") or (is_loopback(host) and (http.public_url or is_loopback(http.host))):
+        return None
+    return (
+        f"OAuth sign-in is off: {base} is not an https address. Set LATE_MCP_PUBLIC_URL to the https "
+        "address clients reach this server at (behind a TLS proxy), or LATE_MCP_OAUTH=off to silence this."
+    )
+
+
+def oauth_in_use(store: OAuthStore) -> bool:
+    """A user or a grant exists (or the store cannot be asked): then every request needs a token."""
+    from late_mcp.auth.tokens import TokenStoreUnavailable
+
+    try:
+        return store.in_use()
+    except TokenStoreUnavailable:
+        return True
 
 
 def _settle_heap() -> None:
