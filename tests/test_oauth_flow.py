@@ -23,6 +23,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
+from conftest import structured
 from contract import ContractCheckingTransport
 from httpserve import connect, running
 from late_mcp.auth.oauth_kv import SQLiteKeyValue
@@ -111,8 +112,8 @@ async def test_the_sdk_oauth_client_signs_in_to_a_real_server_lists_tools_and_ca
             assert "posts_create" not in names  # "may write" was left unticked: read-only tools only
             shown = await client.call_tool("profiles_list", {})
             assert not shown.is_error, body(shown)
-            assert isinstance(shown.structured_content, dict)
-            ids = {p["id"] for p in shown.structured_content["profiles"]}
+            assert isinstance(structured(shown), dict)
+            ids = {p["id"] for p in structured(shown)["profiles"]}
             assert ids == {ACME}
         form = person.seen[0]
         offered = {value for name, value, _ in form.checkboxes if name == "profile"}
@@ -163,8 +164,8 @@ async def test_two_people_sign_in_at_once_and_each_gets_only_their_own_grant(
         async def person(user: str, profile: str) -> None:
             async with oauth_client(base, Person(user=user, profiles=(profile,)), MemoryStorage()) as client:
                 shown = await client.call_tool("profiles_list", {})
-                assert isinstance(shown.structured_content, dict), body(shown)
-                seen[user] = {p["id"] for p in shown.structured_content["profiles"]}
+                assert isinstance(structured(shown), dict), body(shown)
+                seen[user] = {p["id"] for p in structured(shown)["profiles"]}
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(person, "alice", ACME)
@@ -218,16 +219,16 @@ async def test_two_grants_sending_one_key_each_get_their_own_call_and_their_own_
                 group.start_soon(caller, user)
         for user in results:
             async with connect(base, grants[user]) as client:
-                journals[user] = (await client.call_tool("journal_recent", {})).structured_content
+                journals[user] = structured(await client.call_tool("journal_recent", {}))
         async with connect(base, SHARED) as client:
-            journals["admin"] = (await client.call_tool("journal_recent", {})).structured_content
+            journals["admin"] = structured(await client.call_tool("journal_recent", {}))
     made = [p for p in state.profiles.values() if p["name"] == "Same name"]
     assert len(made) == 2
     ids = {}
     for user, answers in results.items():
         assert all(not r.is_error for r in answers), [body(r) for r in answers]
         assert sum("Replayed" in body(r) for r in answers) == 2
-        ids[user] = {(r.structured_content or {})["profile"]["id"] for r in answers}
+        ids[user] = {structured(r)["profile"]["id"] for r in answers}
         assert len(journals[user]["entries"]) == 1
     assert len(ids["alice"]) == len(ids["bob"]) == 1 and ids["alice"] != ids["bob"]
     callers = sorted(e["caller"] for e in journals["admin"]["entries"])
@@ -312,12 +313,12 @@ async def test_a_grants_confirm_and_upload_tokens_answer_only_that_grant(
     ) as base:
         alice, bob = grant_token(store, base, None, False), grant_token(store, base, None, False)
         async with connect(base, alice) as as_alice, connect(base, bob) as as_bob:
-            preview = (await as_alice.call_tool("posts_delete", {"post_id": doomed})).structured_content
+            preview = structured(await as_alice.call_tool("posts_delete", {"post_id": doomed}))
             assert preview is not None and preview["status"] == "preview"
             stolen = await as_bob.call_tool(
                 "posts_delete", {"post_id": doomed, "confirm": preview["confirm_token"]}
             )
-            upload = (await as_alice.call_tool("media_browser_upload_start", {})).structured_content
+            upload = structured(await as_alice.call_tool("media_browser_upload_start", {}))
             assert upload is not None
             peeked = await as_bob.call_tool("media_browser_upload_status", {"token": upload["token"]})
             assert doomed in state.posts

@@ -100,7 +100,8 @@ try {
   const { tools } = await client.listTools();
   const read = await client.callTool({ name: "profiles_list", arguments: {} });
   check(!read.isError, `profiles_list failed: ${JSON.stringify(read.content)}`);
-  const profiles = (read.structuredContent?.profiles ?? []).map((p) => p.id);
+  const data = JSON.parse((read.content ?? []).filter((b) => b.type === "text").map((b) => b.text).join("\n").split("\n").at(-1));
+  const profiles = (data?.profiles ?? []).map((p) => p.id);
   console.log(JSON.stringify({ tools: tools.map((t) => t.name), profiles, token: stored.tokens.token_type }));
   await client.close();
 } catch (err) {
