@@ -40,7 +40,8 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-KEY = "sk_bench_" + "0" * 40
+# Letters no Late id holds: the key scrubber redacts any long run of the key from what Late sends.
+KEY = "sk_bench_" + "qwxyzkv" * 6
 TOKEN = "bench-token-" + "z" * 30
 ACME = "64a000000000000000000001"
 ACME_TWITTER = "64b000000000000000000001"
@@ -151,6 +152,8 @@ async def session(
                 try:
                     result = await client.call_tool(tool, args)
                     failed = result.is_error
+                    if failed:
+                        out["why"].setdefault(tool, _text(result)[:300])
                 except Exception as exc:
                     failed, tool = True, f"{tool}:{type(exc).__name__}"
                 elapsed = time.perf_counter() - started
@@ -169,7 +172,7 @@ async def session(
 
 async def round_of(urls: list[str], sessions: int, calls: int, seed: int, think: float) -> dict[str, Any]:
     """`sessions` sessions at once, spread over the replicas' URLs as a load balancer would."""
-    out: dict[str, Any] = {"reads": [], "writes": [], "opens": [], "errors": Counter()}
+    out: dict[str, Any] = {"reads": [], "writes": [], "opens": [], "errors": Counter(), "why": {}}
     all_open = AllOpen(sessions)
     # The load generator's own garbage collections would stall all 50 sessions at once and be
     # charged to the server: none during a round, one after it.
@@ -183,6 +186,10 @@ async def round_of(urls: list[str], sessions: int, calls: int, seed: int, think:
     return out
 
 
+def _text(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
 def report(name: str, out: dict[str, Any]) -> str:
     every = out["reads"] + out["writes"]
     return (
@@ -193,6 +200,7 @@ def report(name: str, out: dict[str, Any]) -> str:
         f"(mean {statistics.fmean(every) * 1000:.1f} ms); errors {sum(out['errors'].values())} "
         f"{dict(out['errors']) or ''}; opening all sessions at once: p50 {pct(out['opens'], 50):.1f} ms, "
         f"p99 {pct(out['opens'], 99):.1f} ms"
+        + "".join(f"; first {tool} error: {why!r}" for tool, why in out.get("why", {}).items())
     )
 
 
@@ -288,6 +296,7 @@ def run(args: argparse.Namespace) -> list[str]:
             out = anyio.run(round_of, urls, args.sessions, args.calls, n, args.think)
             for key in ("reads", "writes", "opens", "errors", "seconds"):
                 measured[key] += out[key]
+            measured["why"] = out["why"] | measured.get("why", {})
             pids = {f"server{i}": p.pid for i, p in enumerate(servers)} | {"stand-in": late.pid}
             used = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
             used["clients"] = time.process_time() - own
