@@ -52,8 +52,8 @@ class Answer(BaseModel):
 class ElicitRound:
     """One tools/call on 2026-07-28 by a client that can be asked (set by the server's middleware).
 
-    `answer`: on the retry, what the person answered when it was not a yes ("decline", "cancel");
-    then nothing is done. Filled by `confirm_step` when it made a preview: `question`, the text to
+    `answer`: on the retry, what the person answered when it was not a ticked yes, in the
+    server's words ("decline", "cancel", "no answer", ...); then nothing is done. Filled by `confirm_step` when it made a preview: `question`, the text to
     ask, and `token`, the confirm token the answer will carry back."""
 
     answer: str | None = None
@@ -163,7 +163,7 @@ async def confirm_step(
         asking = elicit_round_var.get()
         if asking is not None and asking.answer is not None:
             return _result(
-                f"Not done: the person did not confirm ({word(asking.answer)}). Nothing was changed.",
+                f"Not done: the person did not confirm ({asking.answer}). Nothing was changed.",
                 {"status": DECLINED, "preview": shown},
             )
         if asking is not None:  # 2026-07-28: the question rides on the answer (input_required)

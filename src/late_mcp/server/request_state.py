@@ -42,6 +42,8 @@ log = logging.getLogger("late_mcp.request_state")
 PURPOSE = "request-state"
 AUDIENCE = "late-mcp"
 CONFIRM_QUESTION = "late-mcp/confirm"  # the key of the question in `inputRequests`
+# What the person answered when it was not a ticked yes, in our words (never the client's text).
+NOT_A_YES = {"decline": "decline", "cancel": "cancel", "accept": "accepted without ticking confirm"}
 STATE_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 
 
@@ -147,7 +149,7 @@ class ConfirmRounds:
                 arguments = dict(params.get("arguments") or {})
                 arguments["confirm"] = state  # the preview's confirm token
                 return await call_next(replace(ctx, params={**params, "arguments": arguments}))
-            round_.answer = action if action != "accept" else "accept without confirm=true"
+            round_.answer = NOT_A_YES.get(action, "no answer")
         reset = elicit_round_var.set(round_)
         try:
             result = await call_next(ctx)
