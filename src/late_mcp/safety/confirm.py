@@ -53,8 +53,9 @@ class ElicitRound:
     """One tools/call on 2026-07-28 by a client that can be asked (set by the server's middleware).
 
     `answer`: on the retry, what the person answered when it was not a ticked yes, in the
-    server's words ("decline", "cancel", "no answer", ...); then nothing is done. Filled by `confirm_step` when it made a preview: `question`, the text to
-    ask, and `token`, the confirm token the answer will carry back."""
+    server's words ("decline", "cancel", "no answer", ...); then nothing is done. Filled by
+    `confirm_step` when it made a preview: `question`, the text to ask, and `token`, the confirm
+    token the answer will carry back."""
 
     answer: str | None = None
     question: str | None = None

@@ -3,10 +3,11 @@
 - stdio: our own transport (late_mcp.transports.stdio) answers every line, even one the SDK cannot parse;
   started by hand in a terminal it says, on stderr, that it waits for an MCP client and
   how to try it instead; Ctrl-C ends it at once with status 130 and no traceback.
-- HTTP (streamable or SSE): the SDK's own app behind late-mcp's guard layer (late_mcp.transports.http_app),
-  served by uvicorn on a socket bound here, with connections capped and header reads timed out
-  (late_mcp.transports.http_connections); refuses a non-loopback bind without authentication, or with a
-  LATE_MCP_TOKEN shorter than 32 characters.
+- HTTP (streamable, or SSE, deprecated: a warning line at start): the SDK's own app behind
+  late-mcp's guard layer (late_mcp.transports.http_app), served by uvicorn on a socket bound here,
+  with connections capped and header reads timed out (late_mcp.transports.http_connections);
+  refuses a non-loopback bind without authentication, or with a LATE_MCP_TOKEN shorter than 32
+  characters.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ TERMINAL_HINT = (
     "this; typed text is not understood). To try it by hand: `late-mcp tools` lists the tools, "
     "`late-mcp call --sandbox profiles_list` runs one, `late-mcp --sandbox --transport http` serves "
     "http://127.0.0.1:8000/mcp. Ctrl-C stops it."
+)
+SSE_DEPRECATED = (
+    "late-mcp: warning: the SSE transport is deprecated (MCP replaced it with streamable HTTP, and "
+    "clients on protocol 2026-07-28 use only that); serve --transport http unless a client still "
+    "needs /sse."
 )
 ASGIApp = Any  # Starlette's (scope, receive, send) callable; typed loosely to keep imports lazy
 
@@ -103,6 +109,8 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     )
     auth = "token required" if required else "no authentication, local only"
     mode = f"{SANDBOX_MARK} " if settings.sandbox else ""
+    if http.transport == "sse":
+        print(SSE_DEPRECATED, file=sys.stderr, flush=True)
     print(f"late-mcp: {mode}{kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
     _settle_heap()
     connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
