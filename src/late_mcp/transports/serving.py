@@ -112,7 +112,11 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     if http.transport == "sse":
         print(SSE_DEPRECATED, file=sys.stderr, flush=True)
     print(f"late-mcp: {mode}{kind} on {where} ({auth}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+    from late_mcp.rules.weigh import preload
+
+    preload()  # what a tool would import on first use is imported now, and frozen with the rest
     _settle_heap()
+    app = _settled_after_startup(app)
     connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
         app,
@@ -146,6 +150,26 @@ def _settle_heap() -> None:
     start-up's leftovers, which stay frozen instead (about 1 MB)."""
     gc.freeze()
     gc.enable()
+
+
+def _settled_after_startup(app: ASGIApp) -> ASGIApp:
+    """The app, freezing the heap once more when its lifespan has started: what start-up opened
+    there (the one Late client and its TLS context, the journal, the SDK's session manager) lives
+    as long as the process, so full collections need not walk it either."""
+
+    async def settled(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                gc.freeze()
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return settled
 
 
 class BindError(Exception):
