@@ -6,8 +6,8 @@ confirmations asked through the multi-round-trip flow.
   signing secret (late_mcp.safety.signing: Redis `SET NX`, or `<journal>.secret`), never made up
   by one process, so state sealed by one replica opens on any other. The state is bound to the
   caller (`caller_of` the request's principal, as confirm tokens are). A secret that cannot be
-  read refuses (the codec has no key, so nothing is sealed or opened); it is read again on the
-  next call (`SecretLoader`, in front of the boundary, because the codec cannot wait).
+  read refuses (the codec has no key, so nothing is sealed or opened); it is read again when the
+  next state comes back (`SecretLoader`, in front of the boundary, because the codec cannot wait).
 - Confirmations (`ConfirmRounds`): for a client on 2026-07-28 that declares form elicitation, a
   preview (late_mcp.safety.confirm) becomes an `input_required` result that asks the person, its
   state the preview's confirm token. The retry with "accept" and confirm=true runs the call with
@@ -90,14 +90,16 @@ def request_state_security(secret: ServerSecret) -> RequestStateSecurity:
 
 class SecretLoader:
     """SDK middleware, in front of the request-state boundary: reads the signing secret before a
-    call that may carry or receive state, so the (synchronous) codec has its key. A failure is
-    logged; the codec then refuses, and the next call tries again."""
+    call that brings state back, so the (synchronous) codec has its key. (State is only sealed
+    after a confirm token was made, which has read the secret already.) A failure is logged; the
+    codec then refuses, and the next such call tries again. Other calls never wait for it."""
 
     def __init__(self, secret: ServerSecret) -> None:
         self.secret = secret
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method in STATE_METHODS and self.secret.loaded_key(PURPOSE) is None:
+        brings_state = ctx.params is not None and ctx.params.get("requestState") is not None
+        if brings_state and ctx.method in STATE_METHODS and self.secret.loaded_key(PURPOSE) is None:
             try:
                 await self.secret.key(PURPOSE)
             except SecretUnavailable as exc:
