@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -291,3 +292,19 @@ async def test_a_stateful_server_answers_modern_clients_without_sessions_and_old
             else:
                 assert len(sessions) == 1 and MODERN not in versions, (sessions, versions)
             seen.clear()
+
+
+async def test_calls_that_bring_no_state_never_wait_for_the_signing_secret(
+    late_transport: ContractCheckingTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the secret's Redis down, reads on 2026-07-28 answer, and the secret is neither tried
+    nor logged for them (its Redis could be slow to refuse, not only down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        down = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    server = build_server(make_settings(redis_url=down), transport=late_transport)
+    async with Client(server, mode=MODERN, elicitation_callback=answering("accept")) as client:
+        for _ in range(3):
+            listed = await client.call_tool("profiles_list", {})
+            assert not listed.is_error, body(listed)
+    assert [r.getMessage() for r in caplog.records if "requestState" in r.getMessage()] == []
