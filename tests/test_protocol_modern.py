@@ -12,6 +12,7 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.middleware.auth_context import auth_context_var
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, InputRequiredResult
 
@@ -308,3 +312,31 @@ async def test_calls_that_bring_no_state_never_wait_for_the_signing_secret(
             listed = await client.call_tool("profiles_list", {})
             assert not listed.is_error, body(listed)
     assert [r.getMessage() for r in caplog.records if "requestState" in r.getMessage()] == []
+
+
+@contextmanager
+def signed_in_with_oauth(subject: str) -> Iterator[None]:
+    """What the SDK's bearer middleware leaves for a request it authenticated (the OAuth door)."""
+    token = AccessToken(token="opaque", client_id="claude-ai", scopes=[], subject=subject)
+    reset = auth_context_var.set(AuthenticatedUser(token))
+    try:
+        yield
+    finally:
+        auth_context_var.reset(reset)
+
+
+async def test_state_is_bound_to_the_person_an_oauth_application_acts_for(
+    late_transport: ContractCheckingTransport, state: SandboxState
+) -> None:
+    doomed = draft(state, "Only Alice confirms")
+    server = build_server(make_settings(), transport=late_transport)
+    async with Client(server, mode=MODERN, elicitation_callback=answering("accept")) as client:
+        with signed_in_with_oauth("alice"):
+            asked = await first_round(client, doomed)
+        assert asked.request_state is not None
+        with signed_in_with_oauth("bob"), pytest.raises(MCPError, match="Invalid or expired requestState"):
+            await retry(client, doomed, asked.request_state)
+        assert deletes(state, doomed) == 0
+        with signed_in_with_oauth("alice"):
+            done = await retry(client, doomed, asked.request_state)
+    assert not done.is_error and deletes(state, doomed) == 1

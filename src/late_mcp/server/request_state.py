@@ -5,7 +5,8 @@ confirmations asked through the multi-round-trip flow.
   binding to the tool and its exact arguments). Its key here is derived from the deployment's
   signing secret (late_mcp.safety.signing: Redis `SET NX`, or `<journal>.secret`), never made up
   by one process, so state sealed by one replica opens on any other. The state is bound to the
-  caller (`caller_of` the request's principal, as confirm tokens are). A secret that cannot be
+  caller (`caller_of` the request's principal, as confirm tokens are, plus the SDK's OAuth
+  principal when its bearer middleware authenticated the request). A secret that cannot be
   read refuses (the codec has no key, so nothing is sealed or opened); it is read again when the
   next state comes back (`SecretLoader`, in front of the boundary, because the codec cannot wait).
 - Confirmations (`ConfirmRounds`): for a client on 2026-07-28 that declares form elicitation, a
@@ -29,6 +30,7 @@ from mcp.server.request_state import (
     InvalidRequestState,
     RequestStateBoundary,
     RequestStateSecurity,
+    authenticated_principal,
 )
 from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -77,8 +79,12 @@ class SharedSecretCodec:
 
 
 def bound_caller(ctx: ServerRequestContext[Any, Any]) -> str:
-    """The caller a request's state is bound to: the same id confirm tokens are bound to."""
-    return caller_of(principal_of(ctx.request))
+    """The caller a request's state is bound to: the same id confirm tokens are bound to, and,
+    when the SDK's own bearer authentication ran, also its (client, issuer, subject), so two
+    people of one OAuth application never share a binding."""
+    ours = caller_of(principal_of(ctx.request))
+    theirs = authenticated_principal(ctx)
+    return ours if theirs is None else f"{ours} {theirs}"
 
 
 def request_state_security(secret: ServerSecret) -> RequestStateSecurity:
