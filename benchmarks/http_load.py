@@ -1,19 +1,22 @@
 """Load: many concurrent MCP sessions over streamable HTTP against late-mcp processes.
 
     .venv/bin/python benchmarks/http_load.py --suite        # the four runs below; writes results/http_load.md
-    .venv/bin/python benchmarks/http_load.py [--sessions 50] [--calls 40] [--think 1.0] [--stateless]
-        [--replicas 2 --redis start|redis://127.0.0.1:6379/0]
+    .venv/bin/python benchmarks/http_load.py [--sessions 50] [--calls 40] [--rounds 3] [--think 1.0]
+        [--stateless] [--replicas 2 --redis start|redis://127.0.0.1:6379/0] [--auth store|shared]
 
 Starts the Late stand-in (the sandbox) on a local HTTP port and `late-mcp --transport http` as a
-separate process pointed at it (a real key check, a real journal file, a bearer token), then runs
+separate process pointed at it (a real key check, a real journal file, a bearer token: by default
+one from the token store, looked up on every request as scoped and OAuth tokens are; `--auth
+shared` uses LATE_MCP_TOKEN, compared in memory), then runs
 `--sessions` SDK clients at once, each making `--calls` mixed tool calls (mostly reads, some draft
 posts). `--think` is the mean pause (exponentially distributed) a session takes between an answer
 and its next call, as an assistant does while the model writes; 0 sends calls back to back, which
 measures what the machine can carry rather than what a user waits. With --replicas, that many
 server processes share the load (sessions spread over them, as a load balancer would) and, with
 --redis, one Redis for journal, reservations and tokens (`start`: a throw-away redis-server).
-Reports throughput, p50/p99 latency (all calls, reads, writes), errors, CPU per process and the
-servers' resident memory before, after a warm-up round and after each round. Not a test: it measures.
+Reports, for the warm-up and for each round on its own, throughput, p50/p99 latency (all calls,
+reads, writes), errors (with the first error text per tool), CPU per process and the servers'
+resident memory. Not a test: it measures.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-KEY = "sk_bench_" + "0" * 40
+# Letters no Late id holds: the key scrubber redacts any long run of the key from what Late sends.
+KEY = "sk_bench_" + "qwxyzkv" * 6
 TOKEN = "bench-token-" + "z" * 30
 ACME = "64a000000000000000000001"
 ACME_TWITTER = "64b000000000000000000001"
@@ -120,12 +124,12 @@ class AllOpen:
 
 
 async def session(
-    url: str, calls: int, seed: int, think: float, out: dict[str, Any], all_open: AllOpen
+    url: str, token: str, calls: int, seed: int, think: float, out: dict[str, Any], all_open: AllOpen
 ) -> None:
     rng = random.Random(seed)
     arrived = False
     # Plain HTTP: verify=False skips loading the CA bundle, which blocks this loop ~50 ms per client.
-    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60, verify=False)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60, verify=False)
     try:
         opening = time.perf_counter()
         async with Client(streamable_http_client(url, http_client=http)) as client:  # type: ignore[arg-type]
@@ -151,6 +155,8 @@ async def session(
                 try:
                     result = await client.call_tool(tool, args)
                     failed = result.is_error
+                    if failed:
+                        out["why"].setdefault(tool, _text(result)[:300])
                 except Exception as exc:
                     failed, tool = True, f"{tool}:{type(exc).__name__}"
                 elapsed = time.perf_counter() - started
@@ -167,20 +173,26 @@ async def session(
         await http.aclose()
 
 
-async def round_of(urls: list[str], sessions: int, calls: int, seed: int, think: float) -> dict[str, Any]:
+async def round_of(
+    urls: list[str], token: str, sessions: int, calls: int, seed: int, think: float
+) -> dict[str, Any]:
     """`sessions` sessions at once, spread over the replicas' URLs as a load balancer would."""
-    out: dict[str, Any] = {"reads": [], "writes": [], "opens": [], "errors": Counter()}
+    out: dict[str, Any] = {"reads": [], "writes": [], "opens": [], "errors": Counter(), "why": {}}
     all_open = AllOpen(sessions)
     # The load generator's own garbage collections would stall all 50 sessions at once and be
     # charged to the server: none during a round, one after it.
     gc.disable()
     async with anyio.create_task_group() as tg:
         for n in range(sessions):
-            tg.start_soon(session, urls[n % len(urls)], calls, seed * 1000 + n, think, out, all_open)
+            tg.start_soon(session, urls[n % len(urls)], token, calls, seed * 1000 + n, think, out, all_open)
     out["seconds"] = time.perf_counter() - all_open.at
     gc.enable()
     gc.collect()
     return out
+
+
+def _text(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
 
 
 def report(name: str, out: dict[str, Any]) -> str:
@@ -193,6 +205,7 @@ def report(name: str, out: dict[str, Any]) -> str:
         f"(mean {statistics.fmean(every) * 1000:.1f} ms); errors {sum(out['errors'].values())} "
         f"{dict(out['errors']) or ''}; opening all sessions at once: p50 {pct(out['opens'], 50):.1f} ms, "
         f"p99 {pct(out['opens'], 99):.1f} ms"
+        + "".join(f"; first {tool} error: {why!r}" for tool, why in out.get("why", {}).items())
     )
 
 
@@ -242,7 +255,6 @@ def run(args: argparse.Namespace) -> list[str]:
         LATE_API_KEY=KEY,
         LATE_BASE_URL=f"http://127.0.0.1:{late_port}/api",
         LATE_JOURNAL_PATH=str(work / "journal.sqlite3"),
-        LATE_MCP_TOKEN=TOKEN,
         LATE_MCP_TOKEN_STORE=str(work / "tokens.sqlite3"),
         LATE_MCP_MAX_SESSIONS=str(max(100, 2 * args.sessions)),
         LATE_CONFIRM="off",
@@ -250,6 +262,17 @@ def run(args: argparse.Namespace) -> list[str]:
     redis = None
     if args.redis:
         redis, env["LATE_MCP_REDIS_URL"] = start_redis(work) if args.redis == "start" else (None, args.redis)
+    if args.auth == "shared":
+        env["LATE_MCP_TOKEN"] = token = TOKEN
+    else:  # a token from the store: the look-up every request makes, as scoped and OAuth tokens do
+        made = subprocess.run(
+            [sys.executable, "-m", "late_mcp", "token", "create", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        token = made.stdout.strip()
     late = subprocess.Popen([sys.executable, __file__, "--stand-in", str(late_port)], env=env)
     servers = []
     for port in mcp_ports:
@@ -267,12 +290,16 @@ def run(args: argparse.Namespace) -> list[str]:
         mode = "stateless" if args.stateless else "stateful"
         shared = f", sharing {'Redis' if args.redis else 'nothing'}" if args.replicas > 1 else ""
         pace = f"pausing {args.think:g} s on average between calls" if args.think else "back to back"
+        who = "LATE_MCP_TOKEN" if args.auth == "shared" else "a token from the store (looked up per request)"
         say(
             f"**{args.sessions} sessions, {pace}; {mode} streamable HTTP on {args.replicas} "
-            f"process(es){shared}; {args.calls} calls per session per round**"
+            f"process(es){shared}; {args.calls} calls per session per round; {who}**"
         )
         say(f"- server RSS before: {server_rss()}")
-        say("- " + report("warm-up", anyio.run(round_of, urls, args.sessions, args.calls, 0, args.think)))
+        say(
+            "- "
+            + report("warm-up", anyio.run(round_of, urls, token, args.sessions, args.calls, 0, args.think))
+        )
         say(f"- server RSS after warm-up: {server_rss()}")
         measured: dict[str, Any] = {
             "reads": [],
@@ -285,9 +312,10 @@ def run(args: argparse.Namespace) -> list[str]:
             cpu = {f"server{i}": cpu_seconds(p.pid) for i, p in enumerate(servers)}
             cpu["stand-in"] = cpu_seconds(late.pid)
             own = time.process_time()
-            out = anyio.run(round_of, urls, args.sessions, args.calls, n, args.think)
+            out = anyio.run(round_of, urls, token, args.sessions, args.calls, n, args.think)
             for key in ("reads", "writes", "opens", "errors", "seconds"):
                 measured[key] += out[key]
+            measured["why"] = out["why"] | measured.get("why", {})
             pids = {f"server{i}": p.pid for i, p in enumerate(servers)} | {"stand-in": late.pid}
             used = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
             used["clients"] = time.process_time() - own
@@ -334,9 +362,19 @@ def main() -> None:
     parser.add_argument(
         "--redis", help="LATE_MCP_REDIS_URL the replicas share, or `start` for a throw-away redis-server"
     )
+    parser.add_argument(
+        "--auth",
+        choices=("store", "shared"),
+        default="store",
+        help="store: a token from `late-mcp token create` (looked up per request, as scoped and OAuth "
+        "tokens are); shared: LATE_MCP_TOKEN (compared in memory)",
+    )
     parser.add_argument("--suite", action="store_true", help="the four configurations; writes --out")
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "http_load.md"
+        "--out",
+        type=Path,
+        default=None,
+        help="the figures file (--suite: results/http_load.md; one run: only when given)",
     )
     parser.add_argument("--stand-in", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -344,26 +382,37 @@ def main() -> None:
         stand_in(args.stand_in)
         return
     gc.freeze()  # what imports built: out of the collector's sight (see round_of)
+    command = " ".join(["python", "benchmarks/http_load.py", *sys.argv[1:]])
     if not args.suite:
-        run(args)
+        lines = run(args)
+        if args.out is not None:
+            args.out.write_text("\n".join([*heading(command), *lines]) + "\n", encoding="utf-8")
+            print(f"written to {args.out}")
         return
-    lines = [
-        "# late-mcp under load (streamable HTTP)",
-        "",
-        f"`python benchmarks/http_load.py --suite` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}; "
-        f"uvloop {'on' if importlib.util.find_spec('uvloop') else 'off'}, "
-        f"httptools {'on' if importlib.util.find_spec('httptools') else 'off'}. "
-        "The stand-in, the servers, Redis and the load generator share this machine's CPUs.",
-        "",
-    ]
+    lines = heading(command)
     for config in SUITE:
         lines += run(
             argparse.Namespace(**{**vars(args), "stateless": False, "replicas": 1, "redis": None} | config)
         )
         lines.append("")
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"written to {args.out}")
+    out = args.out or Path(__file__).resolve().parent / "results" / "http_load.md"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written to {out}")
+
+
+def heading(command: str) -> list[str]:
+    """The figures file's title and the machine they were measured on."""
+    return [
+        "# late-mcp under load (streamable HTTP)",
+        "",
+        f"`{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}; "
+        f"uvloop {'on' if importlib.util.find_spec('uvloop') else 'off'}, "
+        f"httptools {'on' if importlib.util.find_spec('httptools') else 'off'}. "
+        "The stand-in, the servers, Redis and the load generator share this machine's CPUs "
+        f"(load average at the start: {os.getloadavg()[0]:.1f}).",
+        "",
+    ]
 
 
 if __name__ == "__main__":

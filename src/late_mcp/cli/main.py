@@ -1,6 +1,6 @@
 """The `late-mcp` command: one parser, a subcommand per job, the bare command serves.
 
-    late-mcp [--transport stdio|http|sse]   serve (what MCP clients start)
+    late-mcp [--transport stdio|http|sse]   serve (what MCP clients start; sse is deprecated)
     late-mcp tools [--toolset DOMAIN ...]   list the tools (all, or of the given domains)
     late-mcp call TOOL key=value ...        run one tool in-process
     late-mcp doctor                         check the installation, key and connection
@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("stdio", "http", "streamable-http", "sse"),
         default=None,
         help="how clients connect (also LATE_MCP_TRANSPORT; default stdio; http is streamable HTTP, "
-        "also called streamable-http)",
+        "also called streamable-http; sse is deprecated: the older SSE transport, for clients that "
+        "cannot use http yet)",
     )
     parser.add_argument(
         "--host", default=None, help="bind address for http/sse (also LATE_MCP_HOST; default 127.0.0.1)"

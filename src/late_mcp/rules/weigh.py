@@ -49,6 +49,12 @@ def _parse_tweet() -> _ParseTweet:
     return parse
 
 
+def preload() -> None:
+    """Import and compile the X text parser now: a long-running server pays it at start rather
+    than stalling every caller for 0.2-0.6 s in the middle of its first post."""
+    _parse_tweet()
+
+
 def x_weighed(text: str, limit: int) -> Weighed:
     """`text` weighed the way X counts it against `limit` (280)."""
     parse = _parse_tweet()

@@ -5,9 +5,12 @@ bound (HMAC) to the caller, the tool and its exact arguments for 10 minutes; the
 same caller with `confirm=<token>` carries it out, on any replica and in any `late-mcp call`
 process that shares the journal (the key comes from `late_mcp.safety.signing`). Without a readable
 signing secret, confirmations are refused, never made with a secret of this process alone. Where
-the client supports elicitation the person is asked directly instead. LATE_CONFIRM=off turns this
-off for unattended use. A preview names its `tool`, so the preview app (apps/preview.html) can make
-the same call with the token when the person presses Approve.
+the client supports elicitation the person is asked directly instead: on protocol 2025-11-25 and
+before with an elicitation request in the middle of the call; on 2026-07-28 with the
+multi-round-trip flow (late_mcp.server.request_state turns the preview into an `input_required`
+result whose sealed state is the confirm token, so the answer may reach any replica).
+LATE_CONFIRM=off turns this off for unattended use. A preview names its `tool`, so the preview app
+(apps/preview.html) can make the same call with the token when the person presses Approve.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -42,6 +46,23 @@ call_arguments_var: ContextVar[dict[str, Any] | None] = ContextVar("late_call_ar
 
 class Answer(BaseModel):
     confirm: bool = Field(description="Yes, do it.")
+
+
+@dataclass
+class ElicitRound:
+    """One tools/call on 2026-07-28 by a client that can be asked (set by the server's middleware).
+
+    `answer`: on the retry, what the person answered when it was not a ticked yes, in the
+    server's words ("decline", "cancel", "no answer", ...); then nothing is done. Filled by
+    `confirm_step` when it made a preview: `question`, the text to ask, and `token`, the confirm
+    token the answer will carry back."""
+
+    answer: str | None = None
+    question: str | None = None
+    token: str | None = None
+
+
+elicit_round_var: ContextVar[ElicitRound | None] = ContextVar("late_elicit_round", default=None)
 
 
 class ConfirmTokens:
@@ -140,9 +161,19 @@ async def confirm_step(
                 {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": fresh},
                 error=True,
             )
+        asking = elicit_round_var.get()
+        if asking is not None and asking.answer is not None:
+            return _result(
+                f"Not done: the person did not confirm ({asking.answer}). Nothing was changed.",
+                {"status": DECLINED, "preview": shown},
+            )
+        if asking is not None:  # 2026-07-28: the question rides on the answer (input_required)
+            asking.token = await confirm_tokens.token(caller, tool, arguments)
+            asking.question = question(what, shown)
+            return _preview(tool, what, shown, asking.token)
         if _supports_elicitation(ctx):
             try:
-                answer = await ctx.elicit(f"late-mcp: {one_line(what)}?\n{_brief(shown)}", Answer)
+                answer = await ctx.elicit(question(what, shown), Answer)
             except Exception as exc:  # the client advertised it but could not do it: fall back to a token
                 log.info("elicitation failed (%s); answering with a preview", type(exc).__name__)
             else:
@@ -161,11 +192,20 @@ async def confirm_step(
             {"status": "refused", "preview": shown},
             error=True,
         )
+    return _preview(tool, what, shown, fresh)
+
+
+def _preview(tool: str, what: str, shown: dict[str, Any], token: str) -> CallToolResult:
     return _result(
         f"Preview only, nothing was changed: {what}. Show this to the person; if they agree, call {tool} "
-        f"again with the same arguments plus confirm={fresh} (valid 10 minutes).",
-        {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": fresh},
+        f"again with the same arguments plus confirm={token} (valid 10 minutes).",
+        {"status": PREVIEW, "tool": tool, "preview": shown, "confirm_token": token},
     )
+
+
+def question(what: str, shown: dict[str, Any]) -> str:
+    """What the person is asked in a confirmation dialog."""
+    return f"late-mcp: {one_line(what)}?\n{_brief(shown)}"
 
 
 BRIEF_LINE = 600

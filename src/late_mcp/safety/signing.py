@@ -53,6 +53,11 @@ class ServerSecret(Protocol):
         """A 32-byte key for `purpose` ("confirm", "upload"); raises SecretUnavailable."""
         ...
 
+    def loaded_key(self, purpose: str) -> bytes | None:
+        """The key for `purpose` if the secret has been read already (no I/O), else None; for
+        code that cannot wait (the SDK's request-state codec is synchronous)."""
+        ...
+
 
 def derive(master: bytes, purpose: str) -> bytes:
     return hmac.new(master, b"late-mcp/" + purpose.encode(), hashlib.sha256).digest()
@@ -71,6 +76,9 @@ class _Cached:
         if self._master is None:
             self._master = await self._load()
         return derive(self._master, purpose)
+
+    def loaded_key(self, purpose: str) -> bytes | None:
+        return None if self._master is None else derive(self._master, purpose)
 
 
 class MemorySecret(_Cached):

@@ -29,6 +29,7 @@ from late_mcp.safety.signing import server_secret
 from late_mcp.safety.sqlite_journal import Journal
 from late_mcp.server.access import AccessMiddleware
 from late_mcp.server.clientlog import ClientLogMiddleware
+from late_mcp.server.request_state import ConfirmRounds, install, request_state_security
 from late_mcp.server.result_form import OneForm
 from late_mcp.server.schema import compact_schema, one_line
 from late_mcp.tools import ALL_TOOLS, AppContext, ToolDef
@@ -269,6 +270,8 @@ def build_server(
     the tools of those domains (default: settings.toolsets, else the default domains); `read_only`
     then drops every tool declared to change something."""
     selected = offered(tools, toolsets or settings.toolsets, read_only=read_only)
+    # One signing secret per deployment: confirm tokens and the 2026-07-28 requestState.
+    secret = server_secret(settings.redis_url, settings.journal_path)
 
     @asynccontextmanager
     async def open_context() -> AsyncIterator[AppContext]:
@@ -284,7 +287,7 @@ def build_server(
                     "sandbox" if settings.sandbox else settings.base_url,
                 )
                 reservations = ReservationDesk(journal, call_deadline=settings.call_deadline)
-                confirm_tokens = ConfirmTokens(server_secret(settings.redis_url, settings.journal_path))
+                confirm_tokens = ConfirmTokens(secret)
                 yield AppContext(
                     client=client,
                     settings=settings,
@@ -316,15 +319,19 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
         extensions=[apps] if apps else None,
-        # The one answer form (result_form.py) outermost; scoped tokens (access.py) before the tools,
-        # then MCP log notifications at the client's level (clientlog.py).
+        request_state_security=request_state_security(secret),
+        # The one answer form (result_form.py) outermost; scoped tokens (access.py) before the
+        # tools, then MCP log notifications at the client's level (clientlog.py), then
+        # confirmations asked on 2026-07-28 (request_state.py).
         middleware=[
             OneForm([spec.name for spec in tools]),
             *([SandboxMark()] if settings.sandbox else []),
             AccessMiddleware(tools),
             ClientLogMiddleware(settings.log_level),
+            ConfirmRounds(),
         ],
     )
+    install(server.middleware, secret)
     # Without logging set up, the SDK adds a stderr handler of its own: it scrubs like ours.
     scrub_new_handlers(before)
     protect(settings.api_key)

@@ -3,11 +3,12 @@
 - stdio: our own transport (late_mcp.transports.stdio) answers every line, even one the SDK cannot parse;
   started by hand in a terminal it says, on stderr, that it waits for an MCP client and
   how to try it instead; Ctrl-C ends it at once with status 130 and no traceback.
-- HTTP (streamable or SSE): the SDK's own app behind late-mcp's guard layer (late_mcp.transports.http_app),
-  served by uvicorn on a socket bound here, with connections capped and header reads timed out
-  (late_mcp.transports.http_connections); refuses a non-loopback bind without authentication, or with a
-  LATE_MCP_TOKEN shorter than 32 characters. Streamable HTTP also signs people in with OAuth
-  (late_mcp.transports.oauth) when its issuer can be trusted (`oauth_problem`).
+- HTTP (streamable, or SSE, deprecated: a warning line at start): the SDK's own app behind
+  late-mcp's guard layer (late_mcp.transports.http_app), served by uvicorn on a socket bound here,
+  with connections capped and header reads timed out (late_mcp.transports.http_connections);
+  refuses a non-loopback bind without authentication, or with a LATE_MCP_TOKEN shorter than 32
+  characters. Streamable HTTP also signs people in with OAuth (late_mcp.transports.oauth) when its
+  issuer can be trusted (`oauth_problem`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ TERMINAL_HINT = (
 if TYPE_CHECKING:
     from late_mcp.auth.oauth_store import OAuthStore
 
+SSE_DEPRECATED = (
+    "late-mcp: warning: the SSE transport is deprecated (MCP replaced it with streamable HTTP, and "
+    "clients on protocol 2026-07-28 use only that); serve --transport http unless a client still "
+    "needs /sse."
+)
 ASGIApp = Any  # Starlette's (scope, receive, send) callable; typed loosely to keep imports lazy
 
 
@@ -111,12 +117,18 @@ def serve_http(settings: Settings, http: HttpSettings) -> int:
     auth = "token required" if required else "no authentication, local only"
     signs_in = f"; OAuth sign-in at {base_url(http)}" if oauth_store is not None else ""
     mode = f"{SANDBOX_MARK} " if settings.sandbox else ""
+    if http.transport == "sse":
+        print(SSE_DEPRECATED, file=sys.stderr, flush=True)
     print(
         f"late-mcp: {mode}{kind} on {where} ({auth}){signs_in}; Ctrl-C stops it.", file=sys.stderr, flush=True
     )
     if oauth_off is not None and oauth_off != "off":
         print(f"late-mcp: {oauth_off}", file=sys.stderr, flush=True)
+    from late_mcp.rules.weigh import preload
+
+    preload()  # what a tool would import on first use is imported now, and frozen with the rest
     _settle_heap()
+    app = _settled_after_startup(app)
     connections, accept_batch = connection_budget(raise_open_file_limit(), http.max_connections)
     config = uvicorn.Config(
         app,
@@ -178,6 +190,26 @@ def _settle_heap() -> None:
     start-up's leftovers, which stay frozen instead (about 1 MB)."""
     gc.freeze()
     gc.enable()
+
+
+def _settled_after_startup(app: ASGIApp) -> ASGIApp:
+    """The app, freezing the heap once more when its lifespan has started: what start-up opened
+    there (the one Late client and its TLS context, the journal, the SDK's session manager) lives
+    as long as the process, so full collections need not walk it either."""
+
+    async def settled(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                gc.freeze()
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return settled
 
 
 class BindError(Exception):
