@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/http_load.py --suite        # the four runs below; writes results/http_load.md
     .venv/bin/python benchmarks/http_load.py [--sessions 50] [--calls 40] [--rounds 3] [--think 1.0]
-        [--stateless] [--replicas 2 --redis start|redis://127.0.0.1:6379/0] [--auth store|shared]
+        [--stateless] [--replicas 2 --redis start|redis://127.0.0.1:6379/0] [--auth store|shared|oauth]
 
 Starts the Late stand-in (the sandbox) on a local HTTP port and `late-mcp --transport http` as a
 separate process pointed at it (a real key check, a real journal file, a bearer token: by default
 one from the token store, looked up on every request as scoped and OAuth tokens are; `--auth
-shared` uses LATE_MCP_TOKEN, compared in memory), then runs
+shared` uses LATE_MCP_TOKEN, compared in memory; `--auth oauth` an OAuth access token from a grant
+in the OAuth store, with OAuth sign-in served), then runs
 `--sessions` SDK clients at once, each making `--calls` mixed tool calls (mostly reads, some draft
 posts). `--think` is the mean pause (exponentially distributed) a session takes between an answer
 and its next call, as an assistant does while the model writes; 0 sends calls back to back, which
@@ -27,6 +28,7 @@ import importlib.util
 import os
 import platform
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -240,6 +242,28 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("redis-server did not come up")
 
 
+def oauth_token(env: dict[str, str]) -> str:
+    """An access token for a full-access grant in the store the servers will open (the consent
+    page's own `approve`, then the code exchanged), bound to LATE_MCP_PUBLIC_URL/mcp."""
+    from late_mcp.auth.stores import open_oauth_store
+    from late_mcp.config.http import HttpSettings
+
+    store = open_oauth_store(HttpSettings.from_env(env), env)
+    request = {
+        "client_id": "load-benchmark",
+        "client_name": "Load benchmark",
+        "redirect_uri": "http://127.0.0.1/callback",
+        "explicit": True,
+        "code_challenge": secrets.token_urlsafe(32),
+        "state": None,
+        "scopes": [],
+        "resource": f"{env['LATE_MCP_PUBLIC_URL']}/mcp",
+    }
+    code = store.approve(request, user="bench", profiles=None, read_only=False)
+    token: str = store.use_code(code)["access_token"]
+    return token
+
+
 def run(args: argparse.Namespace) -> list[str]:
     """One configuration: start the stand-in and the replicas, a warm-up round, measured rounds."""
     lines: list[str] = []
@@ -264,6 +288,9 @@ def run(args: argparse.Namespace) -> list[str]:
         redis, env["LATE_MCP_REDIS_URL"] = start_redis(work) if args.redis == "start" else (None, args.redis)
     if args.auth == "shared":
         env["LATE_MCP_TOKEN"] = token = TOKEN
+    elif args.auth == "oauth":  # an OAuth access token, from a grant made as the consent page makes it
+        env["LATE_MCP_PUBLIC_URL"] = f"http://127.0.0.1:{mcp_ports[0]}"
+        token = oauth_token(env)
     else:  # a token from the store: the look-up every request makes, as scoped and OAuth tokens do
         made = subprocess.run(
             [sys.executable, "-m", "late_mcp", "token", "create", "bench"],
@@ -290,7 +317,11 @@ def run(args: argparse.Namespace) -> list[str]:
         mode = "stateless" if args.stateless else "stateful"
         shared = f", sharing {'Redis' if args.redis else 'nothing'}" if args.replicas > 1 else ""
         pace = f"pausing {args.think:g} s on average between calls" if args.think else "back to back"
-        who = "LATE_MCP_TOKEN" if args.auth == "shared" else "a token from the store (looked up per request)"
+        who = {
+            "shared": "LATE_MCP_TOKEN",
+            "store": "a token from the store (looked up per request)",
+            "oauth": "an OAuth access token (looked up per request)",
+        }[args.auth]
         say(
             f"**{args.sessions} sessions, {pace}; {mode} streamable HTTP on {args.replicas} "
             f"process(es){shared}; {args.calls} calls per session per round; {who}**"
@@ -364,10 +395,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--auth",
-        choices=("store", "shared"),
+        choices=("store", "shared", "oauth"),
         default="store",
         help="store: a token from `late-mcp token create` (looked up per request, as scoped and OAuth "
-        "tokens are); shared: LATE_MCP_TOKEN (compared in memory)",
+        "tokens are); shared: LATE_MCP_TOKEN (compared in memory); oauth: an OAuth access token",
     )
     parser.add_argument("--suite", action="store_true", help="the four configurations; writes --out")
     parser.add_argument(
