@@ -28,7 +28,6 @@ import importlib.util
 import os
 import platform
 import random
-import secrets
 import shutil
 import socket
 import statistics
@@ -243,25 +242,16 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def oauth_token(env: dict[str, str]) -> str:
-    """An access token for a full-access grant in the store the servers will open (the consent
-    page's own `approve`, then the code exchanged), bound to LATE_MCP_PUBLIC_URL/mcp."""
+    """An access token for a full-access grant in the OAuth store the servers will open, bound to
+    LATE_MCP_PUBLIC_URL/mcp (benchmarks/oauth_grant.py)."""
     from late_mcp.auth.stores import open_oauth_store
     from late_mcp.config.http import HttpSettings
+    from oauth_grant import access_token
 
     store = open_oauth_store(HttpSettings.from_env(env), env)
-    request = {
-        "client_id": "load-benchmark",
-        "client_name": "Load benchmark",
-        "redirect_uri": "http://127.0.0.1/callback",
-        "explicit": True,
-        "code_challenge": secrets.token_urlsafe(32),
-        "state": None,
-        "scopes": [],
-        "resource": f"{env['LATE_MCP_PUBLIC_URL']}/mcp",
-    }
-    code = store.approve(request, user="bench", profiles=None, read_only=False)
-    token: str = store.use_code(code)["access_token"]
-    return token
+    return access_token(
+        store, f"{env['LATE_MCP_PUBLIC_URL']}/mcp", user="bench", application="Load benchmark"
+    )
 
 
 def run(args: argparse.Namespace) -> list[str]:

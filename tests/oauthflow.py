@@ -7,6 +7,8 @@ import base64
 import hashlib
 import html.parser
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -18,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from late_mcp.auth.oauth_store import OAuthStore
+from oauth_grant import access_token
 
 REDIRECT = "http://127.0.0.1:51999/callback"  # nothing listens: the redirect is caught, not followed
 PASSWORD = "correct horse battery"
@@ -211,16 +214,17 @@ async def sign_in(web: httpx2.AsyncClient, base: str, person: Person) -> tuple[s
 def grant_token(store: OAuthStore, base: str, profiles: tuple[str, ...] | None, read_only: bool) -> str:
     """An access token for a grant made in the store as the consent page makes it (for tests of
     what a grant may reach, not of the sign-in itself); bound to the server at `base`."""
-    request = {
-        "client_id": "test-client",
-        "client_name": "Test assistant",
-        "redirect_uri": REDIRECT,
-        "explicit": True,
-        "code_challenge": pkce()[1],
-        "state": None,
-        "scopes": [],
-        "resource": f"{base}/mcp",
-    }
-    code = store.approve(request, user="alice", profiles=profiles, read_only=read_only)
-    token: str = store.use_code(code)["access_token"]
-    return token
+    return access_token(store, f"{base}/mcp", profiles=profiles, read_only=read_only)
+
+
+def add_user(env: dict[str, str], name: str, password: str) -> None:
+    """`late-mcp user add NAME --password-stdin` in a real process, as a person would run it."""
+    made = subprocess.run(
+        [sys.executable, "-m", "late_mcp", "user", "add", name, "--password-stdin"],
+        env=env,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr

@@ -90,20 +90,12 @@ def test_typescript_sdk_signs_in_with_oauth_and_calls_a_tool(node: str, tmp_path
     """tests/compat_ts/oauth.mjs: the TS SDK's OAuth client, a consent form answered over HTTP,
     against a real `late-mcp --sandbox --transport http` with a user from `late-mcp user add`."""
     from late_mcp.sandbox.state import SEED_PROFILE_ACME
-    from oauthflow import PASSWORD
+    from oauthflow import PASSWORD, add_user
     from test_http_edges import server_process
     from test_http_transports import clean_env
 
     env = {**clean_env(), "LATE_MCP_TOKEN_STORE": str(tmp_path / "tokens.sqlite3")}
-    made = subprocess.run(
-        [sys.executable, "-m", "late_mcp", "user", "add", "alice", "--password-stdin"],
-        env=env,
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    add_user(env, "alice", PASSWORD)
     with server_process(env) as (port, _):
         proc = subprocess.run(
             [node, "oauth.mjs", f"http://127.0.0.1:{port}/mcp", "alice", PASSWORD, SEED_PROFILE_ACME],

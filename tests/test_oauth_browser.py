@@ -9,8 +9,6 @@ README shows it); the code the browser brings back is exchanged for a token limi
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from browser import Browser
 from late_mcp.sandbox.state import SEED_PROFILE_ACME, SEED_PROFILE_NORDIC
-from oauthflow import PASSWORD, REDIRECT, authorize_url, pkce
+from oauthflow import PASSWORD, REDIRECT, add_user, authorize_url, pkce
 from test_http_edges import server_process, token_command
 from test_http_transports import clean_env
 
@@ -31,15 +29,7 @@ def test_a_person_signs_in_ticks_one_profile_and_approves_in_a_real_browser(
     browser: Browser, tmp_path: Path
 ) -> None:
     env = {**clean_env(), "LATE_MCP_TOKEN_STORE": str(tmp_path / "tokens.sqlite3")}
-    made = subprocess.run(
-        [sys.executable, "-m", "late_mcp", "user", "add", "alice", "--password-stdin"],
-        env=env,
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    add_user(env, "alice", PASSWORD)
     with server_process(env) as (port, _), httpx2.Client() as web:
         base = f"http://127.0.0.1:{port}"
         registered = web.post(

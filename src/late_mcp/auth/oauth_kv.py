@@ -12,20 +12,16 @@ The SQLite file is made 0600 (its folder 0700 when made here); a store that cann
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
-from late_mcp.auth.tokens import TokenStoreUnavailable
+from late_mcp.auth.tokens import TokenStoreUnavailable, redis_reached
 
 Record = dict[str, Any]
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def dumped(record: Record) -> str:
@@ -134,22 +130,7 @@ class SQLiteKeyValue:
             self._drop()
 
 
-def _reached(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn Redis's own errors into TokenStoreUnavailable (naming the store, not its URL)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from redis.exceptions import RedisError
-
-        try:
-            return method(*args, **kwargs)
-        except RedisError as exc:
-            raise TokenStoreUnavailable(
-                f"The OAuth store in Redis (LATE_MCP_REDIS_URL) cannot be asked ({type(exc).__name__}: "
-                f"{exc}); check that Redis runs and is reachable."
-            ) from exc
-
-    return wrapper
+_reached = redis_reached("The OAuth store")  # Redis's errors as TokenStoreUnavailable
 
 
 # Replace a hash field only if it still holds what the caller read: one replica wins a race.

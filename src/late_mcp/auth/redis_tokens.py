@@ -9,44 +9,24 @@ requires them answers with 401.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
 
 from late_mcp.auth.principal import Principal
 from late_mcp.auth.tokens import (
     NAME_PATTERN,
     TokenError,
     TokenInfo,
-    TokenStoreUnavailable,
     new_token,
+    redis_reached,
     token_hash,
 )
 
 BY_NAME = "late-mcp:tokens"  # name -> {hash, profiles, read_only, created_at, revoked_at}
 BY_HASH = "late-mcp:token-hashes"  # hash of an active token -> name
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
-def _reached(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn Redis's own errors into TokenStoreUnavailable (naming the store, not its URL)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from redis.exceptions import RedisError
-
-        try:
-            return method(*args, **kwargs)
-        except RedisError as exc:
-            raise TokenStoreUnavailable(
-                f"The token store in Redis (LATE_MCP_REDIS_URL) cannot be asked ({type(exc).__name__}: "
-                f"{exc}); check that Redis runs and is reachable."
-            ) from exc
-
-    return wrapper
+_reached = redis_reached("The token store")  # Redis's errors as TokenStoreUnavailable
 
 
 class RedisTokenStore:

@@ -8,6 +8,7 @@ Every lookup reads the store, so a running server honours a new or revoked token
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -19,11 +20,15 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from late_mcp.auth.principal import Principal
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 TOKEN_PREFIX = "lmcp_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -37,6 +42,28 @@ class TokenError(Exception):
 class TokenStoreUnavailable(TokenError):
     """The token store cannot be asked (Redis unreachable, the SQLite file unreadable): the server
     refuses requests (503) rather than guess. The message names the store, never a token."""
+
+
+def redis_reached(store: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator turning Redis's own errors into TokenStoreUnavailable, naming `store` ("The
+    token store") and not its URL."""
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            from redis.exceptions import RedisError
+
+            try:
+                return method(*args, **kwargs)
+            except RedisError as exc:
+                raise TokenStoreUnavailable(
+                    f"{store} in Redis (LATE_MCP_REDIS_URL) cannot be asked ({type(exc).__name__}: "
+                    f"{exc}); check that Redis runs and is reachable."
+                ) from exc
+
+        return wrapper
+
+    return decorate
 
 
 @dataclass(frozen=True)
