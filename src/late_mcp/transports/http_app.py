@@ -34,10 +34,7 @@ The app's lifespan opens the one Late client (and journal) the whole process sha
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -56,7 +53,15 @@ from late_mcp.auth.tokens import TokenStore, TokenStoreUnavailable, same_secret,
 from late_mcp.config.http import HttpSettings, is_loopback
 from late_mcp.server.access import PRINCIPAL_KEY
 from late_mcp.server.build import LateMCPServer
-from late_mcp.transports.http_limits import AuthFailures, address_key, retry_after
+from late_mcp.transports.http_answers import (
+    STORE_DOWN,
+    UNAUTHORIZED,
+    Answer,
+    rpc_refusal,
+    too_many_failures,
+    unauthorized,
+)
+from late_mcp.transports.http_limits import AuthFailures, address_key
 from late_mcp.transports.http_sessions import (
     ASGIApp,
     Message,
@@ -123,65 +128,6 @@ def authentication_required(http: HttpSettings, store: TokenStore | None) -> boo
         return True
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A refusal the guard sends itself."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[bytes, bytes], ...] = ()
-
-    async def __call__(self, send: Send) -> None:
-        await send_json(send, self.status, self.body, self.headers)
-
-
-UNAUTHORIZED = Answer(
-    401,
-    b'{"error":"unauthorized","message":"Send Authorization: Bearer <token> '
-    b'(LATE_MCP_TOKEN or a token from `late-mcp token create`)."}',
-    ((b"www-authenticate", b'Bearer realm="late-mcp"'),),
-)
-STORE_DOWN = Answer(
-    503,
-    b'{"error":"unavailable","message":"The token store cannot be asked right now, so no request is '
-    b'let through; try again shortly."}',
-    ((b"retry-after", b"5"),),
-)
-
-
-def _unauthorized(resource_metadata: str | None, reason: str | None = None) -> Answer:
-    """The 401: with OAuth on, in the form MCP clients start sign-in from (RFC 9728 §5.1)."""
-    if resource_metadata is None:
-        return UNAUTHORIZED
-    message = reason or (
-        "Sign in (OAuth; the WWW-Authenticate header names the metadata), or send Authorization: "
-        "Bearer <token> (LATE_MCP_TOKEN or a token from `late-mcp token create`)."
-    )
-    described = message.replace('"', "'")
-    challenge = (
-        f'Bearer error="invalid_token", error_description="{described}", '
-        f'resource_metadata="{resource_metadata}"'
-    )
-    body = json.dumps({"error": "invalid_token", "message": message}).encode()
-    return Answer(401, body, ((b"www-authenticate", challenge.encode()),))
-
-
-def _too_many_failures(seconds: float) -> Answer:
-    wait = retry_after(seconds)
-    message = (
-        f"Too many wrong tokens from this address: no token from it is checked for {wait} s; "
-        "try again after Retry-After with the right token."
-    )
-    body = json.dumps({"error": "too_many_failures", "message": message}).encode()
-    return Answer(429, body, ((b"retry-after", wait.encode()),))
-
-
-def _rpc_refusal(status: int, errors: Sequence[types.JSONRPCError]) -> Answer:
-    dumped = [e.model_dump(mode="json", by_alias=True, exclude_unset=True) for e in errors]
-    body = json.dumps(dumped[0] if len(dumped) == 1 else dumped).encode()
-    return Answer(status, body)
-
-
 def _bearer(scope: Scope) -> str | None:
     value = header(scope, b"authorization")
     if value is None:
@@ -230,7 +176,7 @@ class Guard:
             return self.unauthorized if self.required else await self._anonymous()
         admitted = self.failures.admit(address_key(scope.get("client")), token_hash(token))
         if isinstance(admitted, float):
-            return _too_many_failures(admitted)
+            return too_many_failures(admitted)
         ok: bool | None = None
         try:
             if self.http.token is not None and same_secret(token, self.http.token):
@@ -245,7 +191,7 @@ class Guard:
                     ok = True
                     return found
                 ok = False
-                return _unauthorized(self.oauth.resource_metadata, found if isinstance(found, str) else None)
+                return unauthorized(self.oauth.resource_metadata, found if isinstance(found, str) else None)
             if self.store is None:
                 ok = False if self.required else None
                 return self.unauthorized if self.required else None
@@ -383,11 +329,11 @@ class Guard:
         else:
             checked = check_line(body)
         if checked is None:
-            return _rpc_refusal(
+            return rpc_refusal(
                 400, [error_response(None, types.PARSE_ERROR, "Parse error: the request body is empty.")]
             )
         if isinstance(checked, list):
-            return _rpc_refusal(
+            return rpc_refusal(
                 400,
                 checked
                 or [
@@ -461,6 +407,6 @@ def build_http_app(
         from late_mcp.transports.oauth import build_oauth
 
         guard.oauth = build_oauth(server, http, oauth_store, guard.failures)
-        guard.unauthorized = _unauthorized(guard.oauth.resource_metadata)
+        guard.unauthorized = unauthorized(guard.oauth.resource_metadata)
         guard.required = guard.required or guard.oauth.in_use()
     return guard
