@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,25 @@ from late_mcp.transports.serving import bind_socket
 
 
 @asynccontextmanager
+async def serving(app: Any, sock: socket.socket, *, lifespan: str = "on") -> AsyncIterator[str]:
+    """Serve the ASGI `app` with uvicorn on the bound loopback `sock` until the block ends; yields
+    its base URL (http://127.0.0.1:PORT). The socket is closed afterwards."""
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", timeout_graceful_shutdown=1)
+    web = uvicorn.Server(config)
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(web.serve, [sock])
+            while not web.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+                await anyio.sleep(0.01)
+            try:
+                yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+            finally:
+                web.should_exit = True
+    finally:
+        sock.close()
+
+
+@asynccontextmanager
 async def running(
     transport: httpx2.AsyncBaseTransport,
     http: HttpSettings,
@@ -37,23 +57,12 @@ async def running(
     """Yield the base URL (http://127.0.0.1:PORT) of a server bound to `http.host`, offering `tools`
     (with OAuth sign-in when given an `oauth_store`)."""
     sock = bind_socket(http.host, 0)
-    port = int(sock.getsockname()[1])
-    http = dataclasses.replace(http, port=port)
+    http = dataclasses.replace(http, port=int(sock.getsockname()[1]))
     server = build_server(
         make_settings(transport=http.transport, **settings), transport=transport, tools=tools
     )
-    app = build_http_app(server, http, store, oauth_store=oauth_store)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1)
-    web = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(web.serve, [sock])
-        while not web.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            web.should_exit = True
-    sock.close()
+    async with serving(build_http_app(server, http, store, oauth_store=oauth_store), sock) as base:
+        yield base
 
 
 def connect(base: str, token: str | None = None, *, sse: bool = False, **headers: str) -> Client:

@@ -34,13 +34,13 @@ from zoneinfo import ZoneInfo
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp_types import CallToolResult, TextResourceContents
 
 from browser import Browser, unavailable
 from conftest import call, confirmed, make_settings, ok, structured
 from contract import ContractCheckingTransport, OpenAPIContract
+from httpserve import serving
 from late_mcp.apps import AppName, app_uri
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_LINKEDIN, SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
@@ -500,18 +500,8 @@ async def test_report_charts_each_platform_against_the_period_before_with_top_po
 @pytest.fixture
 async def sandbox_over_http(sandbox: Any) -> AsyncIterator[str]:
     """The Late stand-in on a real loopback socket (the browser PUTs to its presigned links)."""
-    sock = bind_socket("127.0.0.1", 0)
-    config = uvicorn.Config(sandbox, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
-    web = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(web.serve, [sock])
-        while not web.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            web.should_exit = True
-    sock.close()
+    async with serving(sandbox, bind_socket("127.0.0.1", 0), lifespan="off") as base:
+        yield base
 
 
 async def test_upload_picker_uploads_each_file_with_a_presigned_link_and_hands_back_public_urls(

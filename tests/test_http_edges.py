@@ -29,13 +29,12 @@ import anyio
 import httpx2
 import pytest
 import redis
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import make_settings, ok
 from contract import ContractCheckingTransport
-from httpserve import connect
+from httpserve import connect, serving
 from late_mcp.auth.tokens import SQLiteTokenStore
 from late_mcp.config.http import HttpSettings, shared_token_problem
 from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
@@ -126,20 +125,11 @@ async def guarded(
 ) -> AsyncIterator[tuple[str, Guard]]:
     """The real HTTP app in-process on 127.0.0.1, with its guard at hand (for its clock)."""
     sock = bind_socket("127.0.0.1", 0)
-    port = int(sock.getsockname()[1])
-    http = dataclasses.replace(http, port=port)
+    http = dataclasses.replace(http, port=int(sock.getsockname()[1]))
     server = build_server(make_settings(transport=http.transport), transport=transport)
     app = build_http_app(server, http, store)
-    web = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(web.serve, [sock])
-        while not web.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}", app
-        finally:
-            web.should_exit = True
-    sock.close()
+    async with serving(app, sock) as base:
+        yield base, app
 
 
 def in_legacy_session(base: str, token: str) -> Client:
