@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -344,6 +344,34 @@ def test_the_oauth_settings_come_from_late_mcp_variables() -> None:
     assert dataclasses.replace(http, oauth=None).oauth is None
 
 
+async def four_at_once(send: Callable[[], Awaitable[httpx2.Response]]) -> list[httpx2.Response]:
+    """Four of the same token request at once; their answers."""
+    answers: list[httpx2.Response] = []
+
+    async def use() -> None:
+        answers.append(await send())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(use)
+    assert len(answers) == 4
+    return answers
+
+
+async def one_won_and_the_grant_ended(
+    web: httpx2.AsyncClient, base: str, store: OAuthStore, answers: list[httpx2.Response]
+) -> None:
+    """At most one request got tokens, those tokens are refused, and the one grant is revoked."""
+    won = [a for a in answers if a.status_code == 200]
+    assert len(won) <= 1
+    for answer in won:
+        refused_because(
+            await initialize(web, base, answer.json()["access_token"]),
+            "The grant behind this access token",
+        )
+    assert [g.revoked_at is not None for g in store.grants()] == [True]
+
+
 async def test_a_code_raced_by_two_token_requests_gives_tokens_to_at_most_one(
     late_transport: ContractCheckingTransport, tmp_path: Path
 ) -> None:
@@ -353,23 +381,9 @@ async def test_a_code_raced_by_two_token_requests_gives_tokens_to_at_most_one(
         client = (await register(web, base))["client_id"]
         verifier, challenge = pkce()
         code = code_of(await Person(profiles=(ACME,)).answer(web, authorize_url(base, client, challenge)))
-        answers: list[httpx2.Response] = []
-
-        async def use() -> None:
-            answers.append(await exchange(web, base, client, code.code, verifier))
-
-        async with anyio.create_task_group() as tg:
-            for _ in range(4):
-                tg.start_soon(use)
-        won = [a for a in answers if a.status_code == 200]
-        assert len(won) <= 1 and len(answers) == 4
+        answers = await four_at_once(lambda: exchange(web, base, client, code.code, verifier))
         assert any("authorization code was already used" in a.text for a in answers)
-        for answer in won:
-            refused_because(
-                await initialize(web, base, answer.json()["access_token"]),
-                "The grant behind this access token",
-            )
-        assert [g.revoked_at is not None for g in store.grants()] == [True]
+        await one_won_and_the_grant_ended(web, base, store, answers)
 
 
 async def test_an_applications_name_on_the_consent_page_is_shown_as_text_never_as_markup(
@@ -596,23 +610,9 @@ async def test_a_refresh_token_raced_by_two_requests_rotates_once_and_ends_the_g
 ) -> None:
     async with oauth_server(late_transport, tmp_path) as (base, store), httpx2.AsyncClient() as web:
         client, tokens = await sign_in(web, base, Person(profiles=(ACME,)))
-        answers: list[httpx2.Response] = []
-
-        async def use() -> None:
-            answers.append(await refresh(web, base, client, tokens["refresh_token"]))
-
-        async with anyio.create_task_group() as tg:
-            for _ in range(4):
-                tg.start_soon(use)
-        assert len([a for a in answers if a.status_code == 200]) <= 1
+        answers = await four_at_once(lambda: refresh(web, base, client, tokens["refresh_token"]))
         assert any("refresh token was already used" in a.text for a in answers)
-        for answer in answers:
-            if answer.status_code == 200:
-                refused_because(
-                    await initialize(web, base, answer.json()["access_token"]),
-                    "The grant behind this access token",
-                )
-        assert [g.revoked_at is not None for g in store.grants()] == [True]
+        await one_won_and_the_grant_ended(web, base, store, answers)
 
 
 async def test_one_consent_form_posted_twice_at_once_makes_one_grant(
