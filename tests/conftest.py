@@ -181,14 +181,16 @@ async def confirmed(client: Client, tool: str, **arguments: Any) -> dict[str, An
     return await ok(client, tool, **arguments, confirm=preview["confirm_token"])
 
 
-def asking(answer: str) -> Any:
+def asking(answer: str, *, confirm: bool | None = None) -> Any:
     """An elicitation callback that answers every question with `answer` ("accept", "decline",
-    "cancel") and keeps the messages it was asked in `.asked` (the dialog the person would see)."""
+    "cancel"), an accept ticking confirm=`confirm` when given, and keeps the messages it was asked
+    in `.asked` (the dialog the person would see)."""
     asked: list[str] = []
+    content = {"confirm": confirm} if answer == "accept" and confirm is not None else None
 
     async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
-        return types.ElicitResult(action=answer, content=None)  # type: ignore[arg-type]
+        return types.ElicitResult(action=answer, content=content)  # type: ignore[arg-type]
 
     callback.asked = asked  # type: ignore[attr-defined]
     return callback

@@ -27,7 +27,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, InputRequiredResult
 
-from conftest import make_settings, structured, text
+from conftest import asking, make_settings, structured, text
 from contract import ContractCheckingTransport
 from httpserve import running
 from late_mcp.auth.tokens import SQLiteTokenStore
@@ -40,20 +40,6 @@ from late_mcp.server.build import build_server
 pytestmark = pytest.mark.anyio
 MODERN = "2026-07-28"
 CONFIRM_QUESTION = "late-mcp/confirm"  # the key of the question in inputRequests
-
-
-def answering(action: str, *, confirm: bool = True) -> Any:
-    """An elicitation callback giving `action` (with confirm=`confirm` when accepting); the
-    questions it was asked are kept in `.asked`."""
-    asked: list[str] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params.message)
-        content = {"confirm": confirm} if action == "accept" else None
-        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
-
-    callback.asked = asked  # type: ignore[attr-defined]
-    return callback
 
 
 def draft(state: SandboxState, content: str) -> str:
@@ -93,7 +79,7 @@ async def test_a_modern_client_is_asked_once_and_its_yes_deletes_exactly_once(
 ) -> None:
     doomed = draft(state, "Delete me, asked the new way")
     server = build_server(make_settings(journal_path=tmp_path / "journal.sqlite3"), transport=late_transport)
-    yes = answering("accept")
+    yes = asking("accept", confirm=True)
     async with Client(server, mode=MODERN, elicitation_callback=yes) as client:
         assert client.session.protocol_version == MODERN
         result = await client.call_tool("posts_delete", {"post_id": doomed})
@@ -119,7 +105,7 @@ async def test_anything_but_a_ticked_yes_changes_nothing_and_says_so(
 ) -> None:
     kept = draft(state, "Keep me")
     server = build_server(make_settings(), transport=late_transport)
-    callback = answering(action, confirm=confirm)
+    callback = asking(action, confirm=confirm)
     async with Client(server, mode=MODERN, elicitation_callback=callback) as client:
         result = await client.call_tool("posts_delete", {"post_id": kept})
     assert len(callback.asked) == 1
@@ -146,7 +132,7 @@ async def test_the_handshake_era_still_asks_in_the_middle_of_the_call(
 ) -> None:
     doomed = draft(state, "Old way")
     server = build_server(make_settings(), transport=late_transport)
-    yes = answering("accept")
+    yes = asking("accept", confirm=True)
     async with Client(server, mode="legacy", elicitation_callback=yes) as client:
         assert client.session.protocol_version != MODERN
         result = await client.call_tool("posts_delete", {"post_id": doomed})
@@ -183,7 +169,7 @@ async def test_state_sealed_by_one_server_opens_on_another_sharing_the_journal_s
     one = build_server(make_settings(journal_path=journal), transport=late_transport)
     two = build_server(make_settings(journal_path=journal), transport=late_transport)
     stranger = build_server(make_settings(journal_path=tmp_path / "other.sqlite3"), transport=late_transport)
-    yes = answering("accept")
+    yes = asking("accept", confirm=True)
     async with (
         Client(one, mode=MODERN, elicitation_callback=yes) as on_one,
         Client(two, mode=MODERN, elicitation_callback=yes) as on_two,
@@ -207,7 +193,7 @@ async def test_the_state_is_sealed_and_a_bare_confirm_token_is_not_state(
     doomed = draft(state, "Opaque")
     server = build_server(make_settings(), transport=late_transport)
     async with (
-        Client(server, mode=MODERN, elicitation_callback=answering("accept")) as client,
+        Client(server, mode=MODERN, elicitation_callback=asking("accept", confirm=True)) as client,
         Client(server, mode=MODERN) as without_elicitation,
     ):
         asked = await first_round(client, doomed)
@@ -227,8 +213,8 @@ async def test_state_is_bound_to_the_caller_that_was_asked(
     doomed = draft(state, "Alice's to delete")
     async with (
         running(late_transport, HttpSettings(transport="http"), store) as base,
-        http_client(base, alice, elicitation_callback=answering("accept")) as as_alice,
-        http_client(base, bob, elicitation_callback=answering("accept")) as as_bob,
+        http_client(base, alice, elicitation_callback=asking("accept", confirm=True)) as as_alice,
+        http_client(base, bob, elicitation_callback=asking("accept", confirm=True)) as as_bob,
     ):
         asked = await first_round(as_alice, doomed)
         assert asked.request_state is not None
@@ -249,7 +235,7 @@ async def test_an_unreadable_signing_secret_refuses_confirmations_and_state_unti
     doomed = draft(state, "Not without the secret")
     server = build_server(make_settings(journal_path=journal), transport=late_transport)
     sealed_elsewhere = build_server(make_settings(journal_path=journal), transport=late_transport)
-    yes = answering("accept")
+    yes = asking("accept", confirm=True)
     async with Client(server, mode=MODERN, elicitation_callback=yes) as client:
         refused = await client.call_tool("posts_delete", {"post_id": doomed})
         assert refused.is_error and yes.asked == []
@@ -307,7 +293,7 @@ async def test_calls_that_bring_no_state_never_wait_for_the_signing_secret(
         sock.bind(("127.0.0.1", 0))
         down = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
     server = build_server(make_settings(redis_url=down), transport=late_transport)
-    async with Client(server, mode=MODERN, elicitation_callback=answering("accept")) as client:
+    async with Client(server, mode=MODERN, elicitation_callback=asking("accept", confirm=True)) as client:
         for _ in range(3):
             listed = await client.call_tool("profiles_list", {})
             assert not listed.is_error, body(listed)
@@ -330,7 +316,7 @@ async def test_state_is_bound_to_the_person_an_oauth_application_acts_for(
 ) -> None:
     doomed = draft(state, "Only Alice confirms")
     server = build_server(make_settings(), transport=late_transport)
-    async with Client(server, mode=MODERN, elicitation_callback=answering("accept")) as client:
+    async with Client(server, mode=MODERN, elicitation_callback=asking("accept", confirm=True)) as client:
         with signed_in_with_oauth("alice"):
             asked = await first_round(client, doomed)
         assert asked.request_state is not None

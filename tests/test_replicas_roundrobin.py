@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 
-from conftest import TEST_KEY, structured
+from conftest import TEST_KEY, asking, structured
 from late_mcp.auth.redis_tokens import RedisTokenStore
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import SEED_ACCOUNT_NORDIC_TWITTER
@@ -179,17 +178,6 @@ def client(url: str, token: str, **options: Any) -> Client:
     return Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=MODERN, **options)  # type: ignore[arg-type]
 
 
-def accept() -> Any:
-    asked: list[str] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params.message)
-        return types.ElicitResult(action="accept", content={"confirm": True})
-
-    callback.asked = asked  # type: ignore[attr-defined]
-    return callback
-
-
 async def test_fifty_previews_confirmed_on_the_other_replica_each_act_exactly_once(
     redis_url: str, http_sandbox_app: tuple[str, SandboxState], tmp_path: Path
 ) -> None:
@@ -201,7 +189,7 @@ async def test_fifty_previews_confirmed_on_the_other_replica_each_act_exactly_on
         tokens.close()
     by_token = drafts(state, CYCLES, "Confirmed by token")
     asked_the_new_way = drafts(state, CYCLES, "Confirmed by the person")
-    answered = accept()
+    answered = asking("accept", confirm=True)
     with replicas(redis_url, base, tmp_path) as upstreams:
         balancer = RoundRobin(upstreams)
         with served(balancer) as front:

@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo
 
 import anyio
 import httpx2
-import mcp_types as types
 import pytest
 import tzlocal
 from mcp import Client
 
-from conftest import call, confirmed, fails, make_settings, ok, structured, text
+from conftest import asking, call, confirmed, fails, make_settings, ok, structured, text
 from late_mcp.safety import confirm as confirm_module
 from late_mcp.sandbox import SandboxState
 from late_mcp.sandbox.state import (
@@ -270,18 +269,6 @@ async def test_late_confirm_off_acts_at_once(
     assert data["post"]["status"] == "published" and len(state.posts) == 1
 
 
-def answering(action: str, confirm: bool = True) -> Any:
-    asked: list[str] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params.message)
-        content = {"confirm": confirm} if action == "accept" else None
-        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
-
-    callback.asked = asked  # type: ignore[attr-defined]
-    return callback
-
-
 @pytest.mark.parametrize(
     ("action", "confirm", "published"),
     [("accept", True, True), ("accept", False, False), ("decline", True, False), ("cancel", True, False)],
@@ -293,7 +280,7 @@ async def test_elicitation_asks_the_person_directly(
     confirm: bool,
     published: bool,
 ) -> None:
-    callback = answering(action, confirm)
+    callback = asking(action, confirm=confirm)
     server = build_server(make_settings(), transport=late_transport)
     async with Client(server, mode="legacy", elicitation_callback=callback) as client:
         data = await ok(client, "posts_create", **PUBLISH)
