@@ -7,8 +7,6 @@ asked refuses with 503). The real HTTP app runs on a socket; tokens go through t
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,6 +43,7 @@ from oauthflow import (
     sign_in,
 )
 from standin import served
+from test_http_edges import token_command
 from test_http_security import INIT
 from test_http_transports import clean_env
 from test_redis import redis_server, redis_url
@@ -273,26 +272,16 @@ async def test_a_grant_revoked_from_the_command_line_is_refused_by_both_replicas
         assert [(await initialize(web, base, token)).status_code for base in (one, two)] == [200, 200]
         (grant,) = store.grants()
         env = {**clean_env(), "LATE_MCP_REDIS_URL": redis_url}
-        listed = await anyio.to_thread.run_sync(lambda: token_cli(env, "list"))
+        listed = await anyio.to_thread.run_sync(lambda: token_command(env, "list"))
         assert f"{grant.id}\t{ACME}\tread-only\t" in listed.stdout, listed
-        revoked = await anyio.to_thread.run_sync(lambda: token_cli(env, "revoke", grant.id))
+        revoked = await anyio.to_thread.run_sync(lambda: token_command(env, "revoke", grant.id))
         assert revoked.returncode == 0 and f"OAuth grant {grant.id!r} revoked." in revoked.stderr
         for base in (one, two):
             refused_because(
                 await initialize(web, base, token), "The grant behind this access token was revoked"
             )
-        twice = await anyio.to_thread.run_sync(lambda: token_cli(env, "revoke", grant.id))
+        twice = await anyio.to_thread.run_sync(lambda: token_command(env, "revoke", grant.id))
         assert twice.returncode == 2 and "No active grant" in twice.stderr
-
-
-def token_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "late_mcp", "token", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def test_a_consent_form_without_its_csrf_cookie_is_refused(
