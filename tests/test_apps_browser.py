@@ -43,10 +43,10 @@ from contract import ContractCheckingTransport, OpenAPIContract
 from httpserve import serving
 from late_mcp.apps import AppName, app_uri
 from late_mcp.sandbox import SandboxState
-from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_LINKEDIN, SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
+from late_mcp.sandbox.state import SEED_ACCOUNT_ACME_TWITTER, SEED_PROFILE_ACME
 from late_mcp.server.build import build_server
 from late_mcp.transports.serving import bind_socket
-from test_apps_mcp import APPS_CLIENT
+from test_apps_mcp import APPS_CLIENT, across_midnight_in_auckland
 
 pytestmark = pytest.mark.anyio
 HOST = Path(__file__).parent / "apps_host"
@@ -244,19 +244,7 @@ def _texts(browser: Browser, css: str) -> list[str]:
 async def test_calendar_shows_the_clients_posts_on_their_days_in_auckland_and_reschedules(
     browser: Browser, host_page: str, session: Client, state: SandboxState
 ) -> None:
-    state.set_queue(SEED_PROFILE_ACME, AUCKLAND, [{"dayOfWeek": d, "time": "10:00"} for d in range(7)])
-    zone = ZoneInfo(AUCKLAND)
-    today = datetime.now(UTC).astimezone(zone).date()
-    late_evening = datetime(today.year, today.month, today.day, 23, 30, tzinfo=zone) + timedelta(days=2)
-    after_midnight = late_evening + timedelta(hours=1)
-    ids = []
-    for moment, words, account in (
-        (late_evening, "Last bake of the day", SEED_ACCOUNT_ACME_TWITTER),
-        (after_midnight, "Midnight loaf", SEED_ACCOUNT_ACME_LINKEDIN),
-    ):
-        utc = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        made = await ok(session, "posts_create", content=words, accounts=[account], scheduled_for=utc)
-        ids.append(made["post"]["id"])
+    today, late_evening, after_midnight, ids = await across_midnight_in_auckland(session, state)
     hosted = HostedApp(browser, session)
     await hosted.mount(host_page, "calendar", "posts_calendar", {"profile_id": SEED_PROFILE_ACME})
     first, second = late_evening.date().isoformat(), after_midnight.date().isoformat()
@@ -301,7 +289,7 @@ async def test_calendar_shows_the_clients_posts_on_their_days_in_auckland_and_re
     assert hosted.relayed[0]["arguments"] == {
         "post_id": ids[0], "scheduled_for": f"{target_day}T08:15", "timezone": AUCKLAND,
     }  # fmt: skip
-    moved = datetime(target_day.year, target_day.month, target_day.day, 8, 15, tzinfo=zone)
+    moved = datetime(target_day.year, target_day.month, target_day.day, 8, 15, tzinfo=ZoneInfo(AUCKLAND))
     stored = state.posts[ids[0]]["scheduledFor"]
     assert datetime.fromisoformat(stored.replace("Z", "+00:00")) == moved
     await hosted.wait_inside(f'.day[data-date="{target_day}"] .post[data-post-id="{ids[0]}"]')

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -119,22 +119,32 @@ async def test_a_client_with_apps_gets_a_short_text_and_the_days(apps_host: Clie
     assert [p["text"] for p in posts] == ["Croissant day"]
 
 
-async def test_the_calendar_puts_posts_on_the_clients_days_across_midnight_in_auckland(
-    mcp: Client, state: SandboxState
-) -> None:
-    """Two posts an hour apart in UTC fall on two days in Auckland (UTC+13 in December)."""
+async def across_midnight_in_auckland(
+    client: Client, state: SandboxState
+) -> tuple[date, datetime, datetime, list[str]]:
+    """Acme's queue in Pacific/Auckland, and two Acme posts an hour apart, two days from now: 23:30
+    and 00:30 the next day there. Returns today there, the two moments and the posts' ids."""
     state.set_queue(SEED_PROFILE_ACME, AUCKLAND, [{"dayOfWeek": d, "time": "10:00"} for d in range(7)])
     zone = ZoneInfo(AUCKLAND)
     today = datetime.now(UTC).astimezone(zone).date()
-    # 23:30 and 00:30 the next day in Auckland, two days from now.
     late_evening = datetime(today.year, today.month, today.day, 23, 30, tzinfo=zone) + timedelta(days=2)
     after_midnight = late_evening + timedelta(hours=1)
+    ids = []
     for moment, words, account in (
         (late_evening, "Last bake of the day", SEED_ACCOUNT_ACME_TWITTER),
         (after_midnight, "Midnight loaf", SEED_ACCOUNT_ACME_LINKEDIN),
     ):
         utc = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        await ok(mcp, "posts_create", content=words, accounts=[account], scheduled_for=utc)
+        made = await ok(client, "posts_create", content=words, accounts=[account], scheduled_for=utc)
+        ids.append(made["post"]["id"])
+    return today, late_evening, after_midnight, ids
+
+
+async def test_the_calendar_puts_posts_on_the_clients_days_across_midnight_in_auckland(
+    mcp: Client, state: SandboxState
+) -> None:
+    """Two posts an hour apart in UTC fall on two days in Auckland (UTC+13 in December)."""
+    today, late_evening, after_midnight, _ = await across_midnight_in_auckland(mcp, state)
     calendar = await ok(mcp, "posts_calendar", profile_id=SEED_PROFILE_ACME)
     assert calendar["timezone"] == AUCKLAND and calendar["start"] == today.isoformat()
     by_day = {d["date"]: [(p["time"], p["text"], p["status"]) for p in d["posts"]] for d in calendar["days"]}
